@@ -1,0 +1,69 @@
+"""Dataset names in configs -> loaders, with an in-memory cache.
+
+`load_splits(config.data)` is what pipelines call: it loads (once per process) the
+dataset named by `data.name` and splits its classes by `data.split`.
+"""
+
+import collections
+import os
+
+from fewgen_tf.data import folder, mnist, omniglot, splits, synthetic
+from fewgen_tf.errors import ConfigError
+
+# name -> (loader(data_config) -> ClassDataset, the split schemes that make sense for it)
+DATASETS = {
+    "omniglot": (lambda c: omniglot.load_omniglot(_root(c), c.image_size, c.get("format", "auto")),
+                 ("lasium", "lake", "random", "all")),
+    "mnist": (lambda c: mnist.load_mnist(_root(c), c.get("subset", "test"), c.image_size),
+              ("all", "random")),
+    "folder": (lambda c: folder.load_image_folder(_root(c), c.image_size, c.get("channels", 3),
+                                                  c.get("center_crop", True)),
+               ("random", "all")),
+    "synthetic": (lambda c: synthetic.make_synthetic(c.get("num_classes", 100),
+                                                     c.get("images_per_class", 20),
+                                                     c.image_size, c.get("synthetic_seed", 0)),
+                  ("random", "all")),
+}
+
+
+def _root(data_config):
+    root = data_config.get("root") or os.environ.get("FEWGEN_DATA_DIR", "")
+    return os.path.expanduser(root)
+
+
+def _cache_key(data_config):
+    """The config values that determine a dataset's pixels (not its split)."""
+    c = data_config
+    return (c.name, _root(c), c.image_size, c.get("format", "auto"), c.get("subset", "test"),
+            c.get("channels", 3), bool(c.get("center_crop", True)), c.get("num_classes", 100),
+            c.get("images_per_class", 20), c.get("synthetic_seed", 0))
+
+
+_CACHE = collections.OrderedDict()
+_CACHE_SIZE = 4
+
+
+def load_dataset(data_config):
+    """The whole dataset named by `data_config.name`, decoded once per process."""
+    if data_config.name not in DATASETS:
+        raise ConfigError(f"unknown data.name {data_config.name!r}; valid: "
+                          f"{', '.join(sorted(DATASETS))}")
+    if not isinstance(data_config.image_size, int) or data_config.image_size < 1:
+        raise ConfigError(f"data.image_size must be a positive int, got {data_config.image_size!r}")
+    key = _cache_key(data_config)
+    if key not in _CACHE:
+        _CACHE[key] = DATASETS[data_config.name][0](data_config)
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    _CACHE.move_to_end(key)
+    return _CACHE[key]
+
+
+def load_splits(data_config) -> dict:
+    """{'train', 'val', 'test'} -> ClassDataset for `data.name` split by `data.split`."""
+    dataset = load_dataset(data_config)
+    valid = DATASETS[data_config.name][1]
+    if data_config.split not in valid:
+        raise ConfigError(f"data.split {data_config.split!r} does not apply to "
+                          f"{data_config.name}; valid: {', '.join(valid)}")
+    return splits.split_dataset(dataset, data_config.split, data_config)

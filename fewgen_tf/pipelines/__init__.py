@@ -1,0 +1,23 @@
+"""Pipelines: one module per method, each with `run(config, workdir)`.
+
+Modules are imported only when named by `config.pipeline`, so a config error is
+reported before TensorFlow loads.
+"""
+
+import importlib
+
+from fewgen_tf import workdir as workdir_lib
+from fewgen_tf.errors import ConfigError
+
+PIPELINES = {
+    "preview": "fewgen_tf.pipelines.preview",
+}
+
+
+def run(config, workdir: str):
+    """Write the resolved config to the workdir, then run `config.pipeline`."""
+    name = config.get("pipeline")
+    if name not in PIPELINES:
+        raise ConfigError(f"unknown pipeline {name!r}; valid: {', '.join(sorted(PIPELINES))}")
+    workdir_lib.write_config(workdir, config)
+    return importlib.import_module(PIPELINES[name]).run(config, workdir)
