@@ -1,0 +1,84 @@
+"""The command line end to end: flags, configs, overrides, errors, workdir contents."""
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from conftest import REPO_ROOT
+from fewgen_tf import pipelines, workdir as workdir_lib
+from fewgen_tf.errors import ConfigError
+
+
+def _main(*args):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    return subprocess.run([sys.executable, "-m", "fewgen_tf.main", *args], cwd=REPO_ROOT,
+                          env=env, capture_output=True, text=True, timeout=300)
+
+
+def _load_config(name, variant=None):
+    spec = importlib.util.spec_from_file_location(name, REPO_ROOT / "configs" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.get_config(variant) if variant else module.get_config()
+
+
+def test_quickstart_preview_with_override(tmp_path):
+    result = _main("--config=configs/quickstart.py", f"--workdir={tmp_path}",
+                   "--config.eval.ways=3", "--config.preview.num_episodes=1")
+    assert result.returncode == 0, result.stderr[-2000:]
+    config = json.loads((tmp_path / "config.json").read_text())
+    assert config["pipeline"] == "preview" and config["eval"]["ways"] == 3
+    records = workdir_lib.read_metrics(str(tmp_path))
+    assert [r["split"] for r in records] == ["train", "val", "test"]
+    assert records[0]["classes"] == 36 and records[0]["image_shape"] == [28, 28, 1]
+    png = tf.io.decode_png(tf.io.read_file(str(tmp_path / "samples" / "episodes.png"))).numpy()
+    # 2 episodes (1 train + 1 test) of 3 class rows of 28-px images with 2-px gaps, 6-px band.
+    assert png.shape[0] == 2 * (3 * 30 + 2) + 6
+    assert png.std() > 20  # an actual picture, not a blank
+
+
+def test_misspelt_key_and_bad_variant_fail_with_a_suggestion(tmp_path):
+    result = _main("--config=configs/quickstart.py", f"--workdir={tmp_path}",
+                   "--config.eval.wayz=3")
+    assert result.returncode != 0
+    assert 'Did you mean "ways" instead of "wayz"?' in result.stderr
+    assert "Traceback" not in result.stderr
+    result = _main("--config=configs/preview_omniglot.py:lakes", f"--workdir={tmp_path}")
+    assert result.returncode != 0 and "unknown variant 'lakes'" in result.stderr
+    assert not (tmp_path / "config.json").exists()
+
+
+def test_unknown_pipeline_and_dataset_list_the_valid_names(tmp_path):
+    config = _load_config("quickstart")
+    config.pipeline = "lasiumm"
+    with pytest.raises(ConfigError, match="unknown pipeline 'lasiumm'; valid: preview"):
+        pipelines.run(config, str(tmp_path))
+    result = _main("--config=configs/quickstart.py", f"--workdir={tmp_path}",
+                   "--config.data.name=cifar")
+    assert result.returncode == 1
+    assert result.stderr.strip().endswith(
+        "fewgen_tf: error: unknown data.name 'cifar'; valid: folder, mnist, omniglot, synthetic")
+
+
+def test_preview_on_real_omniglot_lasium(omniglot_dir, tmp_path):
+    config = _load_config("preview_omniglot", "lasium")
+    config.data.root = str(omniglot_dir.parent)
+    stats = pipelines.run(config, str(tmp_path))
+    assert {p: stats[p]["classes"] for p in stats} == {"train": 1200, "val": 100, "test": 323}
+    assert (tmp_path / "samples" / "episodes.png").exists()
+
+
+def test_preview_of_a_one_class_folder(celeba_dir, tmp_path):
+    config = _load_config("preview_folder", "single")
+    config.data.root = str(celeba_dir)
+    config.data.image_size = 32
+    stats = pipelines.run(config, str(tmp_path))
+    assert stats["test"]["images"] == 32 and stats["test"]["image_shape"] == [32, 32, 3]
+    png = tf.io.decode_png(tf.io.read_file(str(tmp_path / "samples" / "episodes.png"))).numpy()
+    assert png.shape[-1] == 3 and np.asarray(png).std() > 20

@@ -1,0 +1,60 @@
+"""Shared test fixtures: where the real datasets are, and a small synthetic config.
+
+Real data comes from $FEWGEN_DATA_DIR, else ../shared/data beside the repository;
+tests that need it skip (with the reason) when it is absent.
+"""
+
+import os
+import pathlib
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import pytest  # noqa: E402
+
+REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+def shared_data_dir() -> pathlib.Path:
+    env = os.environ.get("FEWGEN_DATA_DIR")
+    return pathlib.Path(env) if env else REPO_ROOT.parent / "shared" / "data"
+
+
+def _require(relative: str) -> pathlib.Path:
+    path = shared_data_dir() / relative
+    if not path.exists():
+        pytest.skip(f"real data {path} is absent (set FEWGEN_DATA_DIR or put shared/data "
+                    "beside the repository)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def data_root() -> pathlib.Path:
+    return _require("")
+
+
+@pytest.fixture(scope="session")
+def omniglot_dir() -> pathlib.Path:
+    return _require("omniglot/images_background.npz").parent
+
+
+@pytest.fixture(scope="session")
+def mnist_dir() -> pathlib.Path:
+    return _require("mnist/t10k-images-idx3-ubyte.gz").parent
+
+
+@pytest.fixture(scope="session")
+def celeba_dir() -> pathlib.Path:
+    return _require("celeba32/000001.jpg").parent
+
+
+@pytest.fixture
+def synthetic_config():
+    """The quickstart-sized synthetic data config: 30 glyph classes of 12 images."""
+    from fewgen_tf.config import base_config
+
+    config = base_config()
+    config.data.name = "synthetic"
+    config.data.num_classes = 30
+    config.data.images_per_class = 12
+    config.data.split = "random"
+    return config
