@@ -1,0 +1,106 @@
+"""What every meta-learner shares: a Keras model over batches of Episode dicts.
+
+A learner defines `task_logits(weights, non_trainable, support_images, support_labels,
+query_images, training)` for ONE episode, with its network's weights passed explicitly.
+From it this base class derives batched inference (vectorised over the episodes of a
+meta-batch), `test_step`, per-task accuracies for evaluation and the exported
+`classify` signature, so training, evaluation and serving run the same code.
+Subclasses write `train_step` as their paper's outer update.
+"""
+
+import keras
+import tensorflow as tf
+
+from fewgen_tf.errors import DataError
+
+EPISODE_KEYS = ("support_images", "support_labels", "query_images", "query_labels")
+
+
+def check_episode_batch(episodes, image_shape, ways=None):
+    """Fail with a clear message when a batch of episodes has the wrong structure."""
+    if not isinstance(episodes, dict) or any(k not in episodes for k in EPISODE_KEYS):
+        got = sorted(episodes) if isinstance(episodes, dict) else type(episodes).__name__
+        raise DataError(f"a meta-batch must be a dict with keys {list(EPISODE_KEYS)}; got {got}")
+    s, y = episodes["support_images"].shape, episodes["support_labels"].shape
+    q, qy = episodes["query_images"].shape, episodes["query_labels"].shape
+    if s.rank != 5 or q.rank != 5 or y.rank != 2 or qy.rank != 2:
+        raise DataError(
+            "episodes must be batched: support/query images [B, N*K, H, W, C] and labels "
+            f"[B, N*K]; got support_images {s}, support_labels {y}, query_images {q}, "
+            f"query_labels {qy}")
+    if tuple(s[2:]) != tuple(image_shape) or tuple(q[2:]) != tuple(image_shape):
+        raise DataError(f"episode images have shape {tuple(s[2:])} / {tuple(q[2:])} but the "
+                        f"network takes {tuple(image_shape)}")
+    if s[1] is not None and y[1] is not None and s[1] != y[1]:
+        raise DataError(f"{s[1]} support images but {y[1]} support labels per episode")
+    if q[1] is not None and qy[1] is not None and q[1] != qy[1]:
+        raise DataError(f"{q[1]} query images but {qy[1]} query labels per episode")
+    if ways is not None and s[1] is not None and s[1] % ways:
+        raise DataError(f"{s[1]} support images per episode is not a multiple of ways={ways}")
+
+
+class FewShotLearner(keras.Model):
+    """Base class: `net` is the Keras network whose weights are meta-learned."""
+
+    def __init__(self, net: keras.Model, ways: int, **kwargs):
+        super().__init__(**kwargs)
+        self.net = net
+        self.ways = ways
+        self.image_shape = tuple(net.input_shape[1:])
+        self.loss_tracker = keras.metrics.Mean(name="loss")
+        self.accuracy_tracker = keras.metrics.Mean(name="accuracy")
+
+    @property
+    def metrics(self):
+        return [self.loss_tracker, self.accuracy_tracker]
+
+    # ----------------------------------------------------------- per-algorithm maths
+    def task_logits(self, weights, non_trainable, support_images, support_labels,
+                    query_images, training: bool):
+        raise NotImplementedError
+
+    # ----------------------------------------------------------------- shared pieces
+    def current_weights(self):
+        return ([v.value for v in self.net.trainable_variables],
+                [v.value for v in self.net.non_trainable_variables])
+
+    def batch_logits(self, episodes, training: bool = False):
+        """Query logits [B, N*Q, ways] of a meta-batch, vectorised over episodes."""
+        weights, non_trainable = self.current_weights()
+
+        def one(task):
+            return self.task_logits(weights, non_trainable, task[0], task[1], task[2], training)
+
+        return tf.vectorized_map(one, (episodes["support_images"], episodes["support_labels"],
+                                       episodes["query_images"]))
+
+    def call(self, episodes, training=False):
+        return self.batch_logits(episodes, training=False)
+
+    def episode_accuracies(self, episodes):
+        """Per-episode query accuracy [B] with evaluation-time adaptation."""
+        check_episode_batch(episodes, self.image_shape)
+        logits = self.batch_logits(episodes, training=False)
+        correct = tf.equal(tf.argmax(logits, -1, output_type=tf.int32), episodes["query_labels"])
+        return tf.reduce_mean(tf.cast(correct, tf.float32), axis=-1)
+
+    def test_step(self, episodes):
+        accuracies = self.episode_accuracies(episodes)
+        self.accuracy_tracker.update_state(accuracies)
+        return {"accuracy": self.accuracy_tracker.result()}
+
+    def _record(self, task_losses, task_accuracies):
+        self.loss_tracker.update_state(task_losses)
+        self.accuracy_tracker.update_state(task_accuracies)
+        return {m.name: m.result() for m in self.metrics}
+
+
+def mean_over_global_batch(per_task):
+    """Sum of this replica's task values divided by the GLOBAL meta-batch size, so that
+    the optimizer's cross-replica gradient sum is the meta-batch mean (see DESIGN)."""
+    return tf.nn.compute_average_loss(tf.stack(per_task))
+
+
+def query_accuracy(logits, labels):
+    return tf.reduce_mean(tf.cast(tf.equal(tf.argmax(logits, -1, output_type=tf.int32), labels),
+                                  tf.float32))
