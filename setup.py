@@ -19,6 +19,7 @@ setup(
     install_requires=[
         "tensorflow>=2.16",      # with its bundled Keras 3
         "tensorflow-hub>=0.16",  # loading pretrained generators (BigBiGAN, ProGAN)
+        "tensorboard",           # tf.summary writers: TF 2.21 no longer installs it itself
         "numpy",
         "scipy",                 # Hungarian assignment (COLA), linear algebra for metrics
         "absl-py",

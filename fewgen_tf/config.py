@@ -42,3 +42,31 @@ def base_config() -> ml_collections.ConfigDict:
     config.export.enabled = True
     config.export.version = 1
     return config
+
+
+def add_meta_learning(config: ml_collections.ConfigDict,
+                      algorithm: str = "protonets") -> ml_collections.ConfigDict:
+    """Add the meta-learner vocabulary (`meta.*`, `train.*`, `eval.inner_steps`) with
+    the LASIUM reference hyperparameters for Omniglot (REFERENCE_NOTES.md)."""
+    config.meta = ml_collections.ConfigDict()
+    config.meta.algorithm = algorithm    # maml | fomaml | protonets | reptile | scratch
+    config.meta.iterations = 1000        # outer (meta) steps
+    config.meta.meta_batch_size = 4      # episodes per outer step
+    config.meta.inner_lr = 0.4           # MAML / Reptile inner SGD step size
+    config.meta.inner_steps = 5          # inner steps during meta-training
+    config.meta.meta_lr = 1e-3           # Adam learning rate of the outer update
+    config.meta.meta_step_size = 1.0     # Reptile: theta += step * mean(phi - theta)
+    config.meta.scratch_lr = 0.1         # from-scratch baseline: SGD step size
+    config.meta.scratch_steps = 100      # from-scratch baseline: steps per test task
+    config.meta.filters = 64             # conv4 width
+    config.meta.jit_compile = False      # XLA for the train step (measure before enabling)
+
+    config.train = ml_collections.ConfigDict()
+    config.train.ways = 5
+    config.train.shots = 1
+    config.train.queries = 5             # K(val) of the training tasks
+    config.train.steps_per_epoch = 100   # logging / checkpoint / validation period
+    config.train.val_tasks = 100         # validation tasks per epoch (0: no selection)
+
+    config.eval.inner_steps = 50         # MAML / Reptile adaptation steps at test time
+    return config

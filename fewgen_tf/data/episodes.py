@@ -73,13 +73,14 @@ def sample_episode(dataset, ways, shots, queries, seed, stream, index) -> dict:
 
 def episode_dataset(dataset: ClassDataset, ways: int, shots: int, queries: int, seed: int,
                     stream: str, start: int = 0, num_episodes=None,
-                    meta_batch_size=None) -> tf.data.Dataset:
+                    meta_batch_size=None, drop_remainder=True) -> tf.data.Dataset:
     """A tf.data pipeline of episodes `start, start+1, ...` of a stream.
 
     With `num_episodes` the plans are computed up front (evaluation: a fixed list of
     tasks); without it the stream is endless (training) and plans are computed in
     chunks on the host. With `meta_batch_size` episodes are batched along a leading
-    meta-batch axis (dropping a ragged last batch, so shapes stay static).
+    meta-batch axis; a ragged last batch is dropped (static shapes for training) unless
+    `drop_remainder=False` (evaluation, where every task counts).
     """
     check_episode_request(dataset, ways, shots, queries)
     width = shots + queries
@@ -111,5 +112,5 @@ def episode_dataset(dataset: ClassDataset, ways: int, shots: int, queries: int, 
 
     episodes = plans.map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     if meta_batch_size is not None:
-        episodes = episodes.batch(meta_batch_size, drop_remainder=True)
+        episodes = episodes.batch(meta_batch_size, drop_remainder=drop_remainder)
     return episodes.prefetch(tf.data.AUTOTUNE)

@@ -23,21 +23,37 @@ def cross_entropy(logits, labels):
         tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits))
 
 
+UNROLL_STEPS = 10  # longer first-order loops run as tf.while_loop: small graphs, fast tracing
+
+
+def _sgd_step(net, weights, non_trainable, images, labels, lr, first_order):
+    with tf.GradientTape() as tape:
+        tape.watch(weights)
+        loss = cross_entropy(forward(net, weights, non_trainable, images), labels)
+    grads = tape.gradient(loss, weights)
+    if first_order:
+        grads = [tf.stop_gradient(g) for g in grads]
+    return [w - lr * g for w, g in zip(weights, grads)]
+
+
 def sgd_adapt(net, weights, non_trainable, images, labels, steps: int, lr: float,
               first_order: bool = False):
     """`steps` plain gradient-descent steps of the task loss, returning new weights.
 
     Second order by default: when called under an outer GradientTape, the inner
     gradients are differentiated too (MAML). `first_order=True` stops gradients through
-    them (FO-MAML, and Reptile, which needs no meta-gradient at all).
+    them (FO-MAML, evaluation, Reptile, which needs no meta-gradient at all). Short or
+    second-order loops are unrolled; long first-order ones (evaluation's 50 steps) run
+    as a `tf.while_loop` so the graph stays small.
     """
     weights = list(weights)
-    for _ in range(steps):
-        with tf.GradientTape() as tape:
-            tape.watch(weights)
-            loss = cross_entropy(forward(net, weights, non_trainable, images), labels)
-        grads = tape.gradient(loss, weights)
-        if first_order:
-            grads = [tf.stop_gradient(g) for g in grads]
-        weights = [w - lr * g for w, g in zip(weights, grads)]
-    return weights
+    if not first_order or steps <= UNROLL_STEPS:
+        for _ in range(steps):
+            weights = _sgd_step(net, weights, non_trainable, images, labels, lr, first_order)
+        return weights
+
+    def body(i, *current):
+        return (i + 1, *_sgd_step(net, list(current), non_trainable, images, labels, lr, True))
+
+    _, *weights = tf.while_loop(lambda i, *_: i < steps, body, (tf.constant(0), *weights))
+    return list(weights)

@@ -13,6 +13,7 @@ import tensorflow as tf
 
 from fewgen_tf.errors import DataError
 
+PARALLEL_TASKS = 8
 EPISODE_KEYS = ("support_images", "support_labels", "query_images", "query_labels")
 
 
@@ -65,14 +66,17 @@ class FewShotLearner(keras.Model):
                 [v.value for v in self.net.non_trainable_variables])
 
     def batch_logits(self, episodes, training: bool = False):
-        """Query logits [B, N*Q, ways] of a meta-batch, vectorised over episodes."""
+        """Query logits [B, N*Q, ways] of a meta-batch; the episodes run as parallel
+        iterations of one map (measured faster than `tf.vectorized_map` and than an
+        unrolled loop for 50-step MAML adaptation on CPU, with far shorter tracing)."""
         weights, non_trainable = self.current_weights()
 
         def one(task):
             return self.task_logits(weights, non_trainable, task[0], task[1], task[2], training)
 
-        return tf.vectorized_map(one, (episodes["support_images"], episodes["support_labels"],
-                                       episodes["query_images"]))
+        return tf.map_fn(one, (episodes["support_images"], episodes["support_labels"],
+                               episodes["query_images"]), fn_output_signature=tf.float32,
+                         parallel_iterations=PARALLEL_TASKS)
 
     def call(self, episodes, training=False):
         return self.batch_logits(episodes, training=False)

@@ -11,6 +11,7 @@ from fewgen_tf.errors import ConfigError
 
 PIPELINES = {
     "preview": "fewgen_tf.pipelines.preview",
+    "supervised": "fewgen_tf.pipelines.supervised",
 }
 
 

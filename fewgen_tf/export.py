@@ -1,0 +1,48 @@
+"""SavedModels with named serving signatures, in TF Serving's directory layout.
+
+Exports land in `workdir/export/NAME/VERSION/` (TF Serving loads the highest VERSION
+under `export/NAME`). Every signature takes and returns named tensors, images float32
+in [0, 1], and runs with `tf.saved_model.load` alone: no fewgen_tf import is needed.
+"""
+
+import os
+
+import keras
+import tensorflow as tf
+from absl import logging
+
+
+def export_dir(workdir: str, name: str, version: int) -> str:
+    return os.path.join(workdir, "export", name, str(int(version)))
+
+
+def export_classifier(learner, path: str) -> str:
+    """`classify(support_images, support_labels, query_images) -> {logits, predictions}`.
+
+    The learner's evaluation-time adaptation runs inside the graph (MAML / Reptile:
+    `eval.inner_steps` gradient steps on the support set; ProtoNets: prototypes), so a
+    served model classifies a new task from its support set alone. Labels of the
+    support set are 0..N-1; `logits` are [num_queries, N].
+    """
+    image_shape = list(learner.image_shape)
+    signature = [
+        tf.TensorSpec([None] + image_shape, tf.float32, name="support_images"),
+        tf.TensorSpec([None], tf.int32, name="support_labels"),
+        tf.TensorSpec([None] + image_shape, tf.float32, name="query_images"),
+    ]
+
+    def classify(support_images, support_labels, query_images):
+        weights, non_trainable = learner.current_weights()
+        logits = learner.task_logits(weights, non_trainable, support_images, support_labels,
+                                     query_images, training=False)
+        return {"logits": logits,
+                "predictions": tf.argmax(logits, -1, output_type=tf.int32)}
+
+    archive = keras.export.ExportArchive()
+    archive.track(learner.net)  # the variables the signature reads
+    archive.add_endpoint("classify", tf.function(classify, input_signature=signature))
+    if os.path.exists(path) and os.listdir(path):
+        logging.warning("overwriting the export in %s", path)
+    archive.write_out(path, verbose=False)
+    logging.info("exported classifier with signature classify to %s", path)
+    return path

@@ -1,0 +1,47 @@
+"""`config.meta.algorithm` -> a compiled meta-learner with its outer optimizer."""
+
+import keras
+
+from fewgen_tf.errors import ConfigError
+from fewgen_tf.meta import backbones
+from fewgen_tf.meta.maml import MAML
+from fewgen_tf.meta.protonets import ProtoNets
+from fewgen_tf.meta.reptile import Reptile
+from fewgen_tf.meta.scratch import Scratch
+
+ALGORITHMS = ("maml", "fomaml", "protonets", "reptile", "scratch")
+
+
+def build_learner(config, image_shape):
+    """Build and compile the learner named by `config.meta.algorithm` for `image_shape`
+    (call inside `strategy.scope()`). Weights are initialised from `config.seed`."""
+    meta = config.meta
+    algorithm = meta.algorithm
+    if algorithm not in ALGORITHMS:
+        raise ConfigError(f"unknown meta.algorithm {algorithm!r}; valid: {', '.join(ALGORITHMS)}")
+    train_ways, eval_ways = config.train.ways, config.eval.ways
+    if algorithm in ("maml", "fomaml", "reptile") and train_ways != eval_ways:
+        raise ConfigError(f"{algorithm} has a Dense({train_ways}) head from train.ways but "
+                          f"eval.ways is {eval_ways}; make them equal (ProtoNets allows any)")
+    keras.utils.set_random_seed(config.seed)
+    filters = meta.get("filters", 64)
+    if algorithm == "protonets":
+        learner = ProtoNets(backbones.conv4(image_shape, filters), train_ways, name="protonets")
+        optimizer = keras.optimizers.Adam(meta.meta_lr)
+    elif algorithm in ("maml", "fomaml"):
+        learner = MAML(backbones.conv4_classifier(image_shape, train_ways, filters), train_ways,
+                       inner_lr=meta.inner_lr, inner_steps=meta.inner_steps,
+                       eval_inner_steps=config.eval.inner_steps,
+                       first_order=algorithm == "fomaml", name=algorithm)
+        optimizer = keras.optimizers.Adam(meta.meta_lr)
+    elif algorithm == "reptile":
+        learner = Reptile(backbones.conv4_classifier(image_shape, train_ways, filters),
+                          train_ways, inner_lr=meta.inner_lr, inner_steps=meta.inner_steps,
+                          eval_inner_steps=config.eval.inner_steps, name="reptile")
+        optimizer = keras.optimizers.SGD(meta.meta_step_size)
+    else:
+        learner = Scratch(backbones.conv4_classifier(image_shape, eval_ways, filters), eval_ways,
+                          lr=meta.scratch_lr, steps=meta.scratch_steps, name="scratch")
+        optimizer = keras.optimizers.SGD(meta.scratch_lr)
+    learner.compile(optimizer=optimizer, jit_compile=bool(meta.get("jit_compile", False)))
+    return learner

@@ -1,0 +1,104 @@
+"""`model.fit` with the workdir contract: resumable checkpoints, metrics.jsonl,
+TensorBoard, progress bar, and optional best-on-validation selection.
+
+Any Keras model with a `train_step` trains through `fit_resumable`: meta-learners on
+episode streams now, generators on image streams later. Training is cut into "epochs"
+of `steps_per_epoch` steps; at each epoch end the metrics are logged and a checkpoint
+(model, optimizer, best validation score) is written to `checkpoints/`. Re-running on
+the same workdir restores the newest checkpoint and continues from its step, with
+the data stream restarted at the matching position, so a killed run loses at most one
+epoch of work.
+"""
+
+import math
+import os
+import sys
+
+import keras
+import numpy as np
+import tensorflow as tf
+from absl import logging
+
+from fewgen_tf import workdir as workdir_lib
+
+
+class _MetricsJsonl(keras.callbacks.Callback):
+    def __init__(self, workdir, optimizer):
+        super().__init__()
+        self.workdir, self.optimizer = workdir, optimizer
+
+    def on_epoch_end(self, epoch, logs=None):
+        record = {k: float(v) for k, v in (logs or {}).items()}
+        workdir_lib.append_metrics(self.workdir, dict(record, step=int(self.optimizer.iterations)))
+
+
+class _Checkpointer(keras.callbacks.Callback):
+    def __init__(self, manager, optimizer):
+        super().__init__()
+        self.manager, self.optimizer = manager, optimizer
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.manager.save(checkpoint_number=int(self.optimizer.iterations))
+
+
+class _SelectOnValidation(keras.callbacks.Callback):
+    """Adds `val_accuracy` to the epoch's logs and keeps the best weights."""
+
+    def __init__(self, validate, best_score, best_checkpoint, best_dir):
+        super().__init__()
+        self.validate, self.best_score = validate, best_score
+        self.best_checkpoint, self.best_dir = best_checkpoint, best_dir
+
+    def on_epoch_end(self, epoch, logs=None):
+        score = float(self.validate())
+        if logs is not None:
+            logs["val_accuracy"] = score
+        if score > float(self.best_score.numpy()):
+            self.best_score.assign(score)
+            self.best_checkpoint.write(os.path.join(self.best_dir, "weights"))
+            logging.info("new best validation accuracy %.4f", score)
+
+
+def fit_resumable(model, make_dataset, total_steps: int, steps_per_epoch: int, workdir: str,
+                  validate=None, verbose=None):
+    """Train `model` (compiled) for `total_steps` optimizer steps, resuming if possible.
+
+    `make_dataset(start_step)` returns the training tf.data stream positioned after
+    `start_step` steps. `validate()`, if given, returns a score (higher is better) at
+    each epoch end; the best weights are restored when training ends. Returns the
+    step count reached.
+    """
+    if verbose is None:  # a progress bar on a terminal, one line an epoch in a log file
+        verbose = 1 if sys.stdout.isatty() else 2
+    optimizer = model.optimizer
+    optimizer.build(model.trainable_variables)
+    best_score = tf.Variable(-np.inf, dtype=tf.float64, trainable=False)
+    checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer, best_score=best_score)
+    directory = os.path.join(workdir, "checkpoints")
+    manager = tf.train.CheckpointManager(checkpoint, directory, max_to_keep=3)
+    if manager.latest_checkpoint:
+        checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+        logging.info("resumed from %s at step %d", manager.latest_checkpoint,
+                     int(optimizer.iterations))
+    start = int(optimizer.iterations)
+    epochs = math.ceil(total_steps / steps_per_epoch)
+    if start >= epochs * steps_per_epoch:
+        logging.info("already trained for %d steps; nothing to do", start)
+    else:
+        best_checkpoint = tf.train.Checkpoint(model=model)
+        best_dir = os.path.join(directory, "best")
+        callbacks = ([_SelectOnValidation(validate, best_score, best_checkpoint, best_dir)]
+                     if validate else [])
+        callbacks += [
+            _MetricsJsonl(workdir, optimizer),
+            _Checkpointer(manager, optimizer),
+            keras.callbacks.TensorBoard(os.path.join(workdir, "tensorboard"), update_freq="epoch"),
+        ]
+        model.fit(make_dataset(start), epochs=epochs, initial_epoch=start // steps_per_epoch,
+                  steps_per_epoch=steps_per_epoch, callbacks=callbacks, verbose=verbose)
+    best_path = os.path.join(directory, "best", "weights")
+    if validate and os.path.exists(best_path + ".index"):
+        tf.train.Checkpoint(model=model).read(best_path).expect_partial()
+        logging.info("restored the best validation weights (accuracy %.4f)",
+                     float(best_score.numpy()))
+    return int(optimizer.iterations)
