@@ -22,6 +22,12 @@ def get_config(variant="protonets"):
     config.data.image_size = 28
     config.meta.iterations = 5000
     config.train.steps_per_epoch = 500
+    if variant == "protonets":
+        # Snell et al. train with more ways than they test: 20-way 15-query episodes,
+        # one a step (ProtoNets evaluates at any eval.ways).
+        config.train.ways = 20
+        config.train.queries = 15
+        config.meta.meta_batch_size = 1
     if variant == "reptile":
         # Nichol et al.'s Omniglot setting, with SGD inner steps: several steps on
         # support + query, outer step size 1.

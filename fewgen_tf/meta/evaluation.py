@@ -1,6 +1,7 @@
 """Few-shot evaluation: fixed-seed episodes of a class split -> per-task accuracies."""
 
 import sys
+import weakref
 
 import keras
 import numpy as np
@@ -11,12 +12,16 @@ from fewgen_tf.data import episodes
 EVAL_BATCH = 8  # episodes adapted together (parallel iterations of one tf.map_fn)
 
 
+_COMPILED = weakref.WeakKeyDictionary()
+
+
 def _compiled_accuracies(learner):
-    """One tf.function per learner, so repeated validations do not retrace."""
-    if getattr(learner, "_compiled_episode_accuracies", None) is None:
-        learner._compiled_episode_accuracies = tf.function(learner.episode_accuracies,
-                                                           reduce_retracing=True)
-    return learner._compiled_episode_accuracies
+    """One tf.function per learner, so repeated validations do not retrace. (Kept
+    outside the learner: a tf.function stored as a Keras model attribute gets tracked
+    and breaks the model's call.)"""
+    if learner not in _COMPILED:
+        _COMPILED[learner] = tf.function(learner.episode_accuracies, reduce_retracing=True)
+    return _COMPILED[learner]
 
 
 def task_accuracies(learner, dataset, eval_config, part: str, num_tasks=None,

@@ -50,6 +50,9 @@ class FewShotLearner(keras.Model):
         self.image_shape = tuple(net.input_shape[1:])
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.accuracy_tracker = keras.metrics.Mean(name="accuracy")
+        # `net` already has its variables; without this, fit() under a distribution
+        # strategy tries to build the learner by calling it on dummy float labels.
+        self.built = True
 
     @property
     def metrics(self):

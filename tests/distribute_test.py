@@ -1,0 +1,64 @@
+"""One MirroredStrategy meta-step over 2 logical CPUs equals the single-device step."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from fewgen_tf import distribute
+from fewgen_tf.config import add_meta_learning, base_config
+from fewgen_tf.errors import ConfigError
+from fewgen_tf.meta import factory
+
+
+def _config(algorithm):
+    config = add_meta_learning(base_config(), algorithm)
+    config.meta.filters = 8
+    config.meta.inner_steps = 2
+    config.meta.meta_lr = 1e-2
+    return config
+
+
+def _episodes():
+    r = np.random.default_rng(0)
+    batch = {
+        "support_images": r.uniform(size=(4, 5, 28, 28, 1)).astype(np.float32),
+        "support_labels": np.tile(np.arange(5, dtype=np.int32), (4, 1)),
+        "query_images": r.uniform(size=(4, 10, 28, 28, 1)).astype(np.float32),
+        "query_labels": np.tile(np.repeat(np.arange(5, dtype=np.int32), 2), (4, 1)),
+    }
+    return tf.data.Dataset.from_tensors(batch)
+
+
+def _one_step(config, strategy):
+    with strategy.scope():
+        learner = factory.build_learner(config, (28, 28, 1))
+    learner.fit(_episodes(), epochs=1, steps_per_epoch=1, verbose=0)
+    return [v.numpy() for v in learner.net.trainable_variables]
+
+
+@pytest.fixture(scope="module")
+def mirrored():
+    """One strategy for all tests: separate MirroredStrategy objects in one process can
+    clash in their collective-op keys."""
+    return tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+
+
+@pytest.mark.parametrize("algorithm", ["maml", "protonets", "reptile"])
+def test_mirrored_step_equals_single_device_step(algorithm, mirrored):
+    config = _config(algorithm)
+    assert mirrored.num_replicas_in_sync == 2
+    single = _one_step(config, tf.distribute.get_strategy())
+    replicated = _one_step(config, mirrored)
+    with tf.distribute.get_strategy().scope():
+        initial = [v.numpy() for v in factory.build_learner(config, (28, 28, 1))
+                   .net.trainable_variables]
+    assert max(np.abs(a - b).max() for a, b in zip(single, initial)) > 1e-4  # it moved
+    for a, b in zip(single, replicated):
+        np.testing.assert_allclose(a, b, atol=1e-5, rtol=1e-4)
+
+
+def test_strategy_names():
+    assert distribute.make_strategy("default").num_replicas_in_sync == 1
+    assert distribute.make_strategy("auto").num_replicas_in_sync == 1  # no GPU, no TPU here
+    with pytest.raises(ConfigError, match="unknown distribute 'gpu'; valid: auto, default"):
+        distribute.make_strategy("gpu")

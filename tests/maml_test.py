@@ -1,0 +1,103 @@
+"""MAML's meta-gradient against central finite differences; FO-MAML; shape errors."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from fewgen_tf.errors import DataError
+from fewgen_tf.meta import adaptation
+from fewgen_tf.meta.maml import MAML
+
+
+def _tiny_net():
+    keras.utils.set_random_seed(3)
+    return keras.Sequential([keras.Input((2, 2, 1), dtype="float64"),
+                             keras.layers.Flatten(dtype="float64"),
+                             keras.layers.Dense(3, dtype="float64",
+                                                kernel_initializer="random_normal")])
+
+
+def _episodes(seed=0, tasks=2):
+    r = np.random.default_rng(seed)
+    return {
+        "support_images": tf.constant(r.normal(size=(tasks, 3, 2, 2, 1))),
+        "support_labels": tf.constant(np.tile(np.arange(3, dtype=np.int32), (tasks, 1))),
+        "query_images": tf.constant(r.normal(size=(tasks, 6, 2, 2, 1))),
+        "query_labels": tf.constant(np.tile(np.repeat(np.arange(3, dtype=np.int32), 2),
+                                            (tasks, 1))),
+    }
+
+
+def _meta_loss(model, episodes):
+    losses, _ = model.meta_loss(episodes)
+    return tf.reduce_mean(tf.stack(losses))
+
+
+def _meta_gradient(model, episodes):
+    with tf.GradientTape() as tape:
+        loss = _meta_loss(model, episodes)
+    return [g.numpy() for g in tape.gradient(loss, model.net.trainable_variables)]
+
+
+def test_second_order_meta_gradient_matches_finite_differences():
+    model = MAML(_tiny_net(), 3, inner_lr=0.5, inner_steps=2)
+    episodes = _episodes()
+    analytic = _meta_gradient(model, episodes)
+    eps = 1e-6
+    for variable, grad in zip(model.net.trainable_variables, analytic):
+        base = variable.numpy()
+        numeric = np.zeros_like(base)
+        for index in np.ndindex(base.shape):
+            for sign in (1, -1):
+                shifted = base.copy()
+                shifted[index] += sign * eps
+                variable.assign(shifted)
+                numeric[index] += sign * float(_meta_loss(model, episodes)) / (2 * eps)
+            variable.assign(base)
+        np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-8)
+
+
+def test_first_order_differs_and_is_the_query_gradient_at_adapted_weights():
+    second = MAML(_tiny_net(), 3, inner_lr=0.5, inner_steps=2)
+    first = MAML(_tiny_net(), 3, inner_lr=0.5, inner_steps=2, first_order=True)
+    episodes = _episodes()
+    g2, g1 = _meta_gradient(second, episodes), _meta_gradient(first, episodes)
+    assert max(np.abs(a - b).max() for a, b in zip(g1, g2)) > 1e-3
+    # FO-MAML's gradient: mean over tasks of dL_query/dphi at the adapted weights phi.
+    weights, non_trainable = first.current_weights()
+    expected = [np.zeros_like(g) for g in g1]
+    for t in range(2):
+        phi = adaptation.sgd_adapt(first.net, weights, non_trainable,
+                                   episodes["support_images"][t], episodes["support_labels"][t],
+                                   2, 0.5, first_order=True)
+        phi = [tf.constant(p.numpy()) for p in phi]
+        with tf.GradientTape() as tape:
+            tape.watch(phi)
+            loss = adaptation.cross_entropy(
+                adaptation.forward(first.net, phi, non_trainable, episodes["query_images"][t]),
+                episodes["query_labels"][t])
+        for i, g in enumerate(tape.gradient(loss, phi)):
+            expected[i] += g.numpy() / 2
+    for a, b in zip(g1, expected):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+def test_bad_episode_shapes_fail_clearly():
+    model = MAML(_tiny_net(), 3, inner_lr=0.5, inner_steps=1)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3))
+    episodes = _episodes()
+    unbatched = {k: v[0] for k, v in episodes.items()}
+    with pytest.raises(DataError, match=r"episodes must be batched: support/query images "
+                                        r"\[B, N\*K, H, W, C\]"):
+        model.train_step(unbatched)
+    wrong_size = dict(episodes, query_images=tf.zeros((2, 6, 3, 3, 1), tf.float64))
+    with pytest.raises(DataError, match=r"episode images have shape \(2, 2, 1\) / \(3, 3, 1\) "
+                                        r"but the network takes \(2, 2, 1\)"):
+        model.train_step(wrong_size)
+    with pytest.raises(DataError, match="a meta-batch must be a dict with keys"):
+        model.train_step({"support_images": episodes["support_images"]})
+    four_way = dict(episodes, support_images=tf.zeros((2, 4, 2, 2, 1), tf.float64),
+                    support_labels=tf.zeros((2, 4), tf.int32))
+    with pytest.raises(DataError, match="not a multiple of ways=3"):
+        model.train_step(four_way)

@@ -1,0 +1,70 @@
+"""ProtoNets logits and Reptile's outer update against hand computations."""
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from fewgen_tf.meta.protonets import ProtoNets, prototype_logits
+from fewgen_tf.meta.reptile import Reptile
+
+
+def test_prototype_logits_by_hand():
+    support = tf.constant([[0.0, 0.0], [2.0, 0.0], [0.0, 4.0], [0.0, 2.0]])
+    labels = tf.constant([0, 0, 1, 1])
+    query = tf.constant([[1.0, 1.0], [0.0, 3.0]])
+    # prototypes (1, 0) and (0, 3); squared distances SUMMED over features.
+    logits = prototype_logits(support, labels, query, 2).numpy()
+    np.testing.assert_allclose(logits, [[-1.0, -5.0], [-10.0, 0.0]])
+
+
+def test_protonets_task_logits_use_the_network_embedding():
+    net = keras.Sequential([keras.Input((1, 2, 1)), keras.layers.Flatten()])  # identity embedding
+    model = ProtoNets(net, 2)
+    support = tf.reshape(tf.constant([[0.0, 0.0], [2.0, 0.0], [0.0, 4.0], [0.0, 2.0]]),
+                         (4, 1, 2, 1))
+    query = tf.reshape(tf.constant([[1.0, 1.0]]), (1, 1, 2, 1))
+    weights, non_trainable = model.current_weights()
+    logits = model.task_logits(weights, non_trainable, support, tf.constant([0, 0, 1, 1]),
+                               query, training=False)
+    np.testing.assert_allclose(logits.numpy(), [[-1.0, -5.0]])
+
+
+def _softmax(z):
+    e = np.exp(z - z.max(-1, keepdims=True))
+    return e / e.sum(-1, keepdims=True)
+
+
+def test_reptile_outer_update_by_hand():
+    keras.utils.set_random_seed(0)
+    net = keras.Sequential([keras.Input((1, 3, 1), dtype="float64"),
+                            keras.layers.Flatten(dtype="float64"),
+                            keras.layers.Dense(2, dtype="float64",
+                                               kernel_initializer="random_normal")])
+    lr, step, inner_steps = 0.3, 0.5, 2
+    model = Reptile(net, 2, inner_lr=lr, inner_steps=inner_steps)
+    model.compile(optimizer=keras.optimizers.SGD(step))
+    r = np.random.default_rng(1)
+    episodes = {
+        "support_images": r.normal(size=(2, 2, 1, 3, 1)),
+        "support_labels": np.array([[0, 1], [0, 1]], np.int32),
+        "query_images": r.normal(size=(2, 4, 1, 3, 1)),
+        "query_labels": np.array([[0, 0, 1, 1], [1, 0, 1, 0]], np.int32),
+    }
+    w0, b0 = (v.numpy() for v in net.trainable_variables)
+    # By hand: softmax regression, gradient X^T (p - y) / n, SGD on support + query.
+    adapted = []
+    for t in range(2):
+        x = np.concatenate([episodes["support_images"][t], episodes["query_images"][t]])
+        x = x.reshape(len(x), -1)
+        y = np.eye(2)[np.concatenate([episodes["support_labels"][t],
+                                      episodes["query_labels"][t]])]
+        w, b = w0.copy(), b0.copy()
+        for _ in range(inner_steps):
+            p = _softmax(x @ w + b)
+            w, b = w - lr * x.T @ (p - y) / len(x), b - lr * (p - y).mean(0)
+        adapted.append((w, b))
+    expected_w = w0 + step * np.mean([a[0] - w0 for a in adapted], 0)
+    expected_b = b0 + step * np.mean([a[1] - b0 for a in adapted], 0)
+    model.train_step({k: tf.constant(v) for k, v in episodes.items()})
+    np.testing.assert_allclose(net.trainable_variables[0].numpy(), expected_w, rtol=1e-10)
+    np.testing.assert_allclose(net.trainable_variables[1].numpy(), expected_b, rtol=1e-10)
