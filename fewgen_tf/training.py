@@ -59,14 +59,20 @@ class _SelectOnValidation(keras.callbacks.Callback):
             logging.info("new best validation accuracy %.4f", score)
 
 
+def _weights_checkpoint(model):
+    """The model's weights only: `Checkpoint(model=...)` would also hold its optimizer,
+    and restoring the best weights must not rewind the step count."""
+    return tf.train.Checkpoint(weights=list(model.weights))
+
+
 def fit_resumable(model, make_dataset, total_steps: int, steps_per_epoch: int, workdir: str,
-                  validate=None, verbose=None):
+                  validate=None, verbose=None, callbacks=()):
     """Train `model` (compiled) for `total_steps` optimizer steps, resuming if possible.
 
     `make_dataset(start_step)` returns the training tf.data stream positioned after
     `start_step` steps. `validate()`, if given, returns a score (higher is better) at
     each epoch end; the best weights are restored when training ends. Returns the
-    step count reached.
+    step count reached. Extra Keras `callbacks` run after the workdir ones.
     """
     if verbose is None:  # a progress bar on a terminal, one line an epoch in a log file
         verbose = 1 if sys.stdout.isatty() else 2
@@ -85,20 +91,20 @@ def fit_resumable(model, make_dataset, total_steps: int, steps_per_epoch: int, w
     if start >= epochs * steps_per_epoch:
         logging.info("already trained for %d steps; nothing to do", start)
     else:
-        best_checkpoint = tf.train.Checkpoint(model=model)
+        best_checkpoint = _weights_checkpoint(model)
         best_dir = os.path.join(directory, "best")
-        callbacks = ([_SelectOnValidation(validate, best_score, best_checkpoint, best_dir)]
-                     if validate else [])
-        callbacks += [
+        workdir_callbacks = ([_SelectOnValidation(validate, best_score, best_checkpoint,
+                                                  best_dir)] if validate else [])
+        workdir_callbacks += [
             _MetricsJsonl(workdir, optimizer),
             _Checkpointer(manager, optimizer),
             keras.callbacks.TensorBoard(os.path.join(workdir, "tensorboard"), update_freq="epoch"),
-        ]
+        ] + list(callbacks)
         model.fit(make_dataset(start), epochs=epochs, initial_epoch=start // steps_per_epoch,
-                  steps_per_epoch=steps_per_epoch, callbacks=callbacks, verbose=verbose)
+                  steps_per_epoch=steps_per_epoch, callbacks=workdir_callbacks, verbose=verbose)
     best_path = os.path.join(directory, "best", "weights")
     if validate and os.path.exists(best_path + ".index"):
-        tf.train.Checkpoint(model=model).read(best_path).expect_partial()
+        _weights_checkpoint(model).read(best_path).assert_existing_objects_matched()
         logging.info("restored the best validation weights (accuracy %.4f)",
                      float(best_score.numpy()))
     return int(optimizer.iterations)

@@ -30,6 +30,7 @@ def _load_config(name, variant=None):
 
 def test_quickstart_preview_with_override(tmp_path):
     result = _main("--config=configs/quickstart.py", f"--workdir={tmp_path}",
+                   "--config.pipeline=preview", "--config.data.num_classes=60",
                    "--config.eval.ways=3", "--config.preview.num_episodes=1")
     assert result.returncode == 0, result.stderr[-2000:]
     config = json.loads((tmp_path / "config.json").read_text())
@@ -41,6 +42,19 @@ def test_quickstart_preview_with_override(tmp_path):
     # 2 episodes (1 train + 1 test) of 3 class rows of 28-px images with 2-px gaps, 6-px band.
     assert png.shape[0] == 2 * (3 * 30 + 2) + 6
     assert png.std() > 20  # an actual picture, not a blank
+
+
+def test_quickstart_main_job_on_a_tiny_budget(tmp_path):
+    result = _main("--config=configs/quickstart.py", f"--workdir={tmp_path}",
+                   "--config.meta.iterations=4", "--config.train.steps_per_epoch=2",
+                   "--config.train.val_tasks=8", "--config.eval.num_tasks=16",
+                   "--config.meta.filters=16")
+    assert result.returncode == 0, result.stderr[-2000:]
+    evaluation = json.loads((tmp_path / "eval.json").read_text())
+    assert evaluation["n"] == 16 and evaluation["algorithm"] == "protonets"
+    assert evaluation["mean"] > 0.3  # 5-way: chance is 0.2; even 4 steps of training help
+    assert (tmp_path / "export" / "classifier" / "1" / "saved_model.pb").exists()
+    assert "test accuracy" in result.stderr
 
 
 def test_misspelt_key_and_bad_variant_fail_with_a_suggestion(tmp_path):
@@ -57,7 +71,8 @@ def test_misspelt_key_and_bad_variant_fail_with_a_suggestion(tmp_path):
 def test_unknown_pipeline_and_dataset_list_the_valid_names(tmp_path):
     config = _load_config("quickstart")
     config.pipeline = "lasiumm"
-    with pytest.raises(ConfigError, match="unknown pipeline 'lasiumm'; valid: preview"):
+    with pytest.raises(ConfigError, match="unknown pipeline 'lasiumm'; valid: preview, "
+                                          "supervised"):
         pipelines.run(config, str(tmp_path))
     result = _main("--config=configs/quickstart.py", f"--workdir={tmp_path}",
                    "--config.data.name=cifar")
