@@ -76,8 +76,11 @@ def fit_resumable(model, make_dataset, total_steps: int, steps_per_epoch: int, w
     """
     if verbose is None:  # a progress bar on a terminal, one line an epoch in a log file
         verbose = 1 if sys.stdout.isatty() else 2
-    optimizer = model.optimizer
-    optimizer.build(model.trainable_variables)
+    optimizer = model.optimizer  # its `iterations` is the step count
+    if hasattr(model, "build_optimizers"):  # several optimizers (GANs)
+        model.build_optimizers()
+    else:
+        optimizer.build(model.trainable_variables)
     best_score = tf.Variable(-np.inf, dtype=tf.float64, trainable=False)
     checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer, best_score=best_score)
     directory = os.path.join(workdir, "checkpoints")
