@@ -70,3 +70,26 @@ def add_meta_learning(config: ml_collections.ConfigDict,
 
     config.eval.inner_steps = 50         # MAML / Reptile adaptation steps at test time
     return config
+
+
+def add_lasium(config: ml_collections.ConfigDict, generator: str = "vae",
+               strategy: str = "n") -> ml_collections.ConfigDict:
+    """Add LASIUM's generator and task-sampling vocabulary (`lasium.*`), with the
+    paper's Omniglot hyperparameters (REFERENCE_NOTES.md)."""
+    config.lasium = ml_collections.ConfigDict()
+    config.lasium.generator = generator      # vae | msgan | bigbigan | progan
+    config.lasium.generator_path = ""        # pretrained: SavedModel dir or hub handle
+    config.lasium.latent_dim = 20 if generator == "vae" else 128
+    config.lasium.generator_epochs = 100
+    config.lasium.generator_batch_size = 128
+    config.lasium.generator_lr = 1e-3 if generator == "vae" else 3e-4
+    config.lasium.mode_seeking_weight = 1.0  # MSGAN
+    config.lasium.mixed_bfloat16 = False     # MSGAN step in bfloat16
+    config.lasium.strategy = strategy        # n | ro | oc
+    config.lasium.variance = 0.5             # n: sigma^2
+    config.lasium.alpha = 0.2                # ro / oc: interpolation factor
+    config.lasium.epsilon = 0.0              # anchors: min pairwise SQUARED distance
+    config.lasium.max_resamples = 1000       # anchors: redraws before a clear error
+    config.lasium.translate = 0              # +- pixels of random shift of generated queries
+    config.lasium.vae_real_anchors = True    # vae: anchors = encodings of real images
+    return config

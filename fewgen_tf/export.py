@@ -46,3 +46,49 @@ def export_classifier(learner, path: str) -> str:
     archive.write_out(path, verbose=False)
     logging.info("exported classifier with signature classify to %s", path)
     return path
+
+
+def _write(archive, path, what):
+    if os.path.exists(path) and os.listdir(path):
+        logging.warning("overwriting the export in %s", path)
+    archive.write_out(path, verbose=False)
+    logging.info("exported %s to %s", what, path)
+    return path
+
+
+def export_generator(generator, path: str) -> str:
+    """`decode(latents [N, d]) -> {images}` and `sample(num_images, seed) -> {images}`.
+
+    `sample` draws `num_images` standard-normal latents from the stateless seed
+    (seed, 0): the same seed gives the same images on every call and server.
+    """
+    latent_dim = generator.latent_dim
+
+    def decode(latents):
+        return {"images": generator.decode(latents)}
+
+    def sample(num_images, seed):
+        seed_pair = tf.stack([tf.cast(seed, tf.int64), tf.constant(0, tf.int64)])
+        return {"images": generator.decode(generator.sample_latents(num_images, seed_pair))}
+
+    archive = keras.export.ExportArchive()
+    archive.track(generator)
+    archive.add_endpoint("decode", tf.function(decode, input_signature=[
+        tf.TensorSpec([None, latent_dim], tf.float32, name="latents")]))
+    archive.add_endpoint("sample", tf.function(sample, input_signature=[
+        tf.TensorSpec([], tf.int32, name="num_images"), tf.TensorSpec([], tf.int64, name="seed")]))
+    return _write(archive, path, "generator (decode, sample)")
+
+
+def export_task_sampler(sampler, path: str) -> str:
+    """`sample_task(seed) -> {support_images, support_labels, query_images, query_labels}`:
+    task 0 of the LASIUM stream `seed`, identical for the same seed."""
+
+    def sample_task(seed):
+        return dict(sampler.sample_task(seed, 0))
+
+    archive = keras.export.ExportArchive()
+    archive.track(sampler.generator)
+    archive.add_endpoint("sample_task", tf.function(sample_task, input_signature=[
+        tf.TensorSpec([], tf.int64, name="seed")]))
+    return _write(archive, path, "task sampler (sample_task)")

@@ -23,13 +23,16 @@ from fewgen_tf import workdir as workdir_lib
 
 
 class _MetricsJsonl(keras.callbacks.Callback):
-    def __init__(self, workdir, optimizer):
+    def __init__(self, workdir, optimizer, phase):
         super().__init__()
-        self.workdir, self.optimizer = workdir, optimizer
+        self.workdir, self.optimizer, self.phase = workdir, optimizer, phase
 
     def on_epoch_end(self, epoch, logs=None):
         record = {k: float(v) for k, v in (logs or {}).items()}
-        workdir_lib.append_metrics(self.workdir, dict(record, step=int(self.optimizer.iterations)))
+        record["step"] = int(self.optimizer.iterations)
+        if self.phase:
+            record["phase"] = self.phase
+        workdir_lib.append_metrics(self.workdir, record)
 
 
 class _Checkpointer(keras.callbacks.Callback):
@@ -66,13 +69,16 @@ def _weights_checkpoint(model):
 
 
 def fit_resumable(model, make_dataset, total_steps: int, steps_per_epoch: int, workdir: str,
-                  validate=None, verbose=None, callbacks=()):
+                  validate=None, verbose=None, callbacks=(), phase=None):
     """Train `model` (compiled) for `total_steps` optimizer steps, resuming if possible.
 
     `make_dataset(start_step)` returns the training tf.data stream positioned after
     `start_step` steps. `validate()`, if given, returns a score (higher is better) at
     each epoch end; the best weights are restored when training ends. Returns the
-    step count reached. Extra Keras `callbacks` run after the workdir ones.
+    step count reached. Extra Keras `callbacks` run after the workdir ones. A `phase`
+    name (e.g. "generator") keeps a second model of the same workdir apart: its
+    checkpoints and TensorBoard logs go to `checkpoints/PHASE`, `tensorboard/PHASE`
+    and its metrics.jsonl records carry `"phase": PHASE`.
     """
     if verbose is None:  # a progress bar on a terminal, one line an epoch in a log file
         verbose = 1 if sys.stdout.isatty() else 2
@@ -83,7 +89,7 @@ def fit_resumable(model, make_dataset, total_steps: int, steps_per_epoch: int, w
         optimizer.build(model.trainable_variables)
     best_score = tf.Variable(-np.inf, dtype=tf.float64, trainable=False)
     checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer, best_score=best_score)
-    directory = os.path.join(workdir, "checkpoints")
+    directory = os.path.join(workdir, "checkpoints", *([phase] if phase else []))
     manager = tf.train.CheckpointManager(checkpoint, directory, max_to_keep=3)
     if manager.latest_checkpoint:
         checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
@@ -99,9 +105,11 @@ def fit_resumable(model, make_dataset, total_steps: int, steps_per_epoch: int, w
         workdir_callbacks = ([_SelectOnValidation(validate, best_score, best_checkpoint,
                                                   best_dir)] if validate else [])
         workdir_callbacks += [
-            _MetricsJsonl(workdir, optimizer),
+            _MetricsJsonl(workdir, optimizer, phase),
             _Checkpointer(manager, optimizer),
-            keras.callbacks.TensorBoard(os.path.join(workdir, "tensorboard"), update_freq="epoch"),
+            keras.callbacks.TensorBoard(
+                os.path.join(workdir, "tensorboard", *([phase] if phase else [])),
+                update_freq="epoch"),
         ] + list(callbacks)
         model.fit(make_dataset(start), epochs=epochs, initial_epoch=start // steps_per_epoch,
                   steps_per_epoch=steps_per_epoch, callbacks=workdir_callbacks, verbose=verbose)

@@ -42,7 +42,7 @@ def sample_anchors(seed, num_classes: int, latent_dim: int, epsilon: float,
     VAE mode passes a function that encodes N random real images). Raises
     InvalidArgumentError naming `lasium.epsilon` when `max_resamples` redraws fail.
     """
-    seed = tf.convert_to_tensor(seed, tf.int64)
+    seed = tf.cast(seed, tf.int64)
     if draw is None:
         def draw(s):
             return tf.random.stateless_normal([num_classes, latent_dim], seed=s)

@@ -12,6 +12,7 @@ from fewgen_tf.errors import ConfigError
 PIPELINES = {
     "preview": "fewgen_tf.pipelines.preview",
     "supervised": "fewgen_tf.pipelines.supervised",
+    "lasium": "fewgen_tf.pipelines.lasium",
 }
 
 

@@ -1,0 +1,136 @@
+"""Generator + strategy -> Episode dicts (LASIUM Algorithm 1) as a tf.data pipeline.
+
+Task i of a stream with seed s is a pure function of (s, i): anchors (with epsilon
+rejection), then each class's anchor followed by shots + queries - 1 in-class latents
+(strategy n / ro / oc); the first `shots` images of a class form its support set and
+the rest its queries. GAN mode decodes every latent; VAE mode draws the anchors as the
+encodings of N random real unlabeled images and uses each real image itself as its
+class's first support sample. Optionally, generated query images are shifted by a
+random integer translation of up to `translate` pixels (the reference code's +-5 px on
+28x28). Latents are computed per task, then the images of a whole meta-batch are
+generated in one generator call.
+"""
+
+import keras
+import tensorflow as tf
+
+from fewgen_tf.errors import ConfigError
+from fewgen_tf.lasium import strategies
+
+
+def translate_images(images, shifts):
+    """Shift each image by integer (dx, dy) pixels, edges repeated (`shifts` [B, 2])."""
+    shifts = tf.cast(shifts, tf.float32)
+    ones, zeros = tf.ones_like(shifts[:, 0]), tf.zeros_like(shifts[:, 0])
+    transform = tf.stack([ones, zeros, -shifts[:, 0], zeros, ones, -shifts[:, 1], zeros, zeros],
+                         axis=1)
+    return keras.ops.image.affine_transform(images, transform, interpolation="nearest",
+                                            fill_mode="nearest", data_format="channels_last")
+
+
+class LatentTaskSampler:
+    """Synthetic N-way K-shot Q-query tasks from a generator's latent space."""
+
+    def __init__(self, generator, ways: int, shots: int, queries: int, strategy: str = "n",
+                 variance: float = 0.5, alpha: float = 0.2, epsilon: float = 0.0,
+                 max_resamples: int = 1000, translate: int = 0, real_images=None):
+        if strategy not in strategies.STRATEGIES:
+            raise ConfigError(f"unknown lasium.strategy {strategy!r}; valid: "
+                              f"{', '.join(strategies.STRATEGIES)}")
+        if real_images is not None and not hasattr(generator, "encode"):
+            raise ConfigError("VAE-mode task sampling (real anchors) needs a generator with "
+                              "an encoder")
+        self.generator = generator
+        self.ways, self.shots, self.queries = ways, shots, queries
+        self.strategy, self.variance, self.alpha = strategy, variance, alpha
+        self.epsilon, self.max_resamples, self.translate = epsilon, max_resamples, translate
+        self.real_images = None if real_images is None else tf.constant(real_images)
+
+    # ------------------------------------------------------------------ per task
+    def _real_indices(self, seed):
+        count = tf.shape(self.real_images, out_type=tf.int64)[0]
+        keys = tf.random.stateless_uniform([count], seed=seed)
+        return tf.math.top_k(keys, self.ways).indices  # N distinct random images
+
+    def task_latents(self, seed):
+        """(latents [N, K+Q, d], real anchor images [N,H,W,C] or None, resamples)."""
+        seed = tf.cast(seed, tf.int64)
+        anchor_seed = tf.random.experimental.stateless_fold_in(seed, 0)
+        draw = None
+        if self.real_images is not None:
+            def draw(s):
+                return self.generator.encode(tf.gather(self.real_images, self._real_indices(s)))
+        anchors, resamples = strategies.sample_anchors(
+            anchor_seed, self.ways, self.generator.latent_dim, self.epsilon,
+            self.max_resamples, draw)
+        latents = strategies.task_latents(
+            self.strategy, anchors, self.shots, self.queries,
+            tf.random.experimental.stateless_fold_in(seed, 1),
+            variance=self.variance, alpha=self.alpha)
+        real = None
+        if self.real_images is not None:
+            accepted = tf.random.experimental.stateless_fold_in(anchor_seed, resamples)
+            real = tf.gather(self.real_images, self._real_indices(accepted))
+        return latents, real, resamples
+
+    # ------------------------------------------------------------- whole batches
+    def episodes_from_latents(self, latents, real, seeds):
+        """Decode a batch of task latents [B, N, K+Q, d] into a batch of episodes."""
+        n, width = self.ways, self.shots + self.queries
+        batch = tf.shape(latents)[0]
+        images = self.generator.decode(tf.reshape(latents, [-1, latents.shape[-1]]))
+        images = tf.reshape(images, tf.concat([[batch, n, width], tf.shape(images)[1:]], 0))
+        if real is not None:  # VAE mode: the real image is each class's first support sample
+            images = tf.concat([tf.cast(real[:, :, None], images.dtype), images[:, :, 1:]], 2)
+        image_shape = images.shape[3:]
+        support = tf.reshape(images[:, :, :self.shots], [batch, n * self.shots, *image_shape])
+        query = tf.reshape(images[:, :, self.shots:], [batch, n * self.queries, *image_shape])
+        if self.translate and self.queries:
+            shift_seed = tf.random.experimental.stateless_fold_in(seeds[0], 2)
+            shifts = tf.random.stateless_uniform([batch * n * self.queries, 2], seed=shift_seed,
+                                                 minval=-self.translate,
+                                                 maxval=self.translate + 1, dtype=tf.int32)
+            flat = tf.reshape(query, [-1, *image_shape])
+            query = tf.reshape(translate_images(flat, shifts), tf.shape(query))
+        labels = tf.range(n, dtype=tf.int32)
+        return {
+            "support_images": support,
+            "support_labels": tf.tile(tf.repeat(labels, self.shots)[None], [batch, 1]),
+            "query_images": query,
+            "query_labels": tf.tile(tf.repeat(labels, self.queries)[None], [batch, 1]),
+        }
+
+    def task_seed(self, seed, index):
+        return tf.stack([tf.cast(seed, tf.int64), tf.cast(index, tf.int64)])
+
+    def sample_task(self, seed, index=0):
+        """One episode (unbatched) for task `index` of stream `seed`."""
+        task_seed = self.task_seed(seed, index)
+        latents, real, _ = self.task_latents(task_seed)
+        batch = self.episodes_from_latents(latents[None], None if real is None else real[None],
+                                           task_seed[None])
+        return {k: v[0] for k, v in batch.items()}
+
+    def dataset(self, seed: int, start: int = 0, meta_batch_size: int = 4) -> tf.data.Dataset:
+        """Endless meta-batches of tasks start, start+1, ... of stream `seed`."""
+        def per_task(index):
+            task_seed = self.task_seed(seed, index)
+            latents, real, _ = self.task_latents(task_seed)
+            out = {"latents": latents, "seed": task_seed}
+            if real is not None:
+                out["real"] = real
+            return out
+
+        def per_batch(tasks):
+            return self.episodes_from_latents(tasks["latents"], tasks.get("real"), tasks["seed"])
+
+        parallel = dict(num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        return (tf.data.Dataset.counter(start).map(per_task, **parallel)
+                .batch(meta_batch_size, drop_remainder=True)
+                .map(per_batch, **parallel).prefetch(tf.data.AUTOTUNE))
+
+    def resample_statistics(self, seed: int, num_tasks: int = 100) -> dict:
+        """Anchor resamples over `num_tasks` tasks, for metrics.jsonl."""
+        counts = [int(self.task_latents(self.task_seed(seed, i))[2]) for i in range(num_tasks)]
+        return {"anchor_resamples_mean": sum(counts) / len(counts),
+                "anchor_resamples_max": max(counts), "tasks": num_tasks}

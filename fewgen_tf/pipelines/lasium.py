@@ -1,0 +1,108 @@
+"""Pipeline `lasium` (Khodadadeh et al. 2021, Algorithm 1):
+
+  1. train (or load) a generator on the unlabeled train split (labels dropped);
+  2. build synthetic N-way tasks in its latent space (strategy n / ro / oc);
+  3. meta-learn on them (MAML, FO-MAML, ProtoNets or Reptile), selecting on real
+     validation classes;
+  4. evaluate on real test classes (eval.json) and export the classifier, the generator
+     and the task sampler.
+"""
+
+
+import keras
+import tensorflow as tf
+from absl import logging
+
+from fewgen_tf import export, training, visualize
+from fewgen_tf import workdir as workdir_lib
+from fewgen_tf.data import episodes, registry
+from fewgen_tf.generators import factory as generator_factory
+from fewgen_tf.lasium.tasks import LatentTaskSampler
+from fewgen_tf.pipelines.supervised import meta_learn
+
+_GRID = 8  # the generator's sample grid is 8 x 8 images from fixed latents
+
+
+class _SampleGrid(keras.callbacks.Callback):
+    """samples/generator_epochNNNN.png: images from the same latents after every epoch."""
+
+    def __init__(self, generator, workdir, seed):
+        super().__init__()
+        self.generator, self.workdir = generator, workdir
+        self.latents = generator.sample_latents(_GRID * _GRID, tf.constant([seed, 7], tf.int64))
+
+    def on_epoch_end(self, epoch, logs=None):
+        images = self.generator.decode(self.latents).numpy()
+        rows = [list(images[r * _GRID:(r + 1) * _GRID]) for r in range(_GRID)]
+        workdir_lib.save_png(self.workdir, f"generator_epoch{epoch + 1:04d}.png",
+                             visualize.tile(rows))
+
+
+def train_generator(config, workdir, train_split):
+    """Build the generator; train it with `fit` on the train split's images (resumable)."""
+    lasium = config.lasium
+    generator = generator_factory.build_generator(config, train_split.image_shape)
+    if not generator_factory.is_trainable(lasium.generator):
+        logging.info("pretrained %s generator from %s", lasium.generator, lasium.generator_path)
+        return generator
+    images = train_split.images  # unlabeled: the class labels are never used
+    batch = min(lasium.generator_batch_size, len(images))
+    steps_per_epoch = max(1, len(images) // batch)
+
+    def make_dataset(start_step):
+        data = tf.data.Dataset.from_tensor_slices(images)
+        data = data.shuffle(len(images), seed=config.seed, reshuffle_each_iteration=True)
+        return (data.repeat().batch(batch, drop_remainder=True).skip(start_step)
+                .prefetch(tf.data.AUTOTUNE))
+
+    logging.info("training the %s generator for %d epochs of %d steps on %d unlabeled images",
+                 lasium.generator, lasium.generator_epochs, steps_per_epoch, len(images))
+    training.fit_resumable(generator, make_dataset, lasium.generator_epochs * steps_per_epoch,
+                           steps_per_epoch, workdir, phase="generator",
+                           callbacks=[_SampleGrid(generator, workdir, config.seed)])
+    return generator
+
+
+def make_task_sampler(config, generator, train_split):
+    lasium, train = config.lasium, config.train
+    real = train_split.images if (lasium.generator == "vae" and lasium.vae_real_anchors) else None
+    return LatentTaskSampler(generator, train.ways, train.shots, train.queries,
+                             lasium.strategy, lasium.variance, lasium.alpha, lasium.epsilon,
+                             lasium.max_resamples, lasium.translate, real_images=real)
+
+
+def save_task_grid(workdir, sampler, seed, num_tasks=3):
+    """samples/tasks.png: generated tasks, rows = classes, support then queries."""
+    blocks = []
+    for index in range(num_tasks):
+        episode = {k: v.numpy() for k, v in sampler.sample_task(seed, index).items()}
+        blocks.append(visualize.episode_grid(episode, sampler.ways))
+    return workdir_lib.save_png(workdir, "tasks.png", visualize.stack_vertically(blocks))
+
+
+def run(config, workdir):
+    splits = registry.load_splits(config.data)
+    episodes.check_episode_request(splits["test"], config.eval.ways, config.eval.shots,
+                                   config.eval.queries)
+    generator = train_generator(config, workdir, splits["train"])
+    sampler = make_task_sampler(config, generator, splits["train"])
+    statistics = sampler.resample_statistics(config.seed, num_tasks=50)
+    workdir_lib.append_metrics(workdir, dict(statistics, phase="task_sampler",
+                                             epsilon=config.lasium.epsilon))
+    logging.info("anchor rejection: %s", statistics)
+    logging.info("wrote %s", save_task_grid(workdir, sampler, config.seed))
+
+    meta_batch = config.meta.meta_batch_size
+
+    def make_train_episodes(start_step):
+        return sampler.dataset(config.seed, start=start_step * meta_batch,
+                               meta_batch_size=meta_batch)
+
+    result = meta_learn(config, workdir, make_train_episodes, splits["val"], splits["test"])
+    if config.export.enabled:
+        version = config.export.version
+        export.export_generator(generator, export.export_dir(workdir, "generator", version))
+        export.export_task_sampler(sampler, export.export_dir(workdir, "task_sampler", version))
+    return result
+
+
