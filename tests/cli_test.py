@@ -44,16 +44,19 @@ def test_quickstart_preview_with_override(tmp_path):
     assert png.std() > 20  # an actual picture, not a blank
 
 
-def test_quickstart_main_job_on_a_tiny_budget(tmp_path):
+def test_quickstart_lasium_main_job_on_a_tiny_budget(tmp_path):
     result = _main("--config=configs/quickstart.py", f"--workdir={tmp_path}",
                    "--config.meta.iterations=4", "--config.train.steps_per_epoch=2",
                    "--config.train.val_tasks=8", "--config.eval.num_tasks=16",
-                   "--config.meta.filters=16")
+                   "--config.meta.filters=16", "--config.lasium.generator_epochs=1",
+                   "--config.data.num_classes=40")
     assert result.returncode == 0, result.stderr[-2000:]
     evaluation = json.loads((tmp_path / "eval.json").read_text())
     assert evaluation["n"] == 16 and evaluation["algorithm"] == "protonets"
     assert evaluation["mean"] > 0.3  # 5-way: chance is 0.2; even 4 steps of training help
-    assert (tmp_path / "export" / "classifier" / "1" / "saved_model.pb").exists()
+    for name in ("classifier", "generator", "task_sampler"):
+        assert (tmp_path / "export" / name / "1" / "saved_model.pb").exists()
+    assert (tmp_path / "samples" / "tasks.png").exists()
     assert "test accuracy" in result.stderr
 
 
@@ -71,8 +74,8 @@ def test_misspelt_key_and_bad_variant_fail_with_a_suggestion(tmp_path):
 def test_unknown_pipeline_and_dataset_list_the_valid_names(tmp_path):
     config = _load_config("quickstart")
     config.pipeline = "lasiumm"
-    with pytest.raises(ConfigError, match="unknown pipeline 'lasiumm'; valid: preview, "
-                                          "supervised"):
+    with pytest.raises(ConfigError, match="unknown pipeline 'lasiumm'; valid: lasium, "
+                                          "preview, supervised"):
         pipelines.run(config, str(tmp_path))
     result = _main("--config=configs/quickstart.py", f"--workdir={tmp_path}",
                    "--config.data.name=cifar")

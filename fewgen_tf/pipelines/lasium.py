@@ -16,6 +16,7 @@ from absl import logging
 from fewgen_tf import export, training, visualize
 from fewgen_tf import workdir as workdir_lib
 from fewgen_tf.data import episodes, registry
+from fewgen_tf.errors import DataError
 from fewgen_tf.generators import factory as generator_factory
 from fewgen_tf.lasium.tasks import LatentTaskSampler
 from fewgen_tf.pipelines.supervised import meta_learn
@@ -86,7 +87,14 @@ def run(config, workdir):
                                    config.eval.queries)
     generator = train_generator(config, workdir, splits["train"])
     sampler = make_task_sampler(config, generator, splits["train"])
-    statistics = sampler.resample_statistics(config.seed, num_tasks=50)
+    try:  # the first tasks are drawn eagerly: an impossible epsilon fails here, clearly
+        statistics = sampler.resample_statistics(config.seed, num_tasks=50)
+    except tf.errors.InvalidArgumentError as e:
+        message = str(e)
+        if "LASIUM anchor rejection" not in message:
+            raise
+        raise DataError(message[message.index("LASIUM anchor rejection"):].split("'")[0]) \
+            from None
     workdir_lib.append_metrics(workdir, dict(statistics, phase="task_sampler",
                                              epsilon=config.lasium.epsilon))
     logging.info("anchor rejection: %s", statistics)

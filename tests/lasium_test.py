@@ -1,0 +1,173 @@
+"""LASIUM end to end: task sampler, pretrained wrappers, exports, the pipeline."""
+
+import json
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from fewgen_tf import export, pipelines, workdir as workdir_lib
+from fewgen_tf.config import add_lasium, add_meta_learning, base_config
+from fewgen_tf.data import synthetic
+from fewgen_tf.errors import ConfigError
+from fewgen_tf.generators import msgan, pretrained, vae
+from fewgen_tf.lasium.tasks import LatentTaskSampler, translate_images
+
+
+@pytest.fixture(scope="module")
+def real_images():
+    return synthetic.make_synthetic(12, 4, 28, seed=5).images
+
+
+def test_gan_mode_episodes_shapes_labels_and_determinism():
+    sampler = LatentTaskSampler(msgan.omniglot_msgan(latent_dim=16), 4, 2, 3, "ro",
+                                alpha=0.3, epsilon=20.0, translate=2)
+    batch = next(iter(sampler.dataset(seed=9, start=5, meta_batch_size=2)))
+    assert batch["support_images"].shape == (2, 8, 28, 28, 1)
+    assert batch["query_images"].shape == (2, 12, 28, 28, 1)
+    assert batch["support_labels"][0].numpy().tolist() == [0, 0, 1, 1, 2, 2, 3, 3]
+    assert batch["query_labels"][1].numpy().tolist() == [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3]
+    alone = sampler.sample_task(9, 6)  # task 6 of stream 9 = the batch's second task
+    np.testing.assert_allclose(alone["support_images"].numpy(),
+                               batch["support_images"][1].numpy(), atol=1e-5)
+    again = sampler.sample_task(9, 6)
+    np.testing.assert_array_equal(alone["query_images"].numpy(), again["query_images"].numpy())
+    other = sampler.sample_task(10, 6)
+    assert not np.allclose(other["support_images"].numpy(), alone["support_images"].numpy())
+
+
+def test_vae_mode_support_is_the_real_image(real_images):
+    model = vae.omniglot_vae()
+    sampler = LatentTaskSampler(model, 5, 1, 2, "oc", real_images=real_images)
+    episode = sampler.sample_task(3, 0)
+    latents, real, _ = sampler.task_latents(sampler.task_seed(3, 0))
+    np.testing.assert_array_equal(episode["support_images"].numpy(), real.numpy())
+    flat = real_images.reshape(len(real_images), -1)
+    for image in episode["support_images"].numpy():
+        assert np.any(np.all(flat == image.reshape(-1), axis=1))
+    # The anchors are the encodings of those real images.
+    np.testing.assert_allclose(latents[:, 0].numpy(), model.encode(real).numpy(), atol=1e-5)
+    with pytest.raises(ConfigError, match="needs a generator with an encoder"):
+        LatentTaskSampler(msgan.omniglot_msgan(latent_dim=8), 5, 1, 2, real_images=real_images)
+
+
+def test_translate_images_by_hand():
+    image = np.zeros((1, 5, 5, 1), np.float32)
+    image[0, 2, 2, 0] = 1.0
+    moved = translate_images(tf.constant(image), tf.constant([[1, -2]])).numpy()
+    assert moved[0, 0, 3, 0] == 1.0 and moved.sum() == 1.0  # x + 1, y - 2
+
+
+def _fake_hub_module(path, signature, latent_dim, low):
+    class Module(tf.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = tf.Variable(tf.random.stateless_normal([latent_dim, 8 * 8 * 3], [1, 2]))
+
+        @tf.function(input_signature=[tf.TensorSpec([None, latent_dim], tf.float32)])
+        def generate(self, z):
+            out = tf.reshape(tf.tanh(tf.matmul(z, self.w)), [-1, 8, 8, 3])
+            return {"default": out if low < 0 else (out + 1.0) / 2.0}
+
+    module = Module()
+    tf.saved_model.save(module, path, signatures={signature: module.generate})
+    return module
+
+
+@pytest.mark.parametrize("kind,signature,latent_dim,low",
+                         [("bigbigan", "generate", 120, -1.0), ("progan", "default", 512, 0.0)])
+def test_pretrained_wrappers_on_built_savedmodels(tmp_path, kind, signature, latent_dim, low):
+    module = _fake_hub_module(str(tmp_path / kind), signature, latent_dim, low)
+    generator = pretrained.PretrainedGenerator(str(tmp_path / kind), kind, image_size=16)
+    assert generator.latent_dim == latent_dim
+    z = generator.sample_latents(3, tf.constant([0, 1], tf.int64))
+    images = generator.decode(z).numpy()
+    assert images.shape == (3, 16, 16, 3) and images.min() >= 0.0 and images.max() <= 1.0
+    raw = module.generate(z)["default"]
+    expected = tf.image.resize((raw - low) / (1.0 - low), (16, 16), antialias=True).numpy()
+    np.testing.assert_allclose(images, np.clip(expected, 0, 1), atol=1e-5)
+
+
+def test_pretrained_errors_name_the_expected_signature(tmp_path):
+    _fake_hub_module(str(tmp_path / "m"), "default", 512, 0.0)
+    with pytest.raises(ConfigError, match=r"has no 'generate' signature \(found: default\); a "
+                                          r"bigbigan module must provide generate\(z: float32 "
+                                          r"\[N, 120\]\)"):
+        pretrained.PretrainedGenerator(str(tmp_path / "m"), "bigbigan", 84)
+    with pytest.raises(ConfigError, match="neither a directory nor a hub handle"):
+        pretrained.PretrainedGenerator(str(tmp_path / "missing"), "progan", 84)
+    with pytest.raises(ConfigError, match="unknown pretrained generator 'stylegan'"):
+        pretrained.PretrainedGenerator(str(tmp_path / "m"), "stylegan", 84)
+
+
+def test_generator_and_task_sampler_exports_round_trip(tmp_path):
+    model = msgan.omniglot_msgan(latent_dim=16)
+    path = export.export_generator(model, str(tmp_path / "generator" / "1"))
+    loaded = tf.saved_model.load(path)
+    z = model.sample_latents(2, tf.constant([4, 0], tf.int64))
+    decoded = loaded.signatures["decode"](latents=z)["images"].numpy()
+    np.testing.assert_allclose(decoded, model.decode(z).numpy(), atol=1e-5)
+    sample = loaded.signatures["sample"]
+    a = sample(num_images=tf.constant(3), seed=tf.constant(4, tf.int64))["images"].numpy()
+    b = sample(num_images=tf.constant(3), seed=tf.constant(4, tf.int64))["images"].numpy()
+    assert a.shape == (3, 28, 28, 1)
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_allclose(a[:2], decoded, atol=1e-5)  # sample(seed) = decode(latents(seed, 0))
+
+    sampler = LatentTaskSampler(model, 3, 1, 2, "n", epsilon=5.0)
+    path = export.export_task_sampler(sampler, str(tmp_path / "task_sampler" / "1"))
+    task = tf.saved_model.load(path).signatures["sample_task"]
+    first = task(seed=tf.constant(11, tf.int64))
+    second = task(seed=tf.constant(11, tf.int64))
+    assert sorted(first) == ["query_images", "query_labels", "support_images", "support_labels"]
+    np.testing.assert_array_equal(first["query_images"].numpy(), second["query_images"].numpy())
+    np.testing.assert_allclose(first["support_images"].numpy(),
+                               sampler.sample_task(11, 0)["support_images"].numpy(), atol=1e-5)
+    other = task(seed=tf.constant(12, tf.int64))
+    assert not np.allclose(other["support_images"].numpy(), first["support_images"].numpy())
+
+
+@pytest.mark.parametrize("generator", ["vae", "msgan"])
+def test_lasium_pipeline_end_to_end_on_a_tiny_budget(tmp_path, generator):
+    config = add_lasium(add_meta_learning(base_config(), "protonets"), generator, "oc")
+    config.pipeline = "lasium"
+    config.data.num_classes = 30
+    config.data.images_per_class = 10
+    config.lasium.generator_epochs = 2
+    config.lasium.generator_batch_size = 32
+    config.lasium.latent_dim = 16
+    config.lasium.epsilon = 1.0 if generator == "msgan" else 0.0
+    config.lasium.translate = 2
+    config.meta.filters = 8
+    config.meta.iterations = 4
+    config.train.queries = 2
+    config.train.steps_per_epoch = 2
+    config.train.val_tasks = 8
+    config.eval.num_tasks = 12
+    config.eval.queries = 3
+    result = pipelines.run(config, str(tmp_path))
+    assert json.loads((tmp_path / "eval.json").read_text())["n"] == 12 and result["mean"] > 0
+    samples = sorted(p.name for p in (tmp_path / "samples").iterdir())
+    assert samples == ["generator_epoch0001.png", "generator_epoch0002.png", "tasks.png"]
+    records = workdir_lib.read_metrics(str(tmp_path))
+    phases = [r.get("phase") for r in records]
+    assert phases == ["generator", "generator", "task_sampler", None, None]
+    for name in ("classifier", "generator", "task_sampler"):
+        assert (tmp_path / "export" / name / "1" / "saved_model.pb").exists()
+    assert (tmp_path / "checkpoints" / "generator").is_dir()
+
+
+def test_impossible_epsilon_is_a_clear_pipeline_error(tmp_path):
+    from fewgen_tf.errors import DataError
+
+    config = add_lasium(add_meta_learning(base_config(), "protonets"), "msgan", "n")
+    config.pipeline = "lasium"
+    config.data.num_classes = 30
+    config.data.images_per_class = 16
+    config.lasium.generator_epochs = 1
+    config.lasium.latent_dim = 8
+    config.lasium.epsilon = 1000.0
+    config.lasium.max_resamples = 10
+    with pytest.raises(DataError, match=r"^LASIUM anchor rejection: no 5 anchors .* "
+                                        r"after 10 resamples; lower lasium.epsilon"):
+        pipelines.run(config, str(tmp_path))
