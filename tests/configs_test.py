@@ -1,0 +1,61 @@
+"""Every config file and variant resolves, and names only known pipelines, datasets,
+algorithms, generators and strategies."""
+
+import importlib.util
+
+import pytest
+
+from conftest import REPO_ROOT
+from fewgen_tf.data import registry
+from fewgen_tf.generators.factory import GENERATORS
+from fewgen_tf.lasium.strategies import STRATEGIES
+from fewgen_tf.meta.factory import ALGORITHMS
+from fewgen_tf.pipelines import PIPELINES
+
+
+def _module(name):
+    spec = importlib.util.spec_from_file_location(name, REPO_ROOT / "configs" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _all_configs():
+    for path in sorted((REPO_ROOT / "configs").glob("*.py")):
+        module = _module(path.stem)
+        variants = getattr(module, "VARIANTS", None)
+        if variants:
+            for variant in variants:
+                yield f"{path.stem}:{variant}", module.get_config(variant)
+        else:
+            yield path.stem, module.get_config()
+
+
+def test_every_config_names_known_parts():
+    seen = 0
+    for name, config in _all_configs():
+        seen += 1
+        assert config.pipeline in PIPELINES, name
+        assert config.data.name in registry.DATASETS, name
+        assert config.data.split in registry.DATASETS[config.data.name][1], name
+        if "meta" in config:
+            assert config.meta.algorithm in ALGORITHMS, name
+        if "lasium" in config:
+            assert config.lasium.generator in GENERATORS, name
+            assert config.lasium.strategy in STRATEGIES, name
+    assert seen >= 12 + 5 + 5
+
+
+def test_lasium_omniglot_variants_follow_the_paper():
+    module = _module("lasium_omniglot")
+    assert len(module.VARIANTS) == 12
+    config = module.get_config("gan_maml_oc")
+    assert config.lasium.generator == "msgan" and config.lasium.latent_dim == 128
+    assert config.meta.algorithm == "maml" and config.lasium.strategy == "oc"
+    assert (config.meta.inner_lr, config.meta.inner_steps, config.meta.meta_batch_size) == \
+        (0.4, 5, 4)
+    assert config.eval.inner_steps == 50 and config.eval.queries == 15
+    vae = module.get_config("vae_protonets_n")
+    assert vae.lasium.latent_dim == 20 and vae.lasium.variance == 0.5
+    with pytest.raises(ValueError, match="unknown variant"):
+        module.get_config("vae_maml_x")
