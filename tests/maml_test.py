@@ -30,7 +30,7 @@ def _episodes(seed=0, tasks=2):
 
 
 def _meta_loss(model, episodes):
-    losses, _ = model.meta_loss(episodes)
+    losses, _ = model.query_losses(episodes)
     return tf.reduce_mean(tf.stack(losses))
 
 

@@ -12,6 +12,7 @@ import keras
 import tensorflow as tf
 
 from fewgen_tf.errors import DataError
+from fewgen_tf.meta import adaptation
 
 PARALLEL_TASKS = 8
 EPISODE_KEYS = ("support_images", "support_labels", "query_images", "query_labels")
@@ -96,6 +97,35 @@ class FewShotLearner(keras.Model):
         self.accuracy_tracker.update_state(accuracies)
         return {"accuracy": self.accuracy_tracker.result()}
 
+    def query_losses(self, episodes):
+        """Per-task query loss and accuracy after TRAINING-time adaptation, one task at
+        a time (unrolled: MAML's second-order tape needs the inner loop in the graph)."""
+        weights, non_trainable = self.current_weights()
+        losses, accuracies = [], []
+        for t in range(episodes["support_images"].shape[0]):
+            logits = self.task_logits(weights, non_trainable, episodes["support_images"][t],
+                                      episodes["support_labels"][t],
+                                      episodes["query_images"][t], training=True)
+            losses.append(adaptation.cross_entropy(logits, episodes["query_labels"][t]))
+            accuracies.append(query_accuracy(logits, episodes["query_labels"][t]))
+        return losses, accuracies
+
+    def train_step(self, episodes):
+        """The outer update of MAML and ProtoNets: a gradient step (compiled optimizer)
+        on the mean query loss over the meta-batch."""
+        check_episode_batch(episodes, self.image_shape, self.outer_ways)
+        variables = self.net.trainable_variables
+        with tf.GradientTape() as tape:
+            losses, accuracies = self.query_losses(episodes)
+            loss = mean_over_global_batch(losses)
+        self.optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+        return self._record(losses, accuracies)
+
+    @property
+    def outer_ways(self):
+        """Ways the training episodes must have (None: any)."""
+        return self.ways
+
     def _record(self, task_losses, task_accuracies):
         self.loss_tracker.update_state(task_losses)
         self.accuracy_tracker.update_state(task_accuracies)
@@ -111,3 +141,25 @@ def mean_over_global_batch(per_task):
 def query_accuracy(logits, labels):
     return tf.reduce_mean(tf.cast(tf.equal(tf.argmax(logits, -1, output_type=tf.int32), labels),
                                   tf.float32))
+
+
+class AdaptingLearner(FewShotLearner):
+    """A learner that classifies a task by gradient steps on its support set from the
+    meta-learned weights (MAML, FO-MAML, Reptile, the scratch baseline): `inner_steps`
+    at training time, `eval_inner_steps` at test time and in exports."""
+
+    def __init__(self, net, ways, inner_lr=0.4, inner_steps=5, eval_inner_steps=50,
+                 first_order=False, **kwargs):
+        super().__init__(net, ways, **kwargs)
+        self.inner_lr = inner_lr
+        self.inner_steps = inner_steps
+        self.eval_inner_steps = eval_inner_steps
+        self.first_order = first_order
+
+    def task_logits(self, weights, non_trainable, support_images, support_labels,
+                    query_images, training):
+        steps = self.inner_steps if training else self.eval_inner_steps
+        adapted = adaptation.sgd_adapt(self.net, weights, non_trainable, support_images,
+                                       support_labels, steps, self.inner_lr,
+                                       first_order=self.first_order or not training)
+        return adaptation.forward(self.net, adapted, non_trainable, query_images)

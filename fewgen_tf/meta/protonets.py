@@ -9,8 +9,7 @@ class prototype (the mean support embedding), SUMMED over features as in the pap
 import tensorflow as tf
 
 from fewgen_tf.meta import adaptation
-from fewgen_tf.meta.learner import (FewShotLearner, check_episode_batch, mean_over_global_batch,
-                                    query_accuracy)
+from fewgen_tf.meta.learner import FewShotLearner
 
 
 def prototype_logits(support_embeddings, support_labels, query_embeddings, num_classes):
@@ -30,18 +29,6 @@ class ProtoNets(FewShotLearner):
         return prototype_logits(embeddings[:n_support], support_labels, embeddings[n_support:],
                                 num_classes)
 
-    def train_step(self, episodes):
-        check_episode_batch(episodes, self.image_shape)
-        variables = self.net.trainable_variables
-        with tf.GradientTape() as tape:
-            weights, non_trainable = self.current_weights()
-            losses, accuracies = [], []
-            for t in range(episodes["support_images"].shape[0]):
-                logits = self.task_logits(weights, non_trainable, episodes["support_images"][t],
-                                          episodes["support_labels"][t],
-                                          episodes["query_images"][t], training=True)
-                losses.append(adaptation.cross_entropy(logits, episodes["query_labels"][t]))
-                accuracies.append(query_accuracy(logits, episodes["query_labels"][t]))
-            loss = mean_over_global_batch(losses)
-        self.optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
-        return self._record(losses, accuracies)
+    @property
+    def outer_ways(self):
+        return None  # prototypes work for any number of classes

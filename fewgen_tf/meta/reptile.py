@@ -13,24 +13,14 @@ throughout (see adaptation.py), so there are no running statistics to average.
 import tensorflow as tf
 
 from fewgen_tf.meta import adaptation
-from fewgen_tf.meta.learner import (FewShotLearner, check_episode_batch, mean_over_global_batch,
-                                    query_accuracy)
+from fewgen_tf.meta.learner import AdaptingLearner, check_episode_batch, query_accuracy
 
 
-class Reptile(FewShotLearner):
+class Reptile(AdaptingLearner):
 
     def __init__(self, net, ways, inner_lr=0.1, inner_steps=5, eval_inner_steps=50, **kwargs):
-        super().__init__(net, ways, **kwargs)
-        self.inner_lr = inner_lr
-        self.inner_steps = inner_steps
-        self.eval_inner_steps = eval_inner_steps
-
-    def task_logits(self, weights, non_trainable, support_images, support_labels,
-                    query_images, training):
-        steps = self.inner_steps if training else self.eval_inner_steps
-        adapted = adaptation.sgd_adapt(self.net, weights, non_trainable, support_images,
-                                       support_labels, steps, self.inner_lr, first_order=True)
-        return adaptation.forward(self.net, adapted, non_trainable, query_images)
+        super().__init__(net, ways, inner_lr, inner_steps, eval_inner_steps, first_order=True,
+                         **kwargs)
 
     def outer_direction(self, episodes):
         """Per-variable sum over this replica's tasks of (theta - phi_task) divided by
