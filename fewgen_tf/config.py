@@ -93,3 +93,26 @@ def add_lasium(config: ml_collections.ConfigDict, generator: str = "vae",
     config.lasium.translate = 0              # +- pixels of random shift of generated queries
     config.lasium.vae_real_anchors = True    # vae: anchors = encodings of real images
     return config
+
+
+def pretrained_rgb_lasium(algorithm: str, generator: str, generator_path: str,
+                          latent_dim: int) -> ml_collections.ConfigDict:
+    """LASIUM with a pretrained RGB generator on an 84x84 image folder (CelebA with
+    ProGAN, mini-ImageNet with BigBiGAN): RO alpha 0.4 as the paper uses for these
+    latents, conv4 of 32 filters, 10000 meta-iterations."""
+    if algorithm not in ("protonets", "maml"):
+        raise ValueError(f"unknown variant {algorithm!r}; valid: protonets, maml")
+    config = add_lasium(add_meta_learning(base_config(), algorithm), generator, "ro")
+    config.pipeline = "lasium"
+    config.data.name = "folder"
+    config.data.image_size = 84
+    config.data.channels = 3
+    config.data.split = "random"
+    config.lasium.generator_path = generator_path
+    config.lasium.latent_dim = latent_dim
+    config.lasium.alpha = 0.4
+    config.meta.inner_lr = 0.05
+    config.meta.filters = 32
+    config.meta.iterations = 10000
+    config.train.queries = 5
+    return config

@@ -1,6 +1,7 @@
 """The one in-memory form every dataset loader returns: images grouped by class."""
 
 import dataclasses
+import functools
 
 import numpy as np
 
@@ -56,12 +57,13 @@ class ClassDataset:
     def image_shape(self) -> tuple:
         return tuple(self.images.shape[1:])
 
-    @property
+    @functools.cached_property
     def class_starts(self) -> np.ndarray:
-        """Index of each class's first image, plus the total at the end."""
+        """Index of each class's first image, plus the total at the end (computed once:
+        every sampled episode reads it)."""
         return np.searchsorted(self.labels, np.arange(self.num_classes + 1)).astype(np.int64)
 
-    @property
+    @functools.cached_property
     def class_sizes(self) -> np.ndarray:
         return np.diff(self.class_starts)
 
