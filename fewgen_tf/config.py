@@ -79,6 +79,7 @@ def add_lasium(config: ml_collections.ConfigDict, generator: str = "vae",
     config.lasium = ml_collections.ConfigDict()
     config.lasium.generator = generator      # vae | msgan | bigbigan | progan
     config.lasium.generator_path = ""        # pretrained: SavedModel dir or hub handle
+    config.lasium.generator_from = ""        # a workdir whose trained vae/msgan is reused
     config.lasium.latent_dim = 20 if generator == "vae" else 128
     config.lasium.generator_epochs = 100
     config.lasium.generator_batch_size = 128

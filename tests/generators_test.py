@@ -82,3 +82,22 @@ def test_gan_checkpoint_resume_keeps_both_optimizers(glyphs, tmp_path):
     resumed = build()
     assert training.fit_resumable(resumed, make, 6, 2, str(tmp_path), verbose=0) == 6
     assert int(resumed.d_optimizer.iterations) == 6
+
+
+def test_msgan_in_mixed_bfloat16_trains_and_keeps_float32_weights_and_images(glyphs):
+    from fewgen_tf.config import add_lasium, add_meta_learning, base_config
+    from fewgen_tf.generators import factory
+
+    config = add_lasium(add_meta_learning(base_config()), "msgan", "n")
+    config.lasium.mixed_bfloat16 = True
+    config.lasium.latent_dim = 16
+    model = factory.build_generator(config, (28, 28, 1))
+    assert keras.mixed_precision.global_policy().name == "float32"  # restored after building
+    compute = {layer.compute_dtype for layer in model.generator.layers[:-1]}
+    assert compute == {"bfloat16"}
+    assert model.discriminator.layers[0].compute_dtype == "bfloat16"
+    assert {v.dtype for v in model.trainable_variables} == {"float32"}
+    history = _fit(model, glyphs, 3)
+    assert all(np.isfinite(history[k][0]) for k in ("d_loss", "g_loss", "mode_seeking"))
+    images = model.decode(model.sample_latents(2, tf.constant([0, 1], tf.int64)))
+    assert images.dtype == tf.float32 and images.shape == (2, 28, 28, 1)

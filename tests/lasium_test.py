@@ -8,10 +8,11 @@ import tensorflow as tf
 
 from fewgen_tf import export, pipelines, workdir as workdir_lib
 from fewgen_tf.config import add_lasium, add_meta_learning, base_config
-from fewgen_tf.data import synthetic
+from fewgen_tf.data import registry, synthetic
 from fewgen_tf.errors import ConfigError
 from fewgen_tf.generators import msgan, pretrained, vae
 from fewgen_tf.lasium.tasks import LatentTaskSampler, translate_images
+from fewgen_tf.pipelines import lasium as lasium_pipeline
 
 
 @pytest.fixture(scope="module")
@@ -155,6 +156,23 @@ def test_lasium_pipeline_end_to_end_on_a_tiny_budget(tmp_path, generator):
     for name in ("classifier", "generator", "task_sampler"):
         assert (tmp_path / "export" / name / "1" / "saved_model.pb").exists()
     assert (tmp_path / "checkpoints" / "generator").is_dir()
+
+    # Another run reuses this generator (lasium.generator_from) instead of training one.
+    config.lasium.generator_from = str(tmp_path)
+    train_split = registry.load_splits(config.data)["train"]
+    reused = lasium_pipeline.train_generator(config, str(tmp_path / "reuse"), train_split)
+    exported = tf.saved_model.load(str(tmp_path / "export" / "generator" / "1"))
+    latents = reused.sample_latents(4, tf.constant([3, 4], tf.int64))
+    np.testing.assert_allclose(reused.decode(latents).numpy(),
+                               exported.signatures["decode"](latents=latents)["images"].numpy(),
+                               atol=1e-5)
+    assert not (tmp_path / "reuse" / "checkpoints").exists()  # nothing was trained
+    config.lasium.latent_dim = 7
+    with pytest.raises(ConfigError, match=r"generator_from: .* is not a .* latent_dim 7"):
+        lasium_pipeline.train_generator(config, str(tmp_path / "reuse"), train_split)
+    config.lasium.generator_from = str(tmp_path / "reuse")
+    with pytest.raises(ConfigError, match="no generator checkpoint in"):
+        lasium_pipeline.train_generator(config, str(tmp_path / "reuse"), train_split)
 
 
 def test_impossible_epsilon_is_a_clear_pipeline_error(tmp_path):

@@ -9,6 +9,8 @@
 """
 
 
+import os
+
 import keras
 import tensorflow as tf
 from absl import logging
@@ -16,7 +18,7 @@ from absl import logging
 from fewgen_tf import export, training, visualize
 from fewgen_tf import workdir as workdir_lib
 from fewgen_tf.data import episodes, registry
-from fewgen_tf.errors import DataError
+from fewgen_tf.errors import ConfigError, DataError
 from fewgen_tf.generators import factory as generator_factory
 from fewgen_tf.lasium.tasks import LatentTaskSampler
 from fewgen_tf.pipelines.supervised import meta_learn
@@ -39,13 +41,37 @@ class _SampleGrid(keras.callbacks.Callback):
                              visualize.tile(rows))
 
 
+def load_trained_generator(generator, config):
+    """Restore the generator trained in the workdir `lasium.generator_from`, so that one
+    generator serves several strategy / meta-learner runs (e.g. Table 7's n / ro / oc
+    rows with the same VAE) without being trained again."""
+    lasium = config.lasium
+    directory = os.path.join(lasium.generator_from, "checkpoints", "generator")
+    latest = tf.train.latest_checkpoint(directory)
+    if latest is None:
+        raise ConfigError(f"lasium.generator_from: no generator checkpoint in {directory}; "
+                          "give the workdir of a finished lasium run")
+    try:
+        status = tf.train.Checkpoint(model=generator).restore(latest).expect_partial()
+        status.assert_existing_objects_matched()
+    except (AssertionError, ValueError, tf.errors.OpError) as e:
+        raise ConfigError(
+            f"lasium.generator_from: {latest} is not a {lasium.generator} with latent_dim "
+            f"{lasium.latent_dim} for these images ({str(e).splitlines()[0][:200]})") from None
+    logging.info("reusing the %s generator of %s", lasium.generator, latest)
+    return generator
+
+
 def train_generator(config, workdir, train_split):
-    """Build the generator; train it with `fit` on the train split's images (resumable)."""
+    """Build the generator; train it with `fit` on the train split's images (resumable),
+    or restore it from `lasium.generator_from`."""
     lasium = config.lasium
     generator = generator_factory.build_generator(config, train_split.image_shape)
     if not generator_factory.is_trainable(lasium.generator):
         logging.info("pretrained %s generator from %s", lasium.generator, lasium.generator_path)
         return generator
+    if lasium.generator_from:
+        return load_trained_generator(generator, config)
     images = train_split.images  # unlabeled: the class labels are never used
     batch = min(lasium.generator_batch_size, len(images))
     steps_per_epoch = max(1, len(images) // batch)
