@@ -1,6 +1,6 @@
 r"""LASIUM throughput on Omniglot-shaped data (random pixels: speed only).
 
-  python benchmarks/lasium_throughput.py --generator=msgan [--mixed_bfloat16]
+  python benchmarks/lasium_throughput.py --generator=msgan [--mixed_bfloat16] [--jit_compile]
   python benchmarks/lasium_throughput.py --generator=vae --algorithm=maml
 
 Prints one JSON line with
@@ -23,6 +23,7 @@ from absl import app, flags
 
 flags.DEFINE_enum("generator", "msgan", ["msgan", "vae"], "Trainable generator.")
 flags.DEFINE_bool("mixed_bfloat16", False, "MSGAN step in mixed_bfloat16.")
+flags.DEFINE_bool("jit_compile", False, "XLA-compile the generator's train step.")
 flags.DEFINE_enum("algorithm", "maml", ["maml", "fomaml", "protonets", "reptile"],
                   "Meta-learner fed by the generated tasks.")
 flags.DEFINE_integer("steps", 20, "Timed generator steps per repeat.")
@@ -53,6 +54,7 @@ def main(_):
 
     config = add_lasium(add_meta_learning(base_config(), FLAGS.algorithm), FLAGS.generator, "n")
     config.lasium.mixed_bfloat16 = FLAGS.mixed_bfloat16
+    config.lasium.jit_compile = FLAGS.jit_compile
     generator = factory.build_generator(config, (28, 28, 1))
     images = np.random.default_rng(0).uniform(size=(128, 28, 28, 1)).astype(np.float32)
     data = tf.data.Dataset.from_tensors(images).repeat()
@@ -86,7 +88,8 @@ def main(_):
     fed_rate = _median_rate(fit(tasks), FLAGS.iterations)
     print(json.dumps({
         "benchmark": "lasium_throughput", "generator": FLAGS.generator,
-        "mixed_bfloat16": FLAGS.mixed_bfloat16, "train_images_per_s": images_per_s,
+        "mixed_bfloat16": FLAGS.mixed_bfloat16, "jit_compile": FLAGS.jit_compile,
+        "train_images_per_s": images_per_s,
         "task_generation_tasks_per_s": tasks_per_s, "algorithm": FLAGS.algorithm,
         "meta_batch_size": meta_batch, "fed_meta_iterations_per_s": fed_rate,
         "memory_meta_iterations_per_s": memory_rate,

@@ -86,6 +86,7 @@ def add_lasium(config: ml_collections.ConfigDict, generator: str = "vae",
     config.lasium.generator_lr = 1e-3 if generator == "vae" else 3e-4
     config.lasium.mode_seeking_weight = 1.0  # MSGAN
     config.lasium.mixed_bfloat16 = False     # MSGAN step in bfloat16
+    config.lasium.jit_compile = False        # XLA for the generator's train step
     config.lasium.strategy = strategy        # n | ro | oc
     config.lasium.variance = 0.5             # n: sigma^2
     config.lasium.alpha = 0.2                # ro / oc: interpolation factor

@@ -22,18 +22,21 @@ def build_generator(config, image_shape):
         return pretrained.PretrainedGenerator(lasium.generator_path, name, image_shape[0])
     if lasium.mixed_bfloat16 and name == "msgan":  # measured for the GAN step only
         keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    jit_compile = bool(lasium.get("jit_compile", False))
     try:
         keras.utils.set_random_seed(config.seed)
         if name == "vae":
             builder = vae.omniglot_vae if image_shape[-1] == 1 and image_shape[0] <= 32 \
                 else vae.rgb_vae
             model = builder(tuple(image_shape), lasium.latent_dim, seed=config.seed)
-            model.compile(optimizer=keras.optimizers.Adam(lasium.generator_lr))
+            model.compile(optimizer=keras.optimizers.Adam(lasium.generator_lr),
+                          jit_compile=jit_compile)
         else:
             model = msgan.omniglot_msgan(tuple(image_shape), lasium.latent_dim,
                                          lasium.mode_seeking_weight, seed=config.seed)
             model.compile(g_optimizer=keras.optimizers.Adam(lasium.generator_lr, beta_1=0.5),
-                          d_optimizer=keras.optimizers.Adam(lasium.generator_lr, beta_1=0.5))
+                          d_optimizer=keras.optimizers.Adam(lasium.generator_lr, beta_1=0.5),
+                          jit_compile=jit_compile)
     finally:
         keras.mixed_precision.set_global_policy("float32")
     return model
