@@ -6,8 +6,9 @@ import pytest
 import tensorflow as tf
 
 from fewgen_tf import training
+from fewgen_tf.config import add_lasium, add_meta_learning, base_config
 from fewgen_tf.data import synthetic
-from fewgen_tf.generators import msgan, vae
+from fewgen_tf.generators import factory, msgan, vae
 
 
 @pytest.fixture(scope="module")
@@ -85,9 +86,6 @@ def test_gan_checkpoint_resume_keeps_both_optimizers(glyphs, tmp_path):
 
 
 def test_msgan_in_mixed_bfloat16_trains_and_keeps_float32_weights_and_images(glyphs):
-    from fewgen_tf.config import add_lasium, add_meta_learning, base_config
-    from fewgen_tf.generators import factory
-
     config = add_lasium(add_meta_learning(base_config()), "msgan", "n")
     config.lasium.mixed_bfloat16 = True
     config.lasium.latent_dim = 16
@@ -106,9 +104,6 @@ def test_msgan_in_mixed_bfloat16_trains_and_keeps_float32_weights_and_images(gly
 def test_generator_train_step_under_xla_learns_like_the_plain_step(glyphs):
     """Same weights and data; the reparameterisation noise differs (XLA lowers the
     stateless RNG differently), so the losses after training agree only closely."""
-    from fewgen_tf.config import add_lasium, add_meta_learning, base_config
-    from fewgen_tf.generators import factory
-
     losses = []
     for jit_compile in (False, True):
         config = add_lasium(add_meta_learning(base_config()), "vae", "n")

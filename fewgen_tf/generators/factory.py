@@ -22,7 +22,7 @@ def build_generator(config, image_shape):
         return pretrained.PretrainedGenerator(lasium.generator_path, name, image_shape[0])
     if lasium.mixed_bfloat16 and name == "msgan":  # measured for the GAN step only
         keras.mixed_precision.set_global_policy("mixed_bfloat16")
-    jit_compile = bool(lasium.get("jit_compile", False))
+    jit_compile = bool(lasium.jit_compile)
     try:
         keras.utils.set_random_seed(config.seed)
         if name == "vae":
