@@ -38,6 +38,8 @@ def base_config() -> ml_collections.ConfigDict:
     config.eval.seed = 42                # evaluation episodes depend only on this and the split
 
     config.distribute = "auto"           # auto | default | mirrored | multi_worker | tpu
+    config.cpu_devices = 0               # >1: split the CPU into logical devices (mirrored
+                                         # without GPUs, e.g. to test a distributed config)
     config.export = ml_collections.ConfigDict()
     config.export.enabled = True
     config.export.version = 1
@@ -58,7 +60,10 @@ def add_meta_learning(config: ml_collections.ConfigDict,
     config.meta.meta_step_size = 1.0     # Reptile: theta += step * mean(phi - theta)
     config.meta.scratch_lr = 0.1         # from-scratch baseline: SGD step size
     config.meta.scratch_steps = 100      # from-scratch baseline: steps per test task
-    config.meta.filters = 64             # conv4 width
+    config.meta.backbone = "conv4"       # conv4 (max-pool) | strided4 (the LASIUM authors')
+    config.meta.filters = 64             # backbone width
+    config.meta.init = "torch"           # torch | keras: the backbone's initialisation
+    config.meta.bn_epsilon = 1e-3        # the backbone's batch-normalisation epsilon
     config.meta.jit_compile = False      # XLA for the train step (measure before enabling)
 
     config.train = ml_collections.ConfigDict()

@@ -3,9 +3,18 @@
   auto          TPU if a TPU resolver finds one (Colab / Cloud TPU), MirroredStrategy
                 if several GPUs are visible, else the default (single-device) strategy
   default       tf.distribute.get_strategy(): one device, no replication
-  mirrored      MirroredStrategy over all local GPUs (or logical CPU devices)
+  mirrored      MirroredStrategy over all local GPUs, or over all logical CPU devices
+                when there is no GPU (see `split_cpu`)
   multi_worker  MultiWorkerMirroredStrategy (TF_CONFIG describes the cluster)
   tpu           TPUStrategy; fails with a clear message when no TPU is reachable
+
+One strategy object serves a whole process (`make_strategy` returns the same one for
+the same name): separate MirroredStrategy objects can clash in their collective-op
+keys, and a pipeline that trains a generator and then a meta-learner needs both under
+one strategy.
+
+Models (and their optimizers' variables, see `training.fit_resumable`) must be created
+under `strategy.scope()`.
 
 Meta-learners divide per-replica loss sums by the GLOBAL meta-batch size, so every
 strategy computes the same update as one device (tests/distribute_test.py).
@@ -31,13 +40,48 @@ def _tpu_strategy(required: bool):
     return tf.distribute.TPUStrategy(resolver)
 
 
+_STRATEGIES = {}
+
+
+def split_cpu(num_devices: int) -> None:
+    """Make the CPU appear as `num_devices` logical devices (`config.cpu_devices`), so
+    that `mirrored` and `multi_worker` replicate on a machine without GPUs (tests, and a
+    check of a distributed config before it goes to GPUs / TPUs). It must happen before
+    TensorFlow initialises its devices; 0 or 1 leaves the CPU as it is."""
+    if num_devices <= 1:
+        return
+    cpus = tf.config.list_physical_devices("CPU")
+    wanted = [tf.config.LogicalDeviceConfiguration() for _ in range(num_devices)]
+    try:
+        tf.config.set_logical_device_configuration(cpus[0], wanted)
+    except RuntimeError:  # devices already initialised (e.g. a second run in one process)
+        have = len(tf.config.list_logical_devices("CPU"))
+        if have != num_devices:
+            raise ConfigError(
+                f"cpu_devices={num_devices}, but TensorFlow already initialised {have} CPU "
+                "device(s) in this process; set it in a fresh process") from None
+
+
+def _mirrored_devices():
+    """All local GPUs; without GPUs every logical CPU device (MirroredStrategy's own
+    default would take CPU:0 alone)."""
+    gpus = tf.config.list_logical_devices("GPU")
+    return [d.name for d in (gpus or tf.config.list_logical_devices("CPU"))]
+
+
 def make_strategy(name: str) -> tf.distribute.Strategy:
     if name not in STRATEGIES:
         raise ConfigError(f"unknown distribute {name!r}; valid: {', '.join(STRATEGIES)}")
+    if name not in _STRATEGIES:
+        _STRATEGIES[name] = _new_strategy(name)
+    return _STRATEGIES[name]
+
+
+def _new_strategy(name):
     if name == "default":
         strategy = tf.distribute.get_strategy()
     elif name == "mirrored":
-        strategy = tf.distribute.MirroredStrategy()
+        strategy = tf.distribute.MirroredStrategy(_mirrored_devices())
     elif name == "multi_worker":
         strategy = tf.distribute.MultiWorkerMirroredStrategy()
     elif name == "tpu":

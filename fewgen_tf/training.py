@@ -29,7 +29,7 @@ class _MetricsJsonl(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         record = {k: float(v) for k, v in (logs or {}).items()}
-        record["step"] = int(self.optimizer.iterations)
+        record["step"] = int(self.optimizer.iterations.numpy())
         if self.phase:
             record["phase"] = self.phase
         workdir_lib.append_metrics(self.workdir, record)
@@ -41,7 +41,7 @@ class _Checkpointer(keras.callbacks.Callback):
         self.manager, self.optimizer = manager, optimizer
 
     def on_epoch_end(self, epoch, logs=None):
-        self.manager.save(checkpoint_number=int(self.optimizer.iterations))
+        self.manager.save(checkpoint_number=int(self.optimizer.iterations.numpy()))
 
 
 class _SelectOnValidation(keras.callbacks.Callback):
@@ -83,10 +83,14 @@ def fit_resumable(model, make_dataset, total_steps: int, steps_per_epoch: int, w
     if verbose is None:  # a progress bar on a terminal, one line an epoch in a log file
         verbose = 1 if sys.stdout.isatty() else 2
     optimizer = model.optimizer  # its `iterations` is the step count
-    if hasattr(model, "build_optimizers"):  # several optimizers (GANs)
-        model.build_optimizers()
-    else:
-        optimizer.build(model.trainable_variables)
+    # The optimizers' variables must be created under the strategy the model was built
+    # in (Keras records it at construction); outside it a distributed run stops with
+    # "Need to be inside strategy.scope()".
+    with model.distribute_strategy.scope():
+        if hasattr(model, "build_optimizers"):  # several optimizers (GANs)
+            model.build_optimizers()
+        else:
+            optimizer.build(model.trainable_variables)
     best_score = tf.Variable(-np.inf, dtype=tf.float64, trainable=False)
     checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer, best_score=best_score)
     directory = os.path.join(workdir, "checkpoints", *([phase] if phase else []))
@@ -94,8 +98,8 @@ def fit_resumable(model, make_dataset, total_steps: int, steps_per_epoch: int, w
     if manager.latest_checkpoint:
         checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
         logging.info("resumed from %s at step %d", manager.latest_checkpoint,
-                     int(optimizer.iterations))
-    start = int(optimizer.iterations)
+                     int(optimizer.iterations.numpy()))
+    start = int(optimizer.iterations.numpy())
     epochs = math.ceil(total_steps / steps_per_epoch)
     if start >= epochs * steps_per_epoch:
         logging.info("already trained for %d steps; nothing to do", start)
@@ -118,4 +122,4 @@ def fit_resumable(model, make_dataset, total_steps: int, steps_per_epoch: int, w
         _weights_checkpoint(model).read(best_path).assert_existing_objects_matched()
         logging.info("restored the best validation weights (accuracy %.4f)",
                      float(best_score.numpy()))
-    return int(optimizer.iterations)
+    return int(optimizer.iterations.numpy())

@@ -6,7 +6,8 @@ import pytest
 import tensorflow as tf
 
 from fewgen_tf.errors import DataError
-from fewgen_tf.meta import adaptation
+from fewgen_tf.meta import adaptation, backbones
+from fewgen_tf.meta import layers as meta_layers
 from fewgen_tf.meta.maml import MAML
 
 
@@ -40,11 +41,9 @@ def _meta_gradient(model, episodes):
     return [g.numpy() for g in tape.gradient(loss, model.net.trainable_variables)]
 
 
-def test_second_order_meta_gradient_matches_finite_differences():
-    model = MAML(_tiny_net(), 3, inner_lr=0.5, inner_steps=2)
-    episodes = _episodes()
+def _assert_meta_gradient_matches_finite_differences(model, episodes, eps=1e-6):
     analytic = _meta_gradient(model, episodes)
-    eps = 1e-6
+    meta_loss = tf.function(lambda: _meta_loss(model, episodes))  # reads the variables
     for variable, grad in zip(model.net.trainable_variables, analytic):
         base = variable.numpy()
         numeric = np.zeros_like(base)
@@ -53,9 +52,70 @@ def test_second_order_meta_gradient_matches_finite_differences():
                 shifted = base.copy()
                 shifted[index] += sign * eps
                 variable.assign(shifted)
-                numeric[index] += sign * float(_meta_loss(model, episodes)) / (2 * eps)
+                numeric[index] += sign * float(meta_loss()) / (2 * eps)
             variable.assign(base)
-        np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-8)
+        np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-8,
+                                   err_msg=f"meta-gradient of {variable.path}")
+    return analytic
+
+
+def test_second_order_meta_gradient_matches_finite_differences():
+    _assert_meta_gradient_matches_finite_differences(
+        MAML(_tiny_net(), 3, inner_lr=0.5, inner_steps=2), _episodes())
+
+
+def _float64_backbone(backbone, size, init="torch"):
+    keras.utils.set_random_seed(5)
+    keras.config.set_floatx("float64")
+    keras.config.set_dtype_policy("float64")
+    try:
+        return backbones.classifier((size, size, 1), 3, filters=2, backbone=backbone, init=init)
+    finally:
+        keras.config.set_floatx("float32")
+        keras.config.set_dtype_policy("float32")
+
+
+def _image_episodes(size, seed=1):
+    r = np.random.default_rng(seed)
+    return dict(_episodes(), support_images=tf.constant(r.normal(size=(2, 3, size, size, 1))),
+                query_images=tf.constant(r.normal(size=(2, 6, size, size, 1))))
+
+
+def test_second_order_meta_gradient_is_exact_through_conv_batchnorm_and_max_pooling():
+    """Keras' BatchNormalization drops second-order terms (tf.nn.moments stops the
+    gradient through the mean in the variance): the backbones' BatchStatNorm must not."""
+    net = keras.Sequential([
+        keras.Input((4, 4, 1), dtype="float64"),
+        keras.layers.Conv2D(2, 3, padding="same", dtype="float64",
+                            bias_initializer="random_normal"),
+        meta_layers.BatchStatNorm(dtype="float64"),
+        keras.layers.ReLU(dtype="float64"), keras.layers.MaxPooling2D(2, dtype="float64"),
+        keras.layers.Flatten(dtype="float64"), keras.layers.Dense(3, dtype="float64")])
+    model = MAML(net, 3, inner_lr=0.5, inner_steps=2)
+    analytic = _assert_meta_gradient_matches_finite_differences(model, _image_episodes(4))
+    conv_bias = analytic[1]
+    # BatchNorm removes any per-channel shift: the loss cannot depend on the conv bias.
+    np.testing.assert_allclose(conv_bias, 0.0, atol=1e-12)
+
+
+@pytest.mark.parametrize("backbone,size", [("conv4", 16), ("strided4", 8)])
+def test_backbones_meta_gradient_matches_finite_differences(backbone, size):
+    model = MAML(_float64_backbone(backbone, size), 3, inner_lr=0.5, inner_steps=2)
+    _assert_meta_gradient_matches_finite_differences(model, _image_episodes(size))
+
+
+def test_backbone_initialisations_are_explicit():
+    torch_net = _float64_backbone("conv4", 16, "torch")
+    keras_net = _float64_backbone("conv4", 16, "keras")
+    head_bias = torch_net.get_layer("head").bias.numpy()  # fan-in: 2 filters x 1 x 1
+    assert np.all(np.abs(head_bias) <= 1 / np.sqrt(2)) and np.abs(head_bias).max() > 0
+    kernel = torch_net.get_layer("conv1").kernel.numpy()
+    assert np.abs(kernel).max() <= 1 / np.sqrt(2 * 9)
+    assert np.abs(kernel).max() > 0.5 / np.sqrt(2 * 9)  # uniform over the whole range
+    np.testing.assert_array_equal(keras_net.get_layer("head").bias.numpy(), 0.0)
+    assert torch_net.get_layer("conv1").bias is None  # BatchNorm makes a bias pointless
+    with pytest.raises(ValueError, match="unknown initialisation 'xavier'"):
+        meta_layers.initialisers("xavier", 9)
 
 
 def test_first_order_differs_and_is_the_query_gradient_at_adapted_weights():

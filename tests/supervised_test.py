@@ -137,7 +137,10 @@ def test_exported_classifier_serves_without_fewgen_tf(tmp_path):
         np.testing.assert_allclose(served["logits"], in_process, rtol=1e-4, atol=1e-4)
         assert served["predictions"] == in_process.argmax(-1).tolist()
 
-    shown = subprocess.run(["saved_model_cli", "show", "--dir", str(tmp_path / "maml" / "1"),
+    # The interpreter that runs the tests, not `saved_model_cli` from PATH: a virtual
+    # environment's tools are not on PATH unless it is activated.
+    shown = subprocess.run([sys.executable, "-m", "tensorflow.python.tools.saved_model_cli",
+                            "show", "--dir", str(tmp_path / "maml" / "1"),
                             "--tag_set", "serve", "--signature_def", "classify"],
                            capture_output=True, text=True, timeout=120)
     assert shown.returncode == 0, shown.stderr[-2000:]

@@ -1,32 +1,76 @@
-"""The conv4 backbone of MAML / ProtoNets / LASIUM (Vinyals et al. 2016).
+"""The networks meta-learners adapt (`meta.backbone`).
 
-Four blocks of 3x3 conv (64 filters, 'same'), BatchNorm, ReLU and 2x2 max-pool, then
-flatten: 64 features for 28x28 Omniglot, 1600 for 84x84 images.
+conv4 (Vinyals et al. 2016; MAML, ProtoNets): four blocks of 3x3 conv (`filters`,
+  'same'), batch normalisation, ReLU and 2x2 max-pool, then flatten: 64 features for
+  28x28 Omniglot, 1600 for 84x84 images.
+strided4 (the LASIUM authors' Omniglot network, REFERENCE_NOTES.md): four blocks of
+  3x3 conv with stride 2, batch normalisation without scale, ReLU, then the mean over
+  the spatial axes: `filters` features at any image size.
+
+Both normalise with `layers.BatchStatNorm` (batch moments exact to second order, for
+MAML) and initialise with `meta.init` (`layers.initialisers`); `bn_epsilon` is the
+normalisation's epsilon.
 """
 
 import keras
 
+from fewgen_tf.meta import layers as meta_layers
 
-def _conv4_layers(filters):
-    layers = []
+BACKBONES = ("conv4", "strided4")
+
+
+def _conv(filters, in_channels, strides, init, name):
+    """A 3x3 convolution WITHOUT bias: the batch normalisation after it removes any
+    per-channel shift, so a bias could not change the function; its meta-gradient is
+    exactly 0, and Adam would turn that 0's float noise into full-size random steps."""
+    kernel, _ = meta_layers.initialisers(init, in_channels * 9)
+    return keras.layers.Conv2D(filters, 3, strides=strides, padding="same", name=name,
+                               use_bias=False, kernel_initializer=kernel)
+
+
+def _feature_layers(backbone, channels, filters, init, bn_epsilon):
+    if backbone not in BACKBONES:
+        raise ValueError(f"unknown backbone {backbone!r}; valid: {', '.join(BACKBONES)}")
+    strided = backbone == "strided4"
+    layers, in_channels = [], channels
     for block in range(4):
         layers += [
-            keras.layers.Conv2D(filters, 3, padding="same", name=f"conv{block}"),
-            keras.layers.BatchNormalization(name=f"bn{block}"),
+            _conv(filters, in_channels, 2 if strided else 1, init, f"conv{block}"),
+            meta_layers.BatchStatNorm(bn_epsilon, scale=not strided, name=f"bn{block}"),
             keras.layers.ReLU(name=f"relu{block}"),
-            keras.layers.MaxPooling2D(2, name=f"pool{block}"),
         ]
-    return layers + [keras.layers.Flatten(name="flatten")]
+        if not strided:
+            layers.append(keras.layers.MaxPooling2D(2, name=f"pool{block}"))
+        in_channels = filters
+    layers.append(keras.layers.GlobalAveragePooling2D(name="spatial_mean") if strided
+                  else keras.layers.Flatten(name="flatten"))
+    return layers
 
 
-def conv4(input_shape, filters: int = 64, name: str = "conv4") -> keras.Sequential:
+def feature_dim(backbone, input_shape, filters):
+    if backbone == "strided4":
+        return filters
+    size = input_shape[0]
+    for _ in range(4):
+        size //= 2
+    return filters * size * size
+
+
+def embedding(input_shape, filters: int = 64, backbone: str = "conv4", init: str = "torch",
+              bn_epsilon: float = 1e-3, name: str = "embedding") -> keras.Sequential:
     """The embedding network (ProtoNets)."""
-    return keras.Sequential([keras.Input(shape=tuple(input_shape))] + _conv4_layers(filters),
-                            name=name)
+    return keras.Sequential(
+        [keras.Input(shape=tuple(input_shape))]
+        + _feature_layers(backbone, input_shape[-1], filters, init, bn_epsilon), name=name)
 
 
-def conv4_classifier(input_shape, ways: int, filters: int = 64,
-                     name: str = "conv4_classifier") -> keras.Sequential:
-    """conv4 with a Dense(ways) head: the network MAML and Reptile adapt."""
-    return keras.Sequential([keras.Input(shape=tuple(input_shape))] + _conv4_layers(filters)
-                            + [keras.layers.Dense(ways, name="head")], name=name)
+def classifier(input_shape, ways: int, filters: int = 64, backbone: str = "conv4",
+               init: str = "torch", bn_epsilon: float = 1e-3,
+               name: str = "classifier") -> keras.Sequential:
+    """The embedding with a Dense(ways) head: the network MAML and Reptile adapt."""
+    kernel, bias = meta_layers.initialisers(init, feature_dim(backbone, input_shape, filters))
+    return keras.Sequential(
+        [keras.Input(shape=tuple(input_shape))]
+        + _feature_layers(backbone, input_shape[-1], filters, init, bn_epsilon)
+        + [keras.layers.Dense(ways, name="head", kernel_initializer=kernel,
+                              bias_initializer=bias)], name=name)

@@ -4,6 +4,7 @@ import keras
 
 from fewgen_tf.errors import ConfigError
 from fewgen_tf.meta import backbones
+from fewgen_tf.meta import layers as meta_layers
 from fewgen_tf.meta.maml import MAML
 from fewgen_tf.meta.protonets import ProtoNets
 from fewgen_tf.meta.reptile import Reptile
@@ -23,24 +24,38 @@ def build_learner(config, image_shape):
     if algorithm in ("maml", "fomaml", "reptile") and train_ways != eval_ways:
         raise ConfigError(f"{algorithm} has a Dense({train_ways}) head from train.ways but "
                           f"eval.ways is {eval_ways}; make them equal (ProtoNets allows any)")
+    backbone = meta.get("backbone", "conv4")
+    if backbone not in backbones.BACKBONES:
+        raise ConfigError(f"unknown meta.backbone {backbone!r}; valid: "
+                          f"{', '.join(backbones.BACKBONES)}")
+    init = meta.get("init", "torch")
+    if init not in meta_layers.INITIALISERS:
+        raise ConfigError(f"unknown meta.init {init!r}; valid: "
+                          f"{', '.join(meta_layers.INITIALISERS)}")
     keras.utils.set_random_seed(config.seed)
-    filters = meta.get("filters", 64)
+    net_options = dict(filters=meta.get("filters", 64), backbone=backbone, init=init,
+                       bn_epsilon=meta.get("bn_epsilon", 1e-3))
+
+    def classifier(ways):
+        return backbones.classifier(image_shape, ways, **net_options)
+
     if algorithm == "protonets":
-        learner = ProtoNets(backbones.conv4(image_shape, filters), train_ways, name="protonets")
+        learner = ProtoNets(backbones.embedding(image_shape, **net_options), train_ways,
+                            name="protonets")
         optimizer = keras.optimizers.Adam(meta.meta_lr)
     elif algorithm in ("maml", "fomaml"):
-        learner = MAML(backbones.conv4_classifier(image_shape, train_ways, filters), train_ways,
+        learner = MAML(classifier(train_ways), train_ways,
                        inner_lr=meta.inner_lr, inner_steps=meta.inner_steps,
                        eval_inner_steps=config.eval.inner_steps,
                        first_order=algorithm == "fomaml", name=algorithm)
         optimizer = keras.optimizers.Adam(meta.meta_lr)
     elif algorithm == "reptile":
-        learner = Reptile(backbones.conv4_classifier(image_shape, train_ways, filters),
+        learner = Reptile(classifier(train_ways),
                           train_ways, inner_lr=meta.inner_lr, inner_steps=meta.inner_steps,
                           eval_inner_steps=config.eval.inner_steps, name="reptile")
         optimizer = keras.optimizers.SGD(meta.meta_step_size)
     else:
-        learner = Scratch(backbones.conv4_classifier(image_shape, eval_ways, filters), eval_ways,
+        learner = Scratch(classifier(eval_ways), eval_ways,
                           lr=meta.scratch_lr, steps=meta.scratch_steps, name="scratch")
         optimizer = keras.optimizers.SGD(meta.scratch_lr)
     learner.compile(optimizer=optimizer, jit_compile=bool(meta.get("jit_compile", False)))

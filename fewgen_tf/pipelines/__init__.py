@@ -22,4 +22,7 @@ def run(config, workdir: str):
     if name not in PIPELINES:
         raise ConfigError(f"unknown pipeline {name!r}; valid: {', '.join(sorted(PIPELINES))}")
     workdir_lib.write_config(workdir, config)
+    from fewgen_tf import distribute  # late: imports TensorFlow
+
+    distribute.split_cpu(config.get("cpu_devices", 0))  # before any TensorFlow op
     return importlib.import_module(PIPELINES[name]).run(config, workdir)

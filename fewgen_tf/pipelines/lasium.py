@@ -15,7 +15,7 @@ import keras
 import tensorflow as tf
 from absl import logging
 
-from fewgen_tf import export, training, visualize
+from fewgen_tf import distribute, export, training, visualize
 from fewgen_tf import workdir as workdir_lib
 from fewgen_tf.data import episodes, registry
 from fewgen_tf.errors import ConfigError, DataError
@@ -66,7 +66,8 @@ def train_generator(config, workdir, train_split):
     """Build the generator; train it with `fit` on the train split's images (resumable),
     or restore it from `lasium.generator_from`."""
     lasium = config.lasium
-    generator = generator_factory.build_generator(config, train_split.image_shape)
+    with distribute.make_strategy(config.distribute).scope():
+        generator = generator_factory.build_generator(config, train_split.image_shape)
     if not generator_factory.is_trainable(lasium.generator):
         logging.info("pretrained %s generator from %s", lasium.generator, lasium.generator_path)
         return generator
