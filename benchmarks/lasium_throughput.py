@@ -48,14 +48,14 @@ def main(_):
     import tensorflow as tf
 
     from fewgen_tf.config import add_lasium, add_meta_learning, base_config
-    from fewgen_tf.generators import factory
+    from fewgen_tf.generators import registry
     from fewgen_tf.lasium.tasks import LatentTaskSampler
     from fewgen_tf.meta import factory as meta_factory
 
     config = add_lasium(add_meta_learning(base_config(), FLAGS.algorithm), FLAGS.generator, "n")
-    config.lasium.mixed_bfloat16 = FLAGS.mixed_bfloat16
-    config.lasium.jit_compile = FLAGS.jit_compile
-    generator = factory.build_generator(config, (28, 28, 1))
+    config.generator.mixed_bfloat16 = FLAGS.mixed_bfloat16
+    config.generator.jit_compile = FLAGS.jit_compile
+    generator = registry.build_generator(config, (28, 28, 1))
     images = np.random.default_rng(0).uniform(size=(128, 28, 28, 1)).astype(np.float32)
     data = tf.data.Dataset.from_tensors(images).repeat()
     generator.fit(data, epochs=1, steps_per_epoch=2, verbose=0)  # trace

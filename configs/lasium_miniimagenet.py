@@ -2,7 +2,7 @@
 signature `generate`, latent 120, output in [-1, 1]).
 
 Needs the mini-ImageNet class folders (data.root; split 64/16/20 classes by
-data.split_sizes) and the BigBiGAN module (lasium.generator_path); nothing is
+data.split_sizes) and the BigBiGAN module (generator.path); nothing is
 downloaded by the tests. 84x84 RGB, 5-way 1-shot, RO alpha 0.4, ProtoNets by default.
 """
 

@@ -29,7 +29,7 @@ def get_config(variant="vae_maml_n"):
     config.data.name = "omniglot"
     config.data.split = "lasium"
     config.data.image_size = 28
-    config.lasium.generator_epochs = 500 if generator == "msgan" else 100
+    config.generator.epochs = 500 if generator == "msgan" else 100
     config.lasium.translate = 5
     config.lasium.variance = 0.5
     config.lasium.alpha = 0.2

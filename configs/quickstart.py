@@ -14,8 +14,8 @@ def get_config():
     config.data.name = "synthetic"
     config.data.num_classes = 100
     config.data.split = "random"
-    config.lasium.generator_epochs = 15
-    config.lasium.generator_batch_size = 64
+    config.generator.epochs = 15
+    config.generator.batch_size = 64
     config.lasium.variance = 0.5
     config.meta.iterations = 300
     config.train.steps_per_epoch = 100

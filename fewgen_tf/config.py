@@ -77,21 +77,36 @@ def add_meta_learning(config: ml_collections.ConfigDict,
     return config
 
 
+def add_generator(config: ml_collections.ConfigDict,
+                  name: str = "vae") -> ml_collections.ConfigDict:
+    """Add `generator.*`, the one vocabulary of every generator whatever its paper
+    (fewgen_tf/generators/registry.py): which model, its latent size, optimiser, batch
+    and budget, or a trained one to reuse. Method-only hyperparameters live under the
+    method's own key (e.g. `augintae.*`). Defaults are LASIUM's for Omniglot."""
+    config.generator = ml_collections.ConfigDict()
+    config.generator.name = name            # see generators/registry.py GENERATORS
+    config.generator.latent_dim = 20 if name == "vae" else 128
+    config.generator.lr = 1e-3 if name == "vae" else 3e-4
+    config.generator.batch_size = 128
+    config.generator.epochs = 100           # passes over the training images
+    config.generator.iterations = 0         # meta-trained generators: outer iterations
+    # The workdir of a finished run whose trained generator is restored instead of
+    # training one. (Not `generator.from`: ml_collections parses override paths as
+    # Python, where `from` is a keyword.)
+    config.generator.from_workdir = ""
+    config.generator.path = ""              # pretrained: SavedModel dir or hub handle
+    config.generator.mode_seeking_weight = 1.0  # MSGAN's mode-seeking term
+    config.generator.mixed_bfloat16 = False     # MSGAN step in bfloat16
+    config.generator.jit_compile = False        # XLA for the generator's train step
+    return config
+
+
 def add_lasium(config: ml_collections.ConfigDict, generator: str = "vae",
                strategy: str = "n") -> ml_collections.ConfigDict:
-    """Add LASIUM's generator and task-sampling vocabulary (`lasium.*`), with the
-    paper's Omniglot hyperparameters (REFERENCE_NOTES.md)."""
+    """Add LASIUM's generator (`generator.*`) and task-sampling vocabulary
+    (`lasium.*`), with the paper's Omniglot hyperparameters (REFERENCE_NOTES.md)."""
+    add_generator(config, generator)
     config.lasium = ml_collections.ConfigDict()
-    config.lasium.generator = generator      # vae | msgan | bigbigan | progan
-    config.lasium.generator_path = ""        # pretrained: SavedModel dir or hub handle
-    config.lasium.generator_from = ""        # a workdir whose trained vae/msgan is reused
-    config.lasium.latent_dim = 20 if generator == "vae" else 128
-    config.lasium.generator_epochs = 100
-    config.lasium.generator_batch_size = 128
-    config.lasium.generator_lr = 1e-3 if generator == "vae" else 3e-4
-    config.lasium.mode_seeking_weight = 1.0  # MSGAN
-    config.lasium.mixed_bfloat16 = False     # MSGAN step in bfloat16
-    config.lasium.jit_compile = False        # XLA for the generator's train step
     config.lasium.strategy = strategy        # n | ro | oc
     config.lasium.variance = 0.5             # n: sigma^2
     config.lasium.alpha = 0.2                # ro / oc: interpolation factor
@@ -115,11 +130,52 @@ def pretrained_rgb_lasium(algorithm: str, generator: str, generator_path: str,
     config.data.image_size = 84
     config.data.channels = 3
     config.data.split = "random"
-    config.lasium.generator_path = generator_path
-    config.lasium.latent_dim = latent_dim
+    config.generator.path = generator_path
+    config.generator.latent_dim = latent_dim
     config.lasium.alpha = 0.4
     config.meta.inner_lr = 0.05
     config.meta.filters = 32
     config.meta.iterations = 10000
     config.train.queries = 5
+    return config
+
+
+def add_augmentation(config: ml_collections.ConfigDict,
+                     kind: str = "characters") -> ml_collections.ConfigDict:
+    """Add `augment.*`: ranges of the interpolable augmentation parameters
+    (fewgen_tf/data/augment.py). Defaults are AugIntAE's (appendix A.1): `characters`
+    for strokes on white, `natural` for photographs (half the rotation and shear,
+    double the translation, colour jitter)."""
+    natural = kind == "natural"
+    if kind not in ("characters", "natural"):
+        raise ValueError(f"unknown augmentation kind {kind!r}; valid: characters, natural")
+    config.augment = ml_collections.ConfigDict()
+    config.augment.kind = kind                       # fill: white (characters) | symmetric
+    config.augment.rotation = 10.0 if natural else 20.0      # +- degrees
+    config.augment.translation = 8.0 if natural else 4.0     # +- pixels
+    config.augment.scale = (0.8, 1.2)
+    config.augment.shear = 3.0 if natural else 6.0           # +- degrees
+    config.augment.brightness = (0.75, 1.25) if natural else (1.0, 1.0)
+    config.augment.contrast = (0.75, 1.25) if natural else (1.0, 1.0)
+    config.augment.saturation = (0.75, 1.25) if natural else (1.0, 1.0)
+    config.augment.hue = 0.05 if natural else 0.0            # +- fraction of the hue circle
+    return config
+
+
+def add_generation_eval(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+    """Add `gen_eval.*`: the fixed few-shot generation protocol and its metrics
+    (fewgen_tf/metrics/generative.py, fewgen_tf/fewshot_generation.py)."""
+    config.gen_eval = ml_collections.ConfigDict()
+    config.gen_eval.split = "test"            # the split whose classes are the novel ones
+    config.gen_eval.num_classes = 20          # novel classes evaluated (fixed by seed)
+    config.gen_eval.seeds_per_class = 5       # seed images given to the generator
+    config.gen_eval.real_per_class = 10       # held-out real images of the class
+    config.gen_eval.images_per_class = 32     # images generated per class
+    config.gen_eval.seed = 42                 # tasks depend only on this and the split
+    config.gen_eval.features = "evaluation_network"  # | inception (give inception_path)
+    config.gen_eval.inception_path = ""       # Inception-v3 SavedModel dir or hub handle
+    config.gen_eval.feature_cache = os.path.join(
+        os.path.expanduser("~"), ".cache", "fewgen_tf", "evaluation_networks")
+    config.gen_eval.evaluation_network_steps = 2000   # training of the evaluation network
+    config.gen_eval.classifier_steps = 500    # CAS / Mix / domain-rate classifiers
     return config

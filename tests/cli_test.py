@@ -48,7 +48,7 @@ def test_quickstart_lasium_main_job_on_a_tiny_budget(tmp_path):
     result = _main("--config=configs/quickstart.py", f"--workdir={tmp_path}",
                    "--config.meta.iterations=4", "--config.train.steps_per_epoch=2",
                    "--config.train.val_tasks=8", "--config.eval.num_tasks=16",
-                   "--config.meta.filters=16", "--config.lasium.generator_epochs=1",
+                   "--config.meta.filters=16", "--config.generator.epochs=1",
                    "--config.data.num_classes=40")
     assert result.returncode == 0, result.stderr[-2000:]
     evaluation = json.loads((tmp_path / "eval.json").read_text())

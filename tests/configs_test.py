@@ -7,7 +7,7 @@ import pytest
 
 from conftest import REPO_ROOT
 from fewgen_tf.data import registry
-from fewgen_tf.generators.factory import GENERATORS
+from fewgen_tf.generators.registry import GENERATORS
 from fewgen_tf.lasium.strategies import STRATEGIES
 from fewgen_tf.meta.factory import ALGORITHMS
 from fewgen_tf.pipelines import PIPELINES
@@ -41,7 +41,7 @@ def test_every_config_names_known_parts():
         if "meta" in config:
             assert config.meta.algorithm in ALGORITHMS, name
         if "lasium" in config:
-            assert config.lasium.generator in GENERATORS, name
+            assert config.generator.name in GENERATORS, name
             assert config.lasium.strategy in STRATEGIES, name
     assert seen >= 12 + 5 + 5
 
@@ -50,12 +50,12 @@ def test_lasium_omniglot_variants_follow_the_paper():
     module = _module("lasium_omniglot")
     assert len(module.VARIANTS) == 12
     config = module.get_config("gan_maml_oc")
-    assert config.lasium.generator == "msgan" and config.lasium.latent_dim == 128
+    assert config.generator.name == "msgan" and config.generator.latent_dim == 128
     assert config.meta.algorithm == "maml" and config.lasium.strategy == "oc"
     assert (config.meta.inner_lr, config.meta.inner_steps, config.meta.meta_batch_size) == \
         (0.4, 5, 4)
     assert config.eval.inner_steps == 50 and config.eval.queries == 15
     vae = module.get_config("vae_protonets_n")
-    assert vae.lasium.latent_dim == 20 and vae.lasium.variance == 0.5
+    assert vae.generator.latent_dim == 20 and vae.lasium.variance == 0.5
     with pytest.raises(ValueError, match="unknown variant"):
         module.get_config("vae_maml_x")

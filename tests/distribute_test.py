@@ -67,7 +67,7 @@ def test_strategy_names():
 _TINY = ("--config=configs/quickstart.py", "--config.meta.iterations=4",
          "--config.train.steps_per_epoch=2", "--config.train.val_tasks=4",
          "--config.eval.num_tasks=8", "--config.meta.filters=8",
-         "--config.lasium.generator_epochs=1", "--config.data.num_classes=40",
+         "--config.generator.epochs=1", "--config.data.num_classes=40",
          "--config.distribute=mirrored", "--config.cpu_devices=2")
 
 
@@ -77,8 +77,8 @@ _TINY = ("--config=configs/quickstart.py", "--config.meta.iterations=4",
     ("supervised", ("--config.meta.algorithm=protonets",)),
     ("supervised", ("--config.meta.algorithm=reptile", "--config.meta.inner_steps=1")),
     ("supervised", ("--config.meta.algorithm=scratch", "--config.meta.scratch_steps=2")),
-    ("lasium", ("--config.lasium.generator=vae",)),
-    ("lasium", ("--config.lasium.generator=msgan", "--config.lasium.latent_dim=16")),
+    ("lasium", ("--config.generator.name=vae",)),
+    ("lasium", ("--config.generator.name=msgan", "--config.generator.latent_dim=16")),
 ], ids=["maml", "fomaml", "protonets", "reptile", "scratch", "lasium_vae", "lasium_msgan"])
 def test_every_pipeline_trains_under_mirrored_through_the_cli(pipeline, options, tmp_path):
     """End to end through the CLI on 2 logical CPU devices: optimizers (one, or a GAN's

@@ -8,7 +8,7 @@ import tensorflow as tf
 from fewgen_tf import training
 from fewgen_tf.config import add_lasium, add_meta_learning, base_config
 from fewgen_tf.data import synthetic
-from fewgen_tf.generators import factory, msgan, vae
+from fewgen_tf.generators import msgan, registry, vae
 
 
 @pytest.fixture(scope="module")
@@ -87,9 +87,9 @@ def test_gan_checkpoint_resume_keeps_both_optimizers(glyphs, tmp_path):
 
 def test_msgan_in_mixed_bfloat16_trains_and_keeps_float32_weights_and_images(glyphs):
     config = add_lasium(add_meta_learning(base_config()), "msgan", "n")
-    config.lasium.mixed_bfloat16 = True
-    config.lasium.latent_dim = 16
-    model = factory.build_generator(config, (28, 28, 1))
+    config.generator.mixed_bfloat16 = True
+    config.generator.latent_dim = 16
+    model = registry.build_generator(config, (28, 28, 1))
     assert keras.mixed_precision.global_policy().name == "float32"  # restored after building
     compute = {layer.compute_dtype for layer in model.generator.layers[:-1]}
     assert compute == {"bfloat16"}
@@ -107,9 +107,9 @@ def test_generator_train_step_under_xla_learns_like_the_plain_step(glyphs):
     losses = []
     for jit_compile in (False, True):
         config = add_lasium(add_meta_learning(base_config()), "vae", "n")
-        config.lasium.latent_dim = 8
-        config.lasium.jit_compile = jit_compile
-        model = factory.build_generator(config, (28, 28, 1))
+        config.generator.latent_dim = 8
+        config.generator.jit_compile = jit_compile
+        model = registry.build_generator(config, (28, 28, 1))
         assert model.jit_compile == jit_compile
         first = _fit(model, glyphs, 1)["loss"][0]
         losses.append(_fit(model, glyphs, 20)["loss"][0])

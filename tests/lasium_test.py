@@ -12,7 +12,7 @@ from fewgen_tf.data import registry, synthetic
 from fewgen_tf.errors import ConfigError
 from fewgen_tf.generators import msgan, pretrained, vae
 from fewgen_tf.lasium.tasks import LatentTaskSampler, translate_images
-from fewgen_tf.pipelines import lasium as lasium_pipeline
+from fewgen_tf.steps.generator import train_generator
 
 
 @pytest.fixture(scope="module")
@@ -134,9 +134,9 @@ def test_lasium_pipeline_end_to_end_on_a_tiny_budget(tmp_path, generator):
     config.pipeline = "lasium"
     config.data.num_classes = 30
     config.data.images_per_class = 10
-    config.lasium.generator_epochs = 2
-    config.lasium.generator_batch_size = 32
-    config.lasium.latent_dim = 16
+    config.generator.epochs = 2
+    config.generator.batch_size = 32
+    config.generator.latent_dim = 16
     config.lasium.epsilon = 1.0 if generator == "msgan" else 0.0
     config.lasium.translate = 2
     config.meta.filters = 8
@@ -157,22 +157,22 @@ def test_lasium_pipeline_end_to_end_on_a_tiny_budget(tmp_path, generator):
         assert (tmp_path / "export" / name / "1" / "saved_model.pb").exists()
     assert (tmp_path / "checkpoints" / "generator").is_dir()
 
-    # Another run reuses this generator (lasium.generator_from) instead of training one.
-    config.lasium.generator_from = str(tmp_path)
-    train_split = registry.load_splits(config.data)["train"]
-    reused = lasium_pipeline.train_generator(config, str(tmp_path / "reuse"), train_split)
+    # Another run reuses this generator (generator.from_workdir) instead of training one.
+    config.generator.from_workdir = str(tmp_path)
+    train_images = registry.load_splits(config.data)["train"].images
+    reused = train_generator(config, str(tmp_path / "reuse"), train_images)
     exported = tf.saved_model.load(str(tmp_path / "export" / "generator" / "1"))
     latents = reused.sample_latents(4, tf.constant([3, 4], tf.int64))
     np.testing.assert_allclose(reused.decode(latents).numpy(),
                                exported.signatures["decode"](latents=latents)["images"].numpy(),
                                atol=1e-5)
     assert not (tmp_path / "reuse" / "checkpoints").exists()  # nothing was trained
-    config.lasium.latent_dim = 7
-    with pytest.raises(ConfigError, match=r"generator_from: .* is not a .* latent_dim 7"):
-        lasium_pipeline.train_generator(config, str(tmp_path / "reuse"), train_split)
-    config.lasium.generator_from = str(tmp_path / "reuse")
+    config.generator.latent_dim = 7
+    with pytest.raises(ConfigError, match=r"generator.from_workdir: .* is not a .* latent_dim 7"):
+        train_generator(config, str(tmp_path / "reuse"), train_images)
+    config.generator.from_workdir = str(tmp_path / "reuse")
     with pytest.raises(ConfigError, match="no generator checkpoint in"):
-        lasium_pipeline.train_generator(config, str(tmp_path / "reuse"), train_split)
+        train_generator(config, str(tmp_path / "reuse"), train_images)
 
 
 def test_impossible_epsilon_is_a_clear_pipeline_error(tmp_path):
@@ -182,8 +182,8 @@ def test_impossible_epsilon_is_a_clear_pipeline_error(tmp_path):
     config.pipeline = "lasium"
     config.data.num_classes = 30
     config.data.images_per_class = 16
-    config.lasium.generator_epochs = 1
-    config.lasium.latent_dim = 8
+    config.generator.epochs = 1
+    config.generator.latent_dim = 8
     config.lasium.epsilon = 1000.0
     config.lasium.max_resamples = 10
     with pytest.raises(DataError, match=r"^LASIUM anchor rejection: no 5 anchors .* "

@@ -29,7 +29,7 @@ def load_module(handle: str):
     import tensorflow_hub as hub
 
     if not handle:
-        raise ConfigError("lasium.generator_path is empty: give a SavedModel directory or a "
+        raise ConfigError("generator.path is empty: give a SavedModel directory or a "
                           "TF-Hub handle of the pretrained generator")
     if "://" not in handle and not os.path.isdir(handle):
         raise ConfigError(f"pretrained generator {handle!r} is neither a directory nor a "
