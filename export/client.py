@@ -6,6 +6,7 @@ can carry the scalar `num_images` / `seed` inputs) and posts them:
   python export/client.py --server=http://localhost:8501 sample_task --seed=3
   python export/client.py --server=http://localhost:8501 sample --num_images=4 --seed=7
   python export/client.py classify --episode=episode.npz      # prints the body only
+  python export/client.py --server=http://localhost:8501 generate --seeds=seeds.npy --num_images=8
 
 Only the standard library and numpy are needed.
 """
@@ -19,7 +20,7 @@ import numpy as np
 
 # model name in models.config -> the signatures it serves
 MODELS = {"classify": "classifier", "decode": "generator", "sample": "generator",
-          "sample_task": "task_sampler"}
+          "sample_task": "task_sampler", "generate": "fewshot_generator"}
 
 
 def classify_request(support_images, support_labels, query_images) -> dict:
@@ -41,6 +42,12 @@ def sample_request(num_images: int, seed: int) -> dict:
 
 def sample_task_request(seed: int) -> dict:
     return {"signature_name": "sample_task", "inputs": {"seed": int(seed)}}
+
+
+def generate_request(seed_images, num_images: int, seed: int) -> dict:
+    return {"signature_name": "generate", "inputs": {
+        "seed_images": np.asarray(seed_images, np.float32).tolist(),
+        "num_images": int(num_images), "seed": int(seed)}}
 
 
 def predict(server: str, model: str, body: dict, timeout: float = 60.0) -> dict:
@@ -66,11 +73,18 @@ def main(argv=None):
     sub.add_parser("classify").add_argument("--episode", required=True,
                                             help=".npz with support_images, support_labels, "
                                                  "query_images")
+    generate = sub.add_parser("generate")
+    generate.add_argument("--seeds", required=True, help=".npy file of [S, H, W, C] float32 "
+                                                         "seed images of one class")
+    generate.add_argument("--num_images", type=int, default=8)
+    generate.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     if args.signature == "sample_task":
         body = sample_task_request(args.seed)
     elif args.signature == "sample":
         body = sample_request(args.num_images, args.seed)
+    elif args.signature == "generate":
+        body = generate_request(np.load(args.seeds), args.num_images, args.seed)
     elif args.signature == "decode":
         body = decode_request(np.load(args.latents))
     else:

@@ -92,3 +92,33 @@ def export_task_sampler(sampler, path: str) -> str:
     archive.add_endpoint("sample_task", tf.function(sample_task, input_signature=[
         tf.TensorSpec([], tf.int64, name="seed")]))
     return _write(archive, path, "task sampler (sample_task)")
+
+
+def export_fewshot_generator(generator, image_shape, path: str) -> str:
+    """`generate(seed_images [S,H,W,C] float32, num_images int32, seed int32) -> {images
+    [num_images,H,W,C]}` in [0, 1]: new images of the seeds' class, deterministic per
+    seed. Methods that adapt to the seeds (Meta-FAVAE) adapt inside this graph.
+
+    An empty seed set or `num_images` < 1 stops the call with an error naming the input
+    (the signature itself rejects a wrong image shape or dtype)."""
+    image_shape = list(image_shape)
+
+    def generate(seed_images, num_images, seed):
+        checks = [
+            tf.debugging.assert_positive(tf.shape(seed_images)[0],
+                                         message="generate: seed_images is empty"),
+            tf.debugging.assert_positive(num_images, message="generate: num_images must be "
+                                                             ">= 1"),
+        ]
+        with tf.control_dependencies(checks):
+            images = generator.generate(seed_images, num_images, seed)
+        return {"images": tf.clip_by_value(tf.cast(images, tf.float32), 0.0, 1.0)}
+
+    archive = keras.export.ExportArchive()
+    if isinstance(generator, keras.layers.Layer):
+        archive.track(generator)
+    archive.add_endpoint("generate", tf.function(generate, input_signature=[
+        tf.TensorSpec([None] + image_shape, tf.float32, name="seed_images"),
+        tf.TensorSpec([], tf.int32, name="num_images"),
+        tf.TensorSpec([], tf.int32, name="seed")]))
+    return _write(archive, path, "few-shot generator (generate)")

@@ -53,4 +53,17 @@ def test_request_bodies_match_the_exported_signatures(tmp_path):
         task["support_images"].numpy(), task["support_labels"].numpy(),
         task["query_images"].numpy()))
     assert result["logits"].shape == (6, 3) and result["predictions"].shape == (6,)
-    assert set(client.MODELS.values()) == {"classifier", "generator", "task_sampler"}
+    assert set(client.MODELS.values()) == {"classifier", "generator", "task_sampler",
+                                           "fewshot_generator"}
+
+
+def test_generate_request_body_matches_the_exported_signature(tmp_path):
+    from fewgen_tf.generators.reference import PixelBlend
+
+    path = export.export_fewshot_generator(PixelBlend(), (28, 28, 1),
+                                           str(tmp_path / "fewshot_generator" / "1"))
+    seeds = np.random.default_rng(0).uniform(size=(3, 28, 28, 1)).astype(np.float32)
+    images = _call(path, client.generate_request(seeds, 4, 7))["images"]
+    assert images.shape == (4, 28, 28, 1)
+    np.testing.assert_allclose(images.numpy(), PixelBlend().generate(seeds, 4, 7).numpy(),
+                               atol=1e-6)

@@ -1,2 +1,3 @@
-"""Evaluation statistics: few-shot accuracy with confidence intervals (and, later,
-generation metrics). Import submodules directly."""
+"""Evaluation statistics: few-shot accuracy with confidence intervals (`fewshot`),
+generative metrics (`generative`) and the small classifier they train (`classifier`).
+Import submodules directly."""
