@@ -22,21 +22,32 @@ from fewgen_tf.errors import DataError
 _PLAN_CHUNK = 64
 
 
-def check_episode_request(dataset: ClassDataset, ways: int, shots: int, queries: int):
-    """Raise DataError when `dataset` cannot supply ways-way shots-shot queries-query tasks."""
-    for name, value, low in (("ways", ways, 1), ("shots", shots, 1), ("queries", queries, 0)):
+def check_class_request(dataset: ClassDataset, counts, num_classes: int, per_class: int,
+                        per_class_what: str):
+    """Raise DataError unless every (name, value, minimum) of `counts` is an int at least
+    its minimum, `dataset` has `num_classes` classes, and each class has `per_class`
+    images (`per_class_what` names that sum in the message). Shared by evaluation
+    episodes and few-shot generation tasks."""
+    for name, value, low in counts:
         if not isinstance(value, (int, np.integer)) or value < low:
             raise DataError(f"{name} must be an int >= {low}, got {value!r}")
-    if dataset.num_classes < ways:
+    if dataset.num_classes < num_classes:
         raise DataError(f"{dataset.name} has {dataset.num_classes} classes, fewer than "
-                        f"ways={ways}")
+                        f"{counts[0][0]}={num_classes}")
     sizes = dataset.class_sizes
-    small = np.flatnonzero(sizes < shots + queries)
+    small = np.flatnonzero(sizes < per_class)
     if len(small):
         c = int(small[0])
         raise DataError(
             f"{dataset.name}: class {dataset.class_names[c]!r} has {sizes[c]} images, fewer than "
-            f"shots + queries = {shots} + {queries} ({len(small)} class(es) this small)")
+            f"{per_class_what} ({len(small)} class(es) this small)")
+
+
+def check_episode_request(dataset: ClassDataset, ways: int, shots: int, queries: int):
+    """Raise DataError when `dataset` cannot supply ways-way shots-shot queries-query tasks."""
+    check_class_request(dataset, (("ways", ways, 1), ("shots", shots, 1),
+                                  ("queries", queries, 0)), ways, shots + queries,
+                        f"shots + queries = {shots} + {queries}")
 
 
 def episode_plan(dataset: ClassDataset, ways, shots, queries, seed, stream, index) -> np.ndarray:

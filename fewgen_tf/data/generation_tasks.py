@@ -11,7 +11,7 @@ import dataclasses
 
 import numpy as np
 
-from fewgen_tf.data import rng
+from fewgen_tf.data import episodes, rng
 from fewgen_tf.data.class_dataset import ClassDataset
 from fewgen_tf.errors import DataError
 
@@ -27,22 +27,12 @@ class GenerationTask:
 
 
 def check_generation_request(split: ClassDataset, num_classes, seeds_per_class, real_per_class):
-    for name, value, low in (("gen_eval.num_classes", num_classes, 1),
-                             ("gen_eval.seeds_per_class", seeds_per_class, 1),
-                             ("gen_eval.real_per_class", real_per_class, 1)):
-        if not isinstance(value, (int, np.integer)) or value < low:
-            raise DataError(f"{name} must be an int >= {low}, got {value!r}")
-    if split.num_classes < num_classes:
-        raise DataError(f"{split.name} has {split.num_classes} classes, fewer than "
-                        f"gen_eval.num_classes={num_classes}")
-    sizes = split.class_sizes
-    small = np.flatnonzero(sizes < seeds_per_class + real_per_class)
-    if len(small):
-        c = int(small[0])
-        raise DataError(
-            f"{split.name}: class {split.class_names[c]!r} has {sizes[c]} images, fewer than "
-            f"gen_eval.seeds_per_class + real_per_class = {seeds_per_class} + "
-            f"{real_per_class}")
+    episodes.check_class_request(
+        split, (("gen_eval.num_classes", num_classes, 1),
+                ("gen_eval.seeds_per_class", seeds_per_class, 1),
+                ("gen_eval.real_per_class", real_per_class, 1)),
+        num_classes, seeds_per_class + real_per_class,
+        f"gen_eval.seeds_per_class + real_per_class = {seeds_per_class} + {real_per_class}")
 
 
 def generation_tasks(split: ClassDataset, num_classes: int, seeds_per_class: int,
