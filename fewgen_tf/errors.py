@@ -15,3 +15,8 @@ class ConfigError(FewgenError, ValueError):
 
 class DataError(FewgenError, ValueError):
     """A dataset is missing, malformed, or too small for the requested episodes."""
+
+
+class TrainingError(FewgenError, RuntimeError):
+    """Training cannot go on (a diverged loss, no readable checkpoint); what was saved
+    before is kept."""

@@ -20,6 +20,7 @@ import tensorflow as tf
 from absl import logging
 
 from fewgen_tf import workdir as workdir_lib
+from fewgen_tf.errors import TrainingError
 
 
 class _MetricsJsonl(keras.callbacks.Callback):
@@ -62,6 +63,45 @@ class _SelectOnValidation(keras.callbacks.Callback):
             logging.info("new best validation accuracy %.4f", score)
 
 
+class _StopOnNonFiniteLoss(keras.callbacks.Callback):
+    """Stops training with the step number as soon as a logged loss is NaN or infinite,
+    BEFORE the epoch's checkpoint is written, so the workdir keeps the last good one."""
+
+    def __init__(self, optimizer, directory):
+        super().__init__()
+        self.optimizer, self.directory = optimizer, directory
+
+    def on_train_batch_end(self, batch, logs=None):
+        for name, value in (logs or {}).items():
+            value = np.asarray(value)
+            if value.dtype.kind == "f" and not np.all(np.isfinite(value)):
+                raise TrainingError(
+                    f"training diverged: {name} is {float(value)} at step "
+                    f"{int(self.optimizer.iterations.numpy())}; the last good checkpoint "
+                    f"is kept in {self.directory} (lower the learning rate and re-run)")
+
+
+def _restore_newest_readable(checkpoint, manager, directory):
+    """Restore the newest checkpoint that can be read. A checkpoint cut short (a kill
+    while it was written, a full disk) is skipped with a warning for the one before
+    it; if none can be read, the error names the directory instead of a TF trace."""
+    candidates = list(reversed(manager.checkpoints))
+    for index, path in enumerate(candidates):
+        try:
+            checkpoint.restore(path).assert_existing_objects_matched()
+        except (tf.errors.OpError, ValueError, AssertionError, IndexError, KeyError) as e:
+            # (a truncated file surfaces as IndexError "Read less bytes than requested")
+            logging.warning("checkpoint %s cannot be read (%s); trying the one before it",
+                            path, str(e).strip().splitlines()[0][:200])
+            continue
+        if index:
+            logging.warning("resumed from the older checkpoint %s: %d newer one(s) were "
+                            "unreadable", path, index)
+        return path
+    raise TrainingError(f"none of the checkpoints in {directory} can be read (newest "
+                        f"{candidates[0]}); move that directory away to train afresh")
+
+
 def _weights_checkpoint(model):
     """The model's weights only: `Checkpoint(model=...)` would also hold its optimizer,
     and restoring the best weights must not rewind the step count."""
@@ -95,10 +135,9 @@ def fit_resumable(model, make_dataset, total_steps: int, steps_per_epoch: int, w
     checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer, best_score=best_score)
     directory = os.path.join(workdir, "checkpoints", *([phase] if phase else []))
     manager = tf.train.CheckpointManager(checkpoint, directory, max_to_keep=3)
-    if manager.latest_checkpoint:
-        checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
-        logging.info("resumed from %s at step %d", manager.latest_checkpoint,
-                     int(optimizer.iterations.numpy()))
+    if manager.checkpoints:
+        restored = _restore_newest_readable(checkpoint, manager, directory)
+        logging.info("resumed from %s at step %d", restored, int(optimizer.iterations.numpy()))
     start = int(optimizer.iterations.numpy())
     epochs = math.ceil(total_steps / steps_per_epoch)
     if start >= epochs * steps_per_epoch:
@@ -109,6 +148,7 @@ def fit_resumable(model, make_dataset, total_steps: int, steps_per_epoch: int, w
         workdir_callbacks = ([_SelectOnValidation(validate, best_score, best_checkpoint,
                                                   best_dir)] if validate else [])
         workdir_callbacks += [
+            _StopOnNonFiniteLoss(optimizer, directory),
             _MetricsJsonl(workdir, optimizer, phase),
             _Checkpointer(manager, optimizer),
             keras.callbacks.TensorBoard(

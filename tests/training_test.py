@@ -1,0 +1,86 @@
+"""fit_resumable's hardening: unreadable newest checkpoints, diverging losses."""
+
+import glob
+import os
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from fewgen_tf import training
+from fewgen_tf.errors import TrainingError
+
+
+class _Regression(keras.Model):
+    """y = w x fitted by SGD: tiny, deterministic, and its loss can be made NaN."""
+
+    def __init__(self):
+        super().__init__()
+        self.dense = keras.layers.Dense(1, kernel_initializer="zeros")
+        self.dense.build((None, 1))
+        self.loss_tracker = keras.metrics.Mean(name="loss")
+        self.built = True
+
+    @property
+    def metrics(self):
+        return [self.loss_tracker]
+
+    def train_step(self, batch):
+        x, y = batch
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(tf.square(self.dense(x) - y))
+        variables = self.trainable_variables
+        self.optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+        self.loss_tracker.update_state(loss)
+        return {"loss": self.loss_tracker.result()}
+
+
+def _model():
+    model = _Regression()
+    model.compile(optimizer=keras.optimizers.SGD(0.1))
+    return model
+
+
+def _data(nan_from_step=None):
+    def make(start):
+        x = np.linspace(-1, 1, 64, dtype=np.float32).reshape(-1, 1)
+        y = 3 * x
+        if nan_from_step is not None:
+            y = np.where(np.arange(64)[:, None] >= nan_from_step * 8, np.nan, y)
+        data = tf.data.Dataset.from_tensor_slices((x, y.astype(np.float32))).batch(8)
+        return data.repeat().skip(start)
+    return make
+
+
+def _fit(workdir, steps, make=None):
+    model = _model()
+    training.fit_resumable(model, make or _data(), steps, 2, str(workdir), verbose=0)
+    return model
+
+
+def test_a_truncated_newest_checkpoint_resumes_from_the_one_before(tmp_path, caplog):
+    _fit(tmp_path, 6)  # checkpoints at steps 2, 4, 6
+    for path in glob.glob(str(tmp_path / "checkpoints" / "ckpt-6.data-*")):
+        with open(path, "r+b") as f:  # a write cut short by a kill
+            f.truncate(os.path.getsize(path) // 3)
+    resumed = _fit(tmp_path, 8)
+    assert int(resumed.optimizer.iterations.numpy()) == 8  # from step 4, not from 0
+    assert "cannot be read" in caplog.text and "older checkpoint" in caplog.text
+    for path in glob.glob(str(tmp_path / "checkpoints" / "ckpt-*.index")):
+        with open(path, "wb") as f:
+            f.write(b"garbage")
+    with pytest.raises(TrainingError, match="none of the checkpoints in .*checkpoints can be "
+                                            "read"):
+        _fit(tmp_path, 12)
+
+
+def test_a_diverging_loss_stops_with_the_step_and_keeps_the_last_good_checkpoint(tmp_path):
+    with pytest.raises(TrainingError, match=r"training diverged: loss is nan at step 5; the "
+                                            r"last good checkpoint is kept in"):
+        _fit(tmp_path, 8, _data(nan_from_step=4))  # batch 5 of the stream has NaN targets
+    assert tf.train.latest_checkpoint(str(tmp_path / "checkpoints")).endswith("ckpt-4")
+    model = _model()
+    tf.train.Checkpoint(model=model).restore(
+        tf.train.latest_checkpoint(str(tmp_path / "checkpoints"))).expect_partial()
+    assert np.all(np.isfinite(model.dense.kernel.numpy()))
