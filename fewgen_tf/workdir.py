@@ -14,6 +14,47 @@ import time
 import numpy as np
 
 
+# Config values that define what a workdir's checkpoints ARE: resuming under other values
+# would load weights of another shape or meaning (or fail deep inside TensorFlow).
+RESUME_DEFINING_KEYS = ("pipeline", "data.name", "data.image_size", "data.channels",
+                        "meta.algorithm", "meta.backbone", "meta.filters", "train.ways",
+                        "generator.name", "generator.latent_dim")
+
+
+def _lookup(tree, dotted):
+    for part in dotted.split("."):
+        if not isinstance(tree, dict) or part not in tree:
+            return None
+        tree = tree[part]
+    return tree
+
+
+def check_resumable(workdir: str, config) -> None:
+    """Refuse (ConfigError) to run `config` in a workdir that is a file, or whose
+    checkpoints were trained under a config that differs in a `RESUME_DEFINING_KEYS`
+    value: the message names the keys and both values. Nothing in the workdir changes."""
+    from fewgen_tf.errors import ConfigError
+
+    if os.path.exists(workdir) and not os.path.isdir(workdir):
+        raise ConfigError(f"workdir {workdir} is a file, not a directory")
+    old_path = os.path.join(workdir, "config.json")
+    if not (os.path.exists(old_path) and os.path.isdir(os.path.join(workdir, "checkpoints"))):
+        return
+    try:
+        with open(old_path) as f:
+            old = json.load(f)
+    except (OSError, ValueError):
+        return  # an unreadable config.json defines nothing; checkpoints restore strictly
+    new = json.loads(config.to_json_best_effort())
+    differ = [(k, _lookup(old, k), _lookup(new, k)) for k in RESUME_DEFINING_KEYS
+              if _lookup(old, k) != _lookup(new, k)]
+    if differ:
+        raise ConfigError(
+            f"workdir {workdir} holds checkpoints of another setting ("
+            + "; ".join(f"{k}: {a!r} there, {b!r} now" for k, a, b in differ)
+            + "); resuming would be meaningless: use a new --workdir")
+
+
 def write_config(workdir: str, config) -> str:
     os.makedirs(workdir, exist_ok=True)
     path = os.path.join(workdir, "config.json")

@@ -100,3 +100,24 @@ def test_preview_of_a_one_class_folder(celeba_dir, tmp_path):
     assert stats["test"]["images"] == 32 and stats["test"]["image_shape"] == [32, 32, 3]
     png = tf.io.decode_png(tf.io.read_file(str(tmp_path / "samples" / "episodes.png"))).numpy()
     assert png.shape[-1] == 3 and np.asarray(png).std() > 20
+
+
+def test_workdir_that_is_a_file_or_holds_another_setting_is_refused(tmp_path):
+    as_file = tmp_path / "file"
+    as_file.write_text("not a directory")
+    result = _main("--config=configs/quickstart.py", f"--workdir={as_file}")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip().endswith(f"fewgen_tf: error: workdir {as_file} is a file, "
+                                          "not a directory")
+    config = _load_config("quickstart")
+    config.pipeline, config.meta.iterations, config.eval.num_tasks = "supervised", 2, 4
+    config.train.steps_per_epoch, config.train.val_tasks, config.meta.filters = 2, 0, 8
+    pipelines.run(config, str(tmp_path / "run"))
+    before = sorted(p.name for p in (tmp_path / "run" / "checkpoints").iterdir())
+    config_json = (tmp_path / "run" / "config.json").read_text()
+    config.meta.algorithm = "maml"
+    with pytest.raises(ConfigError, match=r"holds checkpoints of another setting "
+                                          r"\(meta.algorithm: 'protonets' there, 'maml' now\)"):
+        pipelines.run(config, str(tmp_path / "run"))
+    assert sorted(p.name for p in (tmp_path / "run" / "checkpoints").iterdir()) == before
+    assert (tmp_path / "run" / "config.json").read_text() == config_json

@@ -21,6 +21,7 @@ def run(config, workdir: str):
     name = config.get("pipeline")
     if name not in PIPELINES:
         raise ConfigError(f"unknown pipeline {name!r}; valid: {', '.join(sorted(PIPELINES))}")
+    workdir_lib.check_resumable(workdir, config)
     workdir_lib.write_config(workdir, config)
     from fewgen_tf import distribute  # late: imports TensorFlow
 
