@@ -104,7 +104,10 @@ def export_fewshot_generator(generator, image_shape, path: str) -> str:
     image_shape = list(image_shape)
 
     def generate(seed_images, num_images, seed):
-        checks = [
+        checks = [  # (a loaded signature does not enforce its own static shape)
+            tf.debugging.assert_equal(
+                tf.shape(seed_images)[1:], tf.constant(image_shape, tf.int32),
+                message=f"generate: seed_images must be [S, {', '.join(map(str, image_shape))}]"),
             tf.debugging.assert_positive(tf.shape(seed_images)[0],
                                          message="generate: seed_images is empty"),
             tf.debugging.assert_positive(num_images, message="generate: num_images must be "

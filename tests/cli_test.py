@@ -66,6 +66,11 @@ def test_misspelt_key_and_bad_variant_fail_with_a_suggestion(tmp_path):
     assert result.returncode != 0
     assert 'Did you mean "ways" instead of "wayz"?' in result.stderr
     assert "Traceback" not in result.stderr
+    result = _main("--config=configs/quickstart.py", f"--workdir={tmp_path}",
+                   "--config.meta.inner_steps=abc")
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert ("--config.meta.inner_steps=abc: invalid literal for int() with base 10: 'abc'"
+            in result.stderr)
     result = _main("--config=configs/preview_omniglot.py:lakes", f"--workdir={tmp_path}")
     assert result.returncode != 0 and "unknown variant 'lakes'" in result.stderr
     assert not (tmp_path / "config.json").exists()

@@ -59,3 +59,21 @@ def test_lasium_omniglot_variants_follow_the_paper():
     assert vae.generator.latent_dim == 20 and vae.lasium.variance == 0.5
     with pytest.raises(ValueError, match="unknown variant"):
         module.get_config("vae_maml_x")
+
+
+def test_unknown_algorithm_generator_backbone_and_init_list_the_valid_names():
+    from fewgen_tf.config import add_meta_learning, base_config
+    from fewgen_tf.errors import ConfigError
+    from fewgen_tf.generators import registry
+    from fewgen_tf.meta import factory
+
+    with pytest.raises(ConfigError, match="unknown generator.name 'gan'; valid: bigbigan, "
+                                          "msgan, progan, vae"):
+        registry.entry("gan")
+    for key, value, valid in (("algorithm", "mamll", "maml, fomaml"),
+                              ("backbone", "resnet", "conv4, strided4"),
+                              ("init", "xavier", "torch, keras")):
+        config = add_meta_learning(base_config(), "maml")
+        config.meta[key] = value
+        with pytest.raises(ConfigError, match=f"unknown meta.{key} '{value}'; valid: {valid}"):
+            factory.build_learner(config, (28, 28, 1))

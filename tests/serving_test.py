@@ -4,6 +4,7 @@ import importlib.util
 import json
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from conftest import REPO_ROOT
@@ -67,3 +68,18 @@ def test_generate_request_body_matches_the_exported_signature(tmp_path):
     assert images.shape == (4, 28, 28, 1)
     np.testing.assert_allclose(images.numpy(), PixelBlend().generate(seeds, 4, 7).numpy(),
                                atol=1e-6)
+
+
+def test_exported_generate_names_the_input_of_a_wrong_shape(tmp_path):
+    """A loaded signature does not enforce its static image shape: `generate` checks it.
+    (A wrong dtype is refused by TensorFlow as "input #N was expected to be a float
+    tensor", by position; over TF Serving's REST API the JSON is cast to the declared
+    dtype.)"""
+    from fewgen_tf.generators.reference import CopySeeds
+
+    path = export.export_fewshot_generator(CopySeeds(), (28, 28, 1), str(tmp_path / "g" / "1"))
+    generate = tf.saved_model.load(path).signatures["generate"]
+    with pytest.raises(tf.errors.InvalidArgumentError,
+                       match=r"generate: seed_images must be \[S, 28, 28, 1\]"):
+        generate(seed_images=tf.zeros((2, 32, 32, 1)), num_images=tf.constant(2),
+                 seed=tf.constant(0))
