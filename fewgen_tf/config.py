@@ -113,7 +113,7 @@ def add_lasium(config: ml_collections.ConfigDict, generator: str = "vae",
     config.lasium.epsilon = 0.0              # anchors: min pairwise SQUARED distance
     config.lasium.max_resamples = 1000       # anchors: redraws before a clear error
     config.lasium.translate = 0              # +- pixels of random shift of generated queries
-    config.lasium.vae_real_anchors = True    # vae: anchors = encodings of real images
+    config.lasium.vae_real_anchors = True    # vae, augintae: anchors = encodings of real images
     return config
 
 
@@ -180,4 +180,34 @@ def add_generation_eval(config: ml_collections.ConfigDict) -> ml_collections.Con
     config.gen_eval.evaluation_network_seed = 0       # apart from gen_eval.seed: the
                                                       # yardstick stays the same
     config.gen_eval.classifier_steps = 500    # CAS / Mix / domain-rate classifiers
+    return config
+
+
+def add_augintae(config: ml_collections.ConfigDict,
+                 variant: str = "augintae") -> ml_collections.ConfigDict:
+    """Add AugIntAE (`generator.*` with name `augintae`, `augintae.*`, `augment.*`,
+    `gen_eval.*`) with the paper's character settings (appendix A.1): latent 32 on the
+    unit sphere, Adam 1e-3, 100 passes, the InfoGAN networks (`architecture` auto picks
+    DCGAN for RGB), an LSGAN discriminator weighted by k * gamma (Eq. 2-6).
+    `variant`: augintae | ae | intae (fewgen_tf/generators/augintae.py)."""
+    variants = ("augintae", "ae", "intae")
+    if variant not in variants:
+        raise ValueError(f"unknown AugIntAE variant {variant!r}; valid: {', '.join(variants)}")
+    add_generator(config, "augintae")
+    config.generator.latent_dim = 32
+    config.generator.lr = 1e-3
+    config.generator.batch_size = 64
+    config.generator.epochs = 100
+    if "augment" not in config:
+        add_augmentation(config, "characters")
+    if "gen_eval" not in config:
+        add_generation_eval(config)
+    config.augintae = ml_collections.ConfigDict()
+    config.augintae.variant = variant         # augintae | ae | intae: the training loss
+    config.augintae.architecture = "auto"     # auto | infogan (characters) | dcgan (RGB)
+    config.augintae.width = 1.0               # layer-width multiplier (1 = the paper's)
+    config.augintae.adversarial = True        # False: no discriminator, lr x0.1 at 35%, 70%
+    config.augintae.train_splits = ("train",)  # splits whose images (labels dropped) train it
+    config.augintae.interpolation_pairs = 6   # rows of samples/interpolations.png
+    config.augintae.interpolation_steps = 8   # images per seed-to-seed path
     return config

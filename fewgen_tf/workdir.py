@@ -18,7 +18,8 @@ import numpy as np
 # would load weights of another shape or meaning (or fail deep inside TensorFlow).
 RESUME_DEFINING_KEYS = ("pipeline", "data.name", "data.image_size", "data.channels",
                         "meta.algorithm", "meta.backbone", "meta.filters", "train.ways",
-                        "generator.name", "generator.latent_dim")
+                        "generator.name", "generator.latent_dim", "augintae.variant",
+                        "augintae.architecture", "augintae.width", "augintae.adversarial")
 
 
 def _lookup(tree, dotted):

@@ -15,13 +15,15 @@ from typing import Callable, Optional
 import keras
 
 from fewgen_tf.errors import ConfigError
-from fewgen_tf.generators import msgan, pretrained, vae
+from fewgen_tf.generators import augintae, msgan, pretrained, vae
 
 
 @dataclasses.dataclass(frozen=True)
 class GeneratorEntry:
     build: Callable  # (config, image_shape) -> keras.Model (compiled when it trains)
     budget: Optional[str]  # "epochs" | "iterations" | None (pretrained)
+    # build takes `total_steps=` (the training length, e.g. for a learning-rate schedule)
+    wants_total_steps: bool = False
 
 
 def _build_vae(config, image_shape):
@@ -47,6 +49,33 @@ def _build_msgan(config, image_shape):
     return model
 
 
+def _build_augintae(config, image_shape, total_steps=None):
+    """AugIntAE / AE / IntAE (`augintae.variant`): one entry, because the three are one
+    model class with the same networks and `generator.*` keys, differing only in the loss.
+    Adam(generator.lr) for E+G and for D; without the discriminator the E+G rate is cut
+    x0.1 at 35% and 70% of `total_steps` (appendix A.1), with it it stays constant."""
+    from fewgen_tf.data.augment import AugmentationRanges
+
+    g, options = config.generator, config.get("augintae") or {}
+    adversarial = bool(options.get("adversarial", True))
+    ranges = (AugmentationRanges.from_config(config.augment) if "augment" in config
+              else AugmentationRanges.characters() if image_shape[-1] == 1
+              else AugmentationRanges.natural())
+    model = augintae.build_augintae(
+        image_shape, g.latent_dim, options.get("variant", "augintae"),
+        options.get("architecture", "auto"), float(options.get("width", 1.0)), adversarial,
+        ranges, seed=config.seed)
+    lr = g.lr
+    if not adversarial and total_steps:
+        cuts = [max(1, int(0.35 * total_steps)), max(2, int(0.7 * total_steps))]
+        lr = keras.optimizers.schedules.PiecewiseConstantDecay(cuts, [g.lr, g.lr / 10,
+                                                                      g.lr / 100])
+    model.compile(optimizer=keras.optimizers.Adam(lr),
+                  d_optimizer=keras.optimizers.Adam(g.lr) if adversarial else None,
+                  jit_compile=False)  # (the augmentation's affine transform has no XLA kernel)
+    return model
+
+
 def _build_pretrained(kind):
     def build(config, image_shape):
         return pretrained.PretrainedGenerator(config.generator.path, kind, image_shape[0])
@@ -56,6 +85,7 @@ def _build_pretrained(kind):
 GENERATORS = {
     "vae": GeneratorEntry(_build_vae, "epochs"),
     "msgan": GeneratorEntry(_build_msgan, "epochs"),
+    "augintae": GeneratorEntry(_build_augintae, "epochs", wants_total_steps=True),
     "bigbigan": GeneratorEntry(_build_pretrained("bigbigan"), None),
     "progan": GeneratorEntry(_build_pretrained("progan"), None),
 }
@@ -72,9 +102,12 @@ def is_trainable(name: str) -> bool:
     return entry(name).budget is not None
 
 
-def build_generator(config, image_shape):
+def build_generator(config, image_shape, total_steps=None):
     """The generator named by `config.generator.name` for images of `image_shape`,
-    initialised from `config.seed` (call inside the run's `strategy.scope()`)."""
-    build = entry(config.generator.name).build
+    initialised from `config.seed` (call inside the run's `strategy.scope()`).
+    `total_steps` (the training length) reaches builders that ask for it."""
+    found = entry(config.generator.name)
     keras.utils.set_random_seed(config.seed)
-    return build(config, image_shape)
+    if found.wants_total_steps:
+        return found.build(config, image_shape, total_steps=total_steps)
+    return found.build(config, image_shape)

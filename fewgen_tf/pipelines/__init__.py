@@ -13,6 +13,7 @@ PIPELINES = {
     "preview": "fewgen_tf.pipelines.preview",
     "supervised": "fewgen_tf.pipelines.supervised",
     "lasium": "fewgen_tf.pipelines.lasium",
+    "augintae": "fewgen_tf.pipelines.augintae",
 }
 
 

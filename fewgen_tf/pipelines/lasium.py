@@ -24,7 +24,9 @@ from fewgen_tf.steps.meta_learning import meta_learn
 
 def make_task_sampler(config, generator, train_split):
     lasium, train = config.lasium, config.train
-    real = (train_split.images if (config.generator.name == "vae" and lasium.vae_real_anchors)
+    # Encoder-based generators (VAE, AugIntAE) anchor classes on encodings of real images.
+    real = (train_split.images
+            if config.generator.name in ("vae", "augintae") and lasium.vae_real_anchors
             else None)
     return LatentTaskSampler(generator, train.ways, train.shots, train.queries,
                              lasium.strategy, lasium.variance, lasium.alpha, lasium.epsilon,

@@ -68,8 +68,11 @@ def train_generator(config, workdir, images):
     entry = registry.entry(g.name)
     if len(images) == 0:
         raise DataError("no images to train the generator on")
+    batch = min(g.batch_size, len(images))
+    steps_per_epoch = max(1, len(images) // batch)
+    total_steps = g.epochs * steps_per_epoch if entry.budget == "epochs" else None
     with distribute.make_strategy(config.distribute).scope():
-        generator = registry.build_generator(config, images.shape[1:])
+        generator = registry.build_generator(config, images.shape[1:], total_steps)
     if entry.budget is None:
         logging.info("pretrained %s generator from %s", g.name, g.path)
         return generator
@@ -78,8 +81,6 @@ def train_generator(config, workdir, images):
     if entry.budget != "epochs":
         raise ConfigError(f"generator {g.name!r} is meta-trained (generator.iterations); "
                           "its pipeline trains it")
-    batch = min(g.batch_size, len(images))
-    steps_per_epoch = max(1, len(images) // batch)
 
     def make_dataset(start_step):
         data = tf.data.Dataset.from_tensor_slices(images)
@@ -89,7 +90,7 @@ def train_generator(config, workdir, images):
 
     logging.info("training the %s generator for %d epochs of %d steps on %d unlabeled images",
                  g.name, g.epochs, steps_per_epoch, len(images))
-    training.fit_resumable(generator, make_dataset, g.epochs * steps_per_epoch,
+    training.fit_resumable(generator, make_dataset, total_steps,
                            steps_per_epoch, workdir, phase="generator",
                            callbacks=[SampleGrid(generator, workdir, config.seed)])
     return generator

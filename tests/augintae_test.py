@@ -1,0 +1,271 @@
+"""AugIntAE (and its AE / IntAE baselines): SLERP, the k and gamma rules, the triplets,
+training, `generate`, the pipeline with resume, and clear errors. Tiny images (16x16),
+latents (8) and widths (1/8 of the paper's) keep the file fast."""
+
+import json
+import math
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from fewgen_tf import pipelines
+from fewgen_tf import workdir as workdir_lib
+from fewgen_tf.config import add_augintae
+from fewgen_tf.data import augment, registry, synthetic
+from fewgen_tf.errors import ConfigError
+from fewgen_tf.generators import augintae
+from fewgen_tf.generators import registry as generator_registry
+from fewgen_tf.lasium.tasks import LatentTaskSampler
+from fewgen_tf.steps.generator import train_generator
+
+SIZE, LATENT, WIDTH = 16, 8, 0.125
+
+
+@pytest.fixture(scope="module")
+def glyphs():
+    return synthetic.make_synthetic(4, 8, SIZE, seed=0).images  # 32 images
+
+
+def _model(variant="augintae", adversarial=True, lr=3e-3):
+    keras.utils.set_random_seed(0)
+    model = augintae.build_augintae((SIZE, SIZE, 1), LATENT, variant, width=WIDTH,
+                                    adversarial=adversarial)
+    model.compile(optimizer=keras.optimizers.Adam(lr),
+                  d_optimizer=keras.optimizers.Adam(lr) if adversarial else None)
+    return model
+
+
+# ------------------------------------------------------------------------------ SLERP
+def test_slerp_hand_values():
+    a, b = tf.constant([[1.0, 0.0]]), tf.constant([[0.0, 1.0]])
+    np.testing.assert_allclose(augintae.slerp(a, b, 1.0), a, atol=1e-6)  # alpha on a
+    np.testing.assert_allclose(augintae.slerp(a, b, 0.0), b, atol=1e-6)
+    np.testing.assert_allclose(augintae.slerp(a, b, 0.5), (a + b) / math.sqrt(2), atol=1e-6)
+    # alpha = 0.25: a quarter of the way from b back to a, i.e. 3/4 of 90 degrees from a
+    angle = 0.75 * math.pi / 2
+    np.testing.assert_allclose(augintae.slerp(a, b, 0.25), [[math.cos(angle), math.sin(angle)]],
+                               atol=1e-6)
+    r = np.random.default_rng(0)
+    u = augintae.normalize(r.normal(size=(6, 5)).astype(np.float32))
+    v = augintae.normalize(r.normal(size=(6, 5)).astype(np.float32))
+    out = augintae.slerp(u, v, r.uniform(size=6).astype(np.float32))
+    np.testing.assert_allclose(tf.norm(out, axis=-1), np.ones(6), atol=1e-6)
+    # per-row alpha: row i of the batch uses alpha[i]
+    rows = augintae.slerp(tf.concat([a, a], 0), tf.concat([b, b], 0), tf.constant([1.0, 0.0]))
+    np.testing.assert_allclose(rows, [[1.0, 0.0], [0.0, 1.0]], atol=1e-6)
+
+
+def test_slerp_small_angles_fall_back_to_linear_with_finite_gradients():
+    a = tf.constant([[1.0, 0.0, 0.0]])
+    b = augintae.normalize(tf.constant([[1.0, 1e-5, 0.0]]))
+    linear = augintae.normalize(0.3 * a + 0.7 * b)
+    np.testing.assert_allclose(augintae.slerp(a, b, 0.3), linear, atol=1e-7)
+    for other in (a, b, -a):  # identical, nearly identical, antipodal
+        with tf.GradientTape() as tape:
+            tape.watch(other)
+            out = augintae.slerp(a, other, 0.4)
+        assert np.all(np.isfinite(out)) and np.all(np.isfinite(tape.gradient(out, other)))
+        np.testing.assert_allclose(tf.norm(out), 1.0, atol=1e-6)
+
+
+# ------------------------------------------------------------------- k and gamma rules
+def test_k_update_by_hand_with_both_clips():
+    # Eq. 5: 1 - 0.001 * (1 - (0.8 - 0.5)) = 0.9993
+    assert float(augintae.update_k(1.0, 0.8, 0.5)) == pytest.approx(0.9993, abs=1e-7)
+    assert float(augintae.update_k(0.5, 0.25, 0.5)) == pytest.approx(0.49875, abs=1e-7)
+    # separated by more than 1: k would pass 1 and is clipped back (Eq. 6)
+    assert float(augintae.update_k(1.0, 2.0, 0.0)) == 1.0
+    assert float(augintae.update_k(0.9995, 1.0, -1.0)) == 1.0
+    # D cannot tell real from fake: k falls, and stops at 0
+    assert float(augintae.update_k(0.0005, 0.3, 0.3)) == 0.0
+
+
+def test_gamma_rescales_the_adversarial_gradient_per_image():
+    recon = tf.constant(np.stack([np.full((2, 2, 1), 0.5), np.full((2, 2, 1), 0.1)]),
+                        tf.float32)  # norms 1.0 and 0.2
+    adv = tf.constant(np.stack([np.full((2, 2, 1), 2.0), np.full((2, 2, 1), -0.05)]),
+                      tf.float32)    # norms 4.0 and 0.1
+    gamma = augintae.adversarial_scale(recon, adv).numpy()
+    np.testing.assert_allclose(gamma, [0.25, 2.0], rtol=1e-6)
+    scaled = gamma.reshape(-1, 1, 1, 1) * adv.numpy()
+    np.testing.assert_allclose(np.linalg.norm(scaled.reshape(2, -1), axis=1), [1.0, 0.2],
+                               rtol=1e-6)  # the reconstruction gradient's magnitude
+    # IntAE: outputs [reconstructions; interpolations] share the seeds' recon norms
+    both = augintae.adversarial_scale(recon, tf.concat([adv, adv * 2.0], 0)).numpy()
+    np.testing.assert_allclose(both, [0.25, 2.0, 0.125, 1.0], rtol=1e-6)
+
+
+# -------------------------------------------------------------------------- triplets
+def test_triplet_construction(glyphs):
+    images = tf.constant(glyphs[:4])
+    ranges = augment.AugmentationRanges.characters()
+    rho1 = augment.sample_parameters(ranges, 4, 1)
+    rho2 = augment.sample_parameters(ranges, 4, 2)
+    a, b, c = augintae.augmentation_triplet(images, rho1, rho2, 1.0)
+    np.testing.assert_allclose(c, a, atol=1e-6)  # alpha = 1 gives A
+    assert not np.allclose(a, b)
+    _, _, c0 = augintae.augmentation_triplet(images, rho1, rho2, 0.0)
+    np.testing.assert_allclose(c0, b, atol=1e-6)
+    half = augment.interpolate_parameters(rho1, rho2, 0.5)
+    _, _, c_half = augintae.augmentation_triplet(images, rho1, rho2, tf.fill([4], 0.5))
+    np.testing.assert_allclose(c_half, augment.apply(images, half), atol=1e-6)
+    alpha = augintae.sample_alpha(20000, tf.constant([3, 4], tf.int64)).numpy()
+    assert 0.0 <= alpha.min() and alpha.max() <= 1.0
+    assert alpha.mean() == pytest.approx(0.5, abs=0.01)
+    assert alpha.var() == pytest.approx(1 / 24, abs=0.003)  # mean of two uniforms, not 1/12
+    first = augintae.sample_triplet(images, ranges, tf.constant([5, 6]))
+    again = augintae.sample_triplet(images, ranges, tf.constant([5, 6]))
+    for x, y in zip(first, again):
+        np.testing.assert_array_equal(x, y)
+
+
+# -------------------------------------------------------------------------- training
+@pytest.mark.parametrize("variant", augintae.VARIANTS)
+def test_each_variant_lowers_its_loss(glyphs, variant):
+    model = _model(variant)
+    data = tf.data.Dataset.from_tensor_slices(glyphs).repeat().batch(16, drop_remainder=True)
+    history = model.fit(data, epochs=2, steps_per_epoch=6, verbose=0).history
+    assert history["loss"][1] < history["loss"][0]
+    assert history["reconstruction"][1] < 0.95 * history["reconstruction"][0]
+    assert int(model.optimizer.iterations) == 12 and int(model.d_optimizer.iterations) == 12
+    assert 0.0 <= float(model.k) < 1.0 and history["gamma"][1] > 0  # k moved by Eq. 5
+
+
+def test_non_adversarial_option_has_no_discriminator_and_cuts_the_rate(synthetic_config):
+    config = add_augintae(synthetic_config, "augintae")
+    config.augintae.adversarial = False
+    config.generator.latent_dim = LATENT
+    config.augintae.width = WIDTH
+    model = generator_registry.build_generator(config, (SIZE, SIZE, 1), total_steps=100)
+    assert model.discriminator is None and model.d_optimizer is None
+    model.build_optimizers()
+    rates = []
+    for step in (0, 35, 36, 70, 71):
+        model.optimizer.iterations.assign(step)
+        rates.append(float(model.optimizer.learning_rate))
+    np.testing.assert_allclose(rates, [1e-3, 1e-3, 1e-4, 1e-4, 1e-5], rtol=1e-6)
+    adversarial = generator_registry.build_generator(add_augintae(synthetic_config, "ae"),
+                                                     (28, 28, 1), total_steps=100)
+    assert adversarial.discriminator is not None
+    assert float(adversarial.optimizer.learning_rate) == pytest.approx(1e-3)
+
+
+# -------------------------------------------------------------------------- generate
+def test_generate_is_deterministic_and_takes_one_seed(glyphs):
+    model = _model()
+    seeds = tf.constant(glyphs[:3])
+    first = model.generate(seeds, tf.constant(5), tf.constant(7)).numpy()
+    assert first.shape == (5, SIZE, SIZE, 1) and 0.0 <= first.min() and first.max() <= 1.0
+    np.testing.assert_array_equal(first, model.generate(seeds, tf.constant(5), tf.constant(7)))
+    assert not np.allclose(first, model.generate(seeds, tf.constant(5), tf.constant(8)))
+    traced = tf.function(model.generate)(seeds, tf.constant(5), tf.constant(7)).numpy()
+    np.testing.assert_allclose(traced, first, atol=1e-5)
+    one = model.generate(seeds[:1], tf.constant(4), tf.constant(7)).numpy()
+    assert one.shape == (4, SIZE, SIZE, 1)
+    np.testing.assert_array_equal(one, model.generate(seeds[:1], tf.constant(4), tf.constant(7)))
+    z = model.sample_latents(6, tf.constant([1, 2], tf.int64))
+    np.testing.assert_allclose(tf.norm(z, axis=-1), np.ones(6), atol=1e-6)
+    assert model.decode(z).shape == (6, SIZE, SIZE, 1)
+    path = model.interpolate(seeds[0], seeds[1], 4).numpy()
+    np.testing.assert_allclose(path[0], model.decode(model.encode(seeds[:1]))[0], atol=1e-5)
+
+
+def test_a_lasium_task_source_with_real_anchors(glyphs):
+    model = _model()
+    sampler = LatentTaskSampler(model, ways=3, shots=1, queries=2, strategy="n",
+                                variance=0.1, real_images=glyphs)
+    task = sampler.sample_task(5, 0)
+    assert task["support_images"].shape == (3, SIZE, SIZE, 1)
+    assert task["query_images"].shape == (6, SIZE, SIZE, 1)
+    for image in task["support_images"].numpy():  # each class's support is a real image
+        assert any(np.allclose(image, g) for g in glyphs)
+
+
+# ------------------------------------------------------------------------------ errors
+def test_clear_errors_for_shapes_the_architecture_cannot_take():
+    with pytest.raises(ConfigError, match="latent_dim must be an int >= 2"):
+        augintae.build_augintae((28, 28, 1), 1)
+    with pytest.raises(ConfigError, match="side divisible by 4"):
+        augintae.build_augintae((30, 30, 1), 32)
+    with pytest.raises(ConfigError, match="square images"):
+        augintae.build_augintae((28, 32, 1), 32)
+    with pytest.raises(ConfigError, match=r"32 \* 2\^j"):
+        augintae.build_augintae((48, 48, 3), 512)
+    with pytest.raises(ConfigError, match="unknown augintae.architecture"):
+        augintae.build_augintae((28, 28, 1), 32, architecture="resnet")
+    with pytest.raises(ConfigError, match=r"\[H, W, 1\] or \[H, W, 3\]"):
+        augintae.build_augintae((28, 28, 2), 32)
+
+
+def test_dcgan_shapes_for_rgb():
+    model = augintae.build_augintae((64, 64, 3), 16, width=1 / 16)
+    widths = [layer.filters for layer in model.encoder.layers
+              if isinstance(layer, keras.layers.Conv2D)]
+    assert widths == [4, 8, 16, 32]  # 64-128-256-512 at width 1/16
+    faces = augintae.build_augintae((128, 128, 3), 16, width=1 / 16)
+    assert [layer.filters for layer in faces.encoder.layers
+            if isinstance(layer, keras.layers.Conv2D)] == [2, 4, 8, 16, 32]  # + half width
+    assert faces.decode(faces.sample_latents(1, tf.constant([0, 0]))).shape == (1, 128, 128, 3)
+    assert model.encode(tf.zeros([2, 64, 64, 3])).shape == (2, 16)
+
+
+# ------------------------------------------------------------------------- pipeline
+def test_pipeline_end_to_end_with_resume_and_exports(synthetic_config, tmp_path):
+    config = add_augintae(synthetic_config, "augintae")
+    config.pipeline = "augintae"
+    config.data.image_size = SIZE
+    config.generator.latent_dim = LATENT
+    config.generator.batch_size = 32
+    config.augintae.width = WIDTH
+    config.augintae.interpolation_pairs = 2
+    config.augintae.interpolation_steps = 4
+    gen = config.gen_eval
+    gen.num_classes, gen.seeds_per_class, gen.real_per_class = 3, 2, 3
+    gen.images_per_class = 4
+    gen.evaluation_network_steps, gen.classifier_steps = 20, 5
+    gen.feature_cache = str(tmp_path / "cache")
+    workdir = str(tmp_path / "run")
+
+    # an "interrupted" run: one epoch trained, then the pipeline resumes to two
+    config.generator.epochs = 1
+    splits = registry.load_splits(config.data)
+    train_generator(config, workdir, splits["train"].images)
+    config.generator.epochs = 2
+    result = pipelines.run(config, workdir)
+
+    records = [r for r in workdir_lib.read_metrics(workdir) if r.get("phase") == "generator"]
+    steps_per_epoch = len(splits["train"].images) // 32
+    assert [r["step"] for r in records] == [steps_per_epoch, 2 * steps_per_epoch]
+    written = json.loads((tmp_path / "run" / "gen_eval.json").read_text())
+    assert written["generator"] == "augintae" and set(written["references"]) == {
+        "copy_seeds", "pixel_blend"}
+    assert result["metrics"] == written["metrics"]
+    samples = sorted(p.name for p in (tmp_path / "run" / "samples").iterdir())
+    assert samples == ["fewshot.png", "generator_epoch0001.png", "generator_epoch0002.png",
+                       "interpolations.png"]
+
+    # the exports answer like the trained model, restored by generator.from_workdir
+    config.generator.from_workdir = workdir
+    model = train_generator(config, str(tmp_path / "reuse"), splits["train"].images)
+    loaded = tf.saved_model.load(str(tmp_path / "run" / "export" / "fewshot_generator" / "1"))
+    seeds = splits["test"].images[:3]
+    out = loaded.signatures["generate"](seed_images=tf.constant(seeds),
+                                        num_images=tf.constant(5), seed=tf.constant(9))["images"]
+    again = loaded.signatures["generate"](seed_images=tf.constant(seeds),
+                                          num_images=tf.constant(5), seed=tf.constant(9))["images"]
+    assert out.shape == (5, SIZE, SIZE, 1)
+    np.testing.assert_array_equal(out, again)
+    np.testing.assert_allclose(out, model.generate(seeds, tf.constant(5), tf.constant(9)),
+                               atol=1e-5)
+    decoder = tf.saved_model.load(str(tmp_path / "run" / "export" / "generator" / "1"))
+    assert decoder.signatures["sample"](num_images=tf.constant(2),
+                                        seed=tf.constant(1, tf.int64))["images"].shape == \
+        (2, SIZE, SIZE, 1)
+
+    # a training split that is also the novel one is refused
+    config.generator.from_workdir = ""
+    config.augintae.train_splits = ("train", "test")
+    with pytest.raises(ConfigError, match="would not be novel"):
+        pipelines.run(config, str(tmp_path / "bad"))
