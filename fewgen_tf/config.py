@@ -183,6 +183,9 @@ def add_generation_eval(config: ml_collections.ConfigDict) -> ml_collections.Con
     return config
 
 
+AUGINTAE_VARIANTS = ("augintae", "ae", "intae")
+
+
 def add_augintae(config: ml_collections.ConfigDict,
                  variant: str = "augintae") -> ml_collections.ConfigDict:
     """Add AugIntAE (`generator.*` with name `augintae`, `augintae.*`, `augment.*`,
@@ -190,9 +193,9 @@ def add_augintae(config: ml_collections.ConfigDict,
     unit sphere, Adam 1e-3, 100 passes, the InfoGAN networks (`architecture` auto picks
     DCGAN for RGB), an LSGAN discriminator weighted by k * gamma (Eq. 2-6).
     `variant`: augintae | ae | intae (fewgen_tf/generators/augintae.py)."""
-    variants = ("augintae", "ae", "intae")
-    if variant not in variants:
-        raise ValueError(f"unknown AugIntAE variant {variant!r}; valid: {', '.join(variants)}")
+    if variant not in AUGINTAE_VARIANTS:
+        raise ValueError(f"unknown AugIntAE variant {variant!r}; valid: "
+                         f"{', '.join(AUGINTAE_VARIANTS)}")
     add_generator(config, "augintae")
     config.generator.latent_dim = 32
     config.generator.lr = 1e-3
