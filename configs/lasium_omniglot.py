@@ -1,9 +1,13 @@
 """LASIUM on Omniglot (paper Tables 1 and 7; REFERENCE_NOTES.md for hyperparameters).
 
-Variants `{gan,vae}_{maml,protonets}_{n,ro,oc}`, e.g. `vae_maml_n` (the default):
+Variants `{gan,vae,aug}_{maml,protonets}_{n,ro,oc}`, e.g. `vae_maml_n` (the default):
   gan   MSGAN, latent 128, Adam 3e-4, batch 128, mode-seeking weight 1;
   vae   VAE, latent 20, Adam 1e-3, batch 128; anchors are encodings of real images and
         each real image is its class's support sample;
+  aug   AugIntAE (not in the paper: configs/augintae_omniglot.py's model, latent 32 on
+        the unit sphere, 10 passes here), real-image anchors as the VAE; its latents are
+        unit vectors, so N's sigma^2 is scaled to the sphere (0.5 / latent_dim: the same
+        noise-to-code ratio as sigma^2 0.5 on a unit-variance code per dimension);
   n     sigma^2 = 0.5;  ro / oc  alpha = 0.2 (Table 7's ablation settings);
   meta  5-way, K(tr) = 1, K(val) = 5, meta-batch 4; MAML inner lr 0.4, 5 steps, Adam 1e-3,
         1000 meta-iterations (Table 7); evaluation 1000 test tasks, 15 queries, 50 steps.
@@ -13,9 +17,10 @@ data.root (or FEWGEN_DATA_DIR) must hold omniglot/.
 
 import itertools
 
-from fewgen_tf.config import add_lasium, add_meta_learning, base_config
+from fewgen_tf.config import add_augintae, add_lasium, add_meta_learning, base_config
 
-VARIANTS = tuple("_".join(v) for v in itertools.product(("gan", "vae"), ("maml", "protonets"),
+GENERATORS = {"gan": "msgan", "vae": "vae", "aug": "augintae"}
+VARIANTS = tuple("_".join(v) for v in itertools.product(GENERATORS, ("maml", "protonets"),
                                                           ("n", "ro", "oc")))
 
 
@@ -23,15 +28,17 @@ def get_config(variant="vae_maml_n"):
     if variant not in VARIANTS:
         raise ValueError(f"unknown variant {variant!r}; valid: {', '.join(VARIANTS)}")
     generator, algorithm, strategy = variant.split("_")
-    generator = "msgan" if generator == "gan" else generator
+    generator = GENERATORS[generator]
     config = add_lasium(add_meta_learning(base_config(), algorithm), generator, strategy)
+    if generator == "augintae":
+        add_augintae(config)  # its generator.* defaults and augintae.* / augment.* keys
     config.pipeline = "lasium"
     config.data.name = "omniglot"
     config.data.split = "lasium"
     config.data.image_size = 28
-    config.generator.epochs = 500 if generator == "msgan" else 100
+    config.generator.epochs = {"msgan": 500, "vae": 100, "augintae": 10}[generator]
     config.lasium.translate = 5
-    config.lasium.variance = 0.5
+    config.lasium.variance = 0.5 / config.generator.latent_dim if generator == "augintae" else 0.5
     config.lasium.alpha = 0.2
     config.meta.iterations = 1000
     config.train.shots = 1

@@ -48,7 +48,7 @@ def test_every_config_names_known_parts():
 
 def test_lasium_omniglot_variants_follow_the_paper():
     module = _module("lasium_omniglot")
-    assert len(module.VARIANTS) == 12
+    assert len(module.VARIANTS) == 18
     config = module.get_config("gan_maml_oc")
     assert config.generator.name == "msgan" and config.generator.latent_dim == 128
     assert config.meta.algorithm == "maml" and config.lasium.strategy == "oc"
@@ -57,6 +57,9 @@ def test_lasium_omniglot_variants_follow_the_paper():
     assert config.eval.inner_steps == 50 and config.eval.queries == 15
     vae = module.get_config("vae_protonets_n")
     assert vae.generator.latent_dim == 20 and vae.lasium.variance == 0.5
+    aug = module.get_config("aug_maml_n")
+    assert aug.generator.name == "augintae" and aug.generator.latent_dim == 32
+    assert aug.lasium.variance == 0.5 / 32 and aug.augintae.variant == "augintae"
     with pytest.raises(ValueError, match="unknown variant"):
         module.get_config("vae_maml_x")
 

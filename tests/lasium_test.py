@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 
 from fewgen_tf import export, pipelines, workdir as workdir_lib
-from fewgen_tf.config import add_lasium, add_meta_learning, base_config
+from fewgen_tf.config import add_augintae, add_lasium, add_meta_learning, base_config
 from fewgen_tf.data import registry, synthetic
 from fewgen_tf.errors import ConfigError
 from fewgen_tf.generators import msgan, pretrained, vae
@@ -128,9 +128,12 @@ def test_generator_and_task_sampler_exports_round_trip(tmp_path):
     assert not np.allclose(other["support_images"].numpy(), first["support_images"].numpy())
 
 
-@pytest.mark.parametrize("generator", ["vae", "msgan"])
+@pytest.mark.parametrize("generator", ["vae", "msgan", "augintae"])
 def test_lasium_pipeline_end_to_end_on_a_tiny_budget(tmp_path, generator):
     config = add_lasium(add_meta_learning(base_config(), "protonets"), generator, "oc")
+    if generator == "augintae":  # an encoder on the unit sphere: real-image anchors
+        add_augintae(config)
+        config.augintae.width = 0.25
     config.pipeline = "lasium"
     config.data.num_classes = 30
     config.data.images_per_class = 10
