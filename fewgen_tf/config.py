@@ -16,15 +16,15 @@ def base_config() -> ml_collections.ConfigDict:
     config.seed = 0  # every random draw of a run (training episodes, init) derives from it
 
     config.data = ml_collections.ConfigDict()
-    config.data.name = "synthetic"       # omniglot | mnist | folder | synthetic
+    config.data.name = "synthetic"       # omniglot | mnist | folder | synthetic | cifar10|100
     config.data.root = os.environ.get("FEWGEN_DATA_DIR", "")
     config.data.split = "random"         # lasium | lake (Omniglot), random, all
     config.data.image_size = 28
     config.data.split_sizes = (0.6, 0.2, 0.2)  # for split=random: fractions or class counts
     config.data.split_seed = 0
     config.data.format = "auto"          # omniglot: auto | npz | official (zips or folders)
-    config.data.subset = "test"          # mnist: train | test
-    config.data.channels = 3             # folder: 1 (grayscale) or 3 (RGB)
+    config.data.subset = "test"          # mnist, cifar10, cifar100: train | test
+    config.data.channels = 3             # folder, cifar*: 1 (grayscale) or 3 (RGB)
     config.data.center_crop = True       # folder: crop the centred square before resizing
     config.data.num_classes = 100        # synthetic
     config.data.images_per_class = 20    # synthetic
@@ -213,4 +213,116 @@ def add_augintae(config: ml_collections.ConfigDict,
     config.augintae.train_splits = ("train",)  # splits whose images (labels dropped) train it
     config.augintae.interpolation_pairs = 6   # rows of samples/interpolations.png
     config.augintae.interpolation_steps = 8   # images per seed-to-seed path
+    return config
+
+
+COLA_VARIANTS = ("cola", "glo", "scola")
+
+
+def add_cola(config: ml_collections.ConfigDict, variant: str = "cola",
+             num_clusters: int = 10) -> ml_collections.ConfigDict:
+    """Add COLA / GLO / sCOLA (`generator.*` with name `cola`, `cola.*`, `augment.*`,
+    `gen_eval.*`) with the paper's small-sample settings (appendix B): d = 64
+    (`generator.latent_dim`), Adam 1e-3 for G and 1e-2 for the codes halved every tenth
+    of 500 epochs, the InfoGAN generator, the Laplacian-pyramid loss; step I a ResNet-18
+    (`cola.encoder_*`) with SGD 0.05, momentum 0.9, wd 5e-4 halved every quarter of 200
+    epochs, batch 128. `variant`: cola | glo (random codes, no step I, an EM mixture) |
+    scola (labels as class parts; pipeline `scola`)."""
+    if variant not in COLA_VARIANTS:
+        raise ValueError(f"unknown COLA variant {variant!r}; valid: {', '.join(COLA_VARIANTS)}")
+    add_generator(config, "cola")
+    config.pipeline = "scola" if variant == "scola" else "cola"
+    config.generator.latent_dim = 64          # d, the variation part; codes are in R^(K+d)
+    config.generator.lr = 1e-3                # Adam, G (halved every tenth of training)
+    config.generator.batch_size = 128
+    config.generator.epochs = 500             # step II passes over the training images
+    if "augment" not in config:
+        add_augmentation(config, "characters")
+    if "gen_eval" not in config:
+        add_generation_eval(config)
+    config.cola = ml_collections.ConfigDict()
+    config.cola.class_codes = "random" if variant == "glo" else "clusters"  # GLO: random
+    config.cola.num_clusters = num_clusters   # K (sCOLA: the number of classes)
+    config.cola.train_split = "train"         # the split trained on (labels only score)
+    config.cola.eval_subset = ""              # data.subset of the real evaluation images
+                                              # ("" = the training split itself)
+    # step II (Algorithm 1)
+    config.cola.code_lr = 1e-2                # Adam, codes (halved every tenth)
+    config.cola.code_sigma = 1.0              # v_i ~ N(0, sigma I_d) before normalising
+    config.cola.architecture = "infogan"      # infogan | residual
+    config.cola.conditional_bn = False        # residual only: CGAN's conditional BN
+    config.cola.width = 1.0                   # generator width multiplier
+    config.cola.loss = "laplacian"            # laplacian (Eq. 5) | perceptual (Eq. 4) | l1
+    config.cola.lap_gamma = 1.0               # Eq. 5's gamma
+    config.cola.lap_bands = 3                 # band levels (+ the low-pass residual)
+    config.cola.perceptual_model = ""         # a VGG .keras file / SavedModel dir you supply
+    config.cola.perceptual_layers = ("block1_conv2", "block2_conv2", "block3_conv3")
+    # step III
+    config.cola.covariance_reg = 1e-4         # + reg I on every fitted covariance
+    config.cola.em_iterations = 50            # GLO's mixture
+    # step I (Algorithm 2)
+    config.cola.encoder_widths = (64, 128, 256, 512)  # ResNet-18 (32x32)
+    config.cola.encoder_blocks = (2, 2, 2, 2)
+    config.cola.target_variance = 0.05        # sigma of the GMM targets around e_c
+    config.cola.cluster_epochs = 200          # alternating assignment / rotation epochs
+    config.cola.cluster_batch_size = 128
+    config.cola.cluster_lr = 0.05             # SGD, halved every quarter
+    config.cola.cluster_momentum = 0.9
+    config.cola.weight_decay = 5e-4
+    config.cola.views = 1                     # augmented views per image (consistency)
+    config.cola.flip = False                  # random horizontal flips (natural images)
+    # outputs
+    config.cola.sample_images = 10            # samples per cluster in samples/clusters.png
+    config.cola.eval_images_per_class = 100   # generated per class for CAS / Frechet
+    return config
+
+
+META_FAVAE_VARIANTS = ("favae", "avae", "figr")
+
+
+def add_meta_favae(config: ml_collections.ConfigDict,
+                   variant: str = "favae") -> ml_collections.ConfigDict:
+    """Add Meta-FAVAE (`generator.*` with name `meta_favae`, `meta_favae.*`, `gen_eval.*`)
+    with Algorithm 1's defaults (n_VAE 5, n_D 1, n_G 5, g 4, K 10, beta 10, inner Adam
+    1e-4 / 1e-3, outer Adam 1e-5 / 1e-4, lambda_ms 1 = generator.mode_seeking_weight;
+    fewgen_tf/generators/meta_favae.py). `generator.latent_dim` is the code c's size.
+    `variant`: favae (with feedback) | avae (without: Meta-AVAE) | figr (Reptile on the
+    plain GAN G, D: no VAE, no feedback, no mode seeking)."""
+    if variant not in META_FAVAE_VARIANTS:
+        raise ValueError(f"unknown Meta-FAVAE variant {variant!r}; valid: "
+                         f"{', '.join(META_FAVAE_VARIANTS)}")
+    add_generator(config, "meta_favae")
+    config.generator.latent_dim = 64          # c (the code); noise z: meta_favae.noise_dim
+    config.generator.iterations = 100000      # meta-iterations (the paper's n_iter)
+    config.generator.mode_seeking_weight = 0.0 if variant == "figr" else 1.0
+    if "gen_eval" not in config:
+        add_generation_eval(config)
+    m = config.meta_favae = ml_collections.ConfigDict()
+    m.variant = variant
+    m.vae = variant != "figr"                 # False: FIGR
+    m.feedback = variant == "favae"           # False: Meta-AVAE (the paper's ablation)
+    m.noise_dim = 64                          # z
+    m.width = 1.0                             # layer-width multiplier (1: ~8.0M at 64x64)
+    m.task_size = 4                           # g: images a task (and seeds generate needs)
+    m.rounds = 10                             # K
+    m.vae_steps = 5                           # n_VAE
+    m.d_steps = 1                             # n_D
+    m.g_steps = 5                             # n_G
+    m.inner_vae_lr = 1e-4                     # alpha_1,enc = alpha_1,dec
+    m.inner_gan_lr = 1e-3                     # alpha_1,disc = alpha_1,gen
+    m.inner_beta_1 = 0.5                      # inner Adam betas (FAML's)
+    m.inner_beta_2 = 0.999
+    m.outer_vae_lr = 1e-5                     # alpha_2,enc = alpha_2,dec
+    m.outer_gan_lr = 1e-4                     # alpha_2,disc = alpha_2,gen
+    m.beta = 10.0                             # Eq. 1
+    m.gan_loss = "standard"                   # standard (Eq. 2-5) | relativistic
+    m.feedback_generations = 4                # n: n^2 blends
+    m.feedback_range = (0.1, 0.9)             # blend coefficients
+    m.code_source = "prior"                   # generate's c: prior (Algorithm 2) | encoder
+    m.train_split = "train"                   # classes of the training tasks
+    m.steps_per_epoch = 500                   # meta-iterations per checkpoint / grid
+    m.grid_split = "val"                      # fixed classes of samples/meta_favae_epochN.png
+    m.grid_classes = 4                        # rows (0: no grid)
+    m.grid_images = 8                         # generations a row
+    m.evaluate = True                         # run the generation protocol (gen_eval.*)
     return config

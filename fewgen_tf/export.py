@@ -59,8 +59,10 @@ def _write(archive, path, what):
 def export_generator(generator, path: str) -> str:
     """`decode(latents [N, d]) -> {images}` and `sample(num_images, seed) -> {images}`.
 
-    `sample` draws `num_images` standard-normal latents from the stateless seed
-    (seed, 0): the same seed gives the same images on every call and server.
+    `sample` draws `num_images` latents from the generator's `sample_latents` with the
+    stateless seed (seed, 0): the same seed gives the same images on every call and
+    server. A class-conditional generator (with `sample_class`) also gets
+    `sample_class(class_index int32, num_images int32, seed int64) -> {images}`.
     """
     latent_dim = generator.latent_dim
 
@@ -77,7 +79,17 @@ def export_generator(generator, path: str) -> str:
         tf.TensorSpec([None, latent_dim], tf.float32, name="latents")]))
     archive.add_endpoint("sample", tf.function(sample, input_signature=[
         tf.TensorSpec([], tf.int32, name="num_images"), tf.TensorSpec([], tf.int64, name="seed")]))
-    return _write(archive, path, "generator (decode, sample)")
+    what = "generator (decode, sample)"
+    if hasattr(generator, "sample_class"):  # class-conditional (COLA clusters, sCOLA)
+        def sample_class(class_index, num_images, seed):
+            return {"images": generator.sample_class(class_index, num_images, seed)}
+
+        archive.add_endpoint("sample_class", tf.function(sample_class, input_signature=[
+            tf.TensorSpec([], tf.int32, name="class_index"),
+            tf.TensorSpec([], tf.int32, name="num_images"),
+            tf.TensorSpec([], tf.int64, name="seed")]))
+        what = "generator (decode, sample, sample_class)"
+    return _write(archive, path, what)
 
 
 def export_task_sampler(sampler, path: str) -> str:

@@ -19,7 +19,11 @@ import numpy as np
 RESUME_DEFINING_KEYS = ("pipeline", "data.name", "data.image_size", "data.channels",
                         "meta.algorithm", "meta.backbone", "meta.filters", "train.ways",
                         "generator.name", "generator.latent_dim", "augintae.variant",
-                        "augintae.architecture", "augintae.width", "augintae.adversarial")
+                        "augintae.architecture", "augintae.width", "augintae.adversarial",
+                        "cola.class_codes", "cola.num_clusters", "cola.architecture",
+                        "cola.conditional_bn", "cola.width", "cola.encoder_widths",
+                        "cola.encoder_blocks", "meta_favae.variant", "meta_favae.vae",
+                        "meta_favae.noise_dim", "meta_favae.width")
 
 
 def _lookup(tree, dotted):

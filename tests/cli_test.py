@@ -79,8 +79,8 @@ def test_misspelt_key_and_bad_variant_fail_with_a_suggestion(tmp_path):
 def test_unknown_pipeline_and_dataset_list_the_valid_names(tmp_path):
     config = _load_config("quickstart")
     config.pipeline = "lasiumm"
-    with pytest.raises(ConfigError, match="unknown pipeline 'lasiumm'; valid: augintae, lasium, "
-                                          "preview, supervised"):
+    with pytest.raises(ConfigError, match="unknown pipeline 'lasiumm'; valid: augintae, cola, lasium, "
+                                          "meta_favae, preview, scola, supervised"):
         pipelines.run(config, str(tmp_path))
     result = _main("--config=configs/quickstart.py", f"--workdir={tmp_path}",
                    "--config.data.name=cifar")

@@ -71,7 +71,7 @@ def test_unknown_algorithm_generator_backbone_and_init_list_the_valid_names():
     from fewgen_tf.meta import factory
 
     with pytest.raises(ConfigError, match="unknown generator.name 'gan'; valid: augintae, bigbigan, "
-                                          "msgan, progan, vae"):
+                                          "cola, meta_favae, msgan, progan, vae"):
         registry.entry("gan")
     for key, value, valid in (("algorithm", "mamll", "maml, fomaml"),
                               ("backbone", "resnet", "conv4, strided4"),

@@ -38,7 +38,7 @@ def test_other_class_indices_for_any_n(ways):
 def test_in_class_latents_and_task_layout_are_seeded():
     anchors = tf.random.stateless_normal([4, 8], seed=[0, 1])
     seed = tf.constant([3, 4], tf.int64)
-    for strategy in strategies.STRATEGIES:
+    for strategy in strategies.LATENT_STRATEGIES:
         a = strategies.task_latents(strategy, anchors, 2, 3, seed, variance=0.5, alpha=0.2)
         b = strategies.task_latents(strategy, anchors, 2, 3, seed, variance=0.5, alpha=0.2)
         assert a.shape == (4, 5, 8)
@@ -63,3 +63,86 @@ def test_anchor_rejection_counts_resamples_and_fails_at_the_cap():
     np.testing.assert_allclose(distances, brute, rtol=1e-4, atol=1e-3)
     with pytest.raises(tf.errors.InvalidArgumentError, match="lower lasium.epsilon"):
         strategies.sample_anchors(seed, 5, 128, epsilon=400.0, max_resamples=20)
+
+
+# -- strategy "cluster": classes = clusters of a class-conditional generator ---------------
+
+def _cluster_generator(num_clusters=6, noise_dim=2):
+    """A real COLA whose G is the identity (image = latent, [1, K+d, 1]) and whose cluster
+    c's Gaussian sits at 0.1 + 0.8 e_c with a tiny spread: an image's cluster is the
+    argmax of its first K pixels."""
+    import keras
+    from fewgen_tf.generators import cola
+
+    d = num_clusters + noise_dim
+    generator = keras.Sequential([keras.Input((d,)), keras.layers.Dense(
+        d, use_bias=False, kernel_initializer="identity"), keras.layers.Reshape((1, d, 1))])
+    model = cola.COLA(generator, num_clusters)
+    means = np.full((num_clusters, d), 0.1)
+    means[:, :num_clusters] += 0.8 * np.eye(num_clusters)
+    model.set_mixture(means, np.tile(1e-4 * np.eye(d), (num_clusters, 1, 1)))
+    return model
+
+
+def _clusters_of(images, num_clusters):
+    return np.argmax(np.asarray(images)[:, 0, :num_clusters, 0], axis=1)
+
+
+def test_cluster_strategy_classes_are_distinct_clusters():
+    from fewgen_tf.lasium.tasks import LatentTaskSampler
+
+    model = _cluster_generator(6)
+    sampler = LatentTaskSampler(model, ways=4, shots=2, queries=3, strategy="cluster",
+                                epsilon=1e9)  # no anchors: epsilon does not apply
+    chosen = set()
+    for index in range(12):
+        episode = {k: v.numpy() for k, v in sampler.sample_task(5, index).items()}
+        assert episode["support_images"].shape == (8, 1, 8, 1)
+        assert episode["query_images"].shape == (12, 1, 8, 1)
+        assert episode["support_labels"].tolist() == [0, 0, 1, 1, 2, 2, 3, 3]
+        assert episode["query_labels"].tolist() == [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3]
+        support = _clusters_of(episode["support_images"], 6).reshape(4, 2)
+        query = _clusters_of(episode["query_images"], 6).reshape(4, 3)
+        # every image of class j comes from one cluster, and the 4 clusters are distinct
+        assert np.all(support == support[:, :1]) and np.all(query == support[:, :1])
+        assert len(set(support[:, 0].tolist())) == 4
+        chosen.add(tuple(support[:, 0].tolist()))
+        # images are fresh draws of the cluster's Gaussian, not copies
+        assert not np.allclose(episode["support_images"][0], episode["support_images"][1])
+    assert len(chosen) > 6  # clusters and their order change from task to task
+    latents, clusters = strategies.cluster_task_latents(model, tf.constant([5, 0], tf.int64),
+                                                        4, 5)
+    assert latents.shape == (4, 5, 8)
+    np.testing.assert_allclose(latents.numpy()[:, :, :6].mean(1),
+                               0.1 + 0.8 * np.eye(6)[clusters.numpy()], atol=0.03)
+    # task i of stream s is a pure function of (s, i), in a batch as alone
+    batch = next(iter(sampler.dataset(seed=5, start=3, meta_batch_size=2)))
+    np.testing.assert_allclose(batch["query_images"][1].numpy(),
+                               sampler.sample_task(5, 4)["query_images"].numpy(), atol=1e-6)
+    assert sampler.resample_statistics(5, num_tasks=3)["anchor_resamples_max"] == 0
+
+
+def test_cluster_strategy_needs_a_generator_with_enough_clusters():
+    import keras
+    from fewgen_tf.lasium.tasks import LatentTaskSampler
+
+    class PlainGenerator:  # the plain generator contract, no clusters
+        latent_dim = 4
+
+        def decode(self, z):
+            return tf.reshape(tf.sigmoid(z), [-1, 2, 2, 1])
+
+    with pytest.raises(ConfigError, match="'cluster' needs a class-conditional generator .*"
+                                          "PlainGenerator has none"):
+        LatentTaskSampler(PlainGenerator(), 2, 1, 1, strategy="cluster")
+    assert LatentTaskSampler(PlainGenerator(), 2, 1, 1, strategy="n").sample_task(0)[
+        "support_images"].shape == (2, 2, 2, 1)
+    with pytest.raises(ConfigError, match="5-way tasks need 5 distinct clusters, the "
+                                          "generator has 3"):
+        LatentTaskSampler(_cluster_generator(3), 5, 1, 1, strategy="cluster")
+    with pytest.raises(ConfigError, match="real anchors .* do not apply"):
+        LatentTaskSampler(_cluster_generator(3), 2, 1, 1, strategy="cluster",
+                          real_images=np.zeros((4, 1, 5, 1), np.float32))
+    with pytest.raises(ConfigError, match="'cluster' has no anchors"):
+        strategies.in_class_latents("cluster", tf.zeros([2, 3]), 1, tf.constant([0, 0]))
+    assert not strategies.has_clusters(keras.Sequential([keras.Input((2,))]))

@@ -12,7 +12,7 @@ from fewgen_tf.data import registry, synthetic
 from fewgen_tf.errors import ConfigError
 from fewgen_tf.generators import msgan, pretrained, vae
 from fewgen_tf.lasium.tasks import LatentTaskSampler, translate_images
-from fewgen_tf.steps.generator import train_generator
+from fewgen_tf.steps.generator import generator_of_run, train_generator
 
 
 @pytest.fixture(scope="module")
@@ -170,6 +170,12 @@ def test_lasium_pipeline_end_to_end_on_a_tiny_budget(tmp_path, generator):
                                exported.signatures["decode"](latents=latents)["images"].numpy(),
                                atol=1e-5)
     assert not (tmp_path / "reuse" / "checkpoints").exists()  # nothing was trained
+    # ... and a benchmark rebuilds it from the run's config.json alone.
+    rebuilt = generator_of_run(str(tmp_path), train_images.shape[1:])
+    np.testing.assert_allclose(rebuilt.decode(latents).numpy(), reused.decode(latents).numpy(),
+                               atol=1e-6)
+    with pytest.raises(ConfigError, match="has no config.json"):
+        generator_of_run(str(tmp_path / "reuse"), train_images.shape[1:])
     config.generator.latent_dim = 7
     with pytest.raises(ConfigError, match=r"generator.from_workdir: .* is not a .* latent_dim 7"):
         train_generator(config, str(tmp_path / "reuse"), train_images)

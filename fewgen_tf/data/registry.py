@@ -7,7 +7,7 @@ dataset named by `data.name` and splits its classes by `data.split`.
 import collections
 import os
 
-from fewgen_tf.data import folder, mnist, omniglot, splits, synthetic
+from fewgen_tf.data import cifar, folder, mnist, omniglot, splits, synthetic
 from fewgen_tf.errors import ConfigError
 
 # name -> (loader(data_config) -> ClassDataset, the split schemes that make sense for it)
@@ -23,6 +23,12 @@ DATASETS = {
                                                      c.get("images_per_class", 20),
                                                      c.image_size, c.get("synthetic_seed", 0)),
                   ("random", "all")),
+    "cifar10": (lambda c: cifar.load_cifar(_root(c), "cifar10", c.get("subset", "test"),
+                                           c.image_size, c.get("channels", 3)),
+                ("all", "random")),
+    "cifar100": (lambda c: cifar.load_cifar(_root(c), "cifar100", c.get("subset", "test"),
+                                            c.image_size, c.get("channels", 3)),
+                 ("all", "random")),
 }
 
 

@@ -3,8 +3,9 @@ registers, whatever its paper.
 
 Each entry says how to build the model from the `generator.*` vocabulary (compiled
 when it trains) and how it trains: `"epochs"` (passes over the training images with
-`fit`, `generator.epochs`), `"iterations"` (meta-trained, `generator.iterations`) or
-`None` (pretrained, loaded from `generator.path`). Everything registered honours the
+`fit`, `generator.epochs`), `"iterations"` (meta-trained, `generator.iterations`),
+`"pipeline"` (trained in stages by its own pipeline: COLA) or `None` (pretrained,
+loaded from `generator.path`). Everything registered honours the
 DESIGN's generator contract (`latent_dim`, `sample_latents`, `decode`), so any of them
 can be evaluated by the generative metrics and be LASIUM's task source.
 """
@@ -21,7 +22,7 @@ from fewgen_tf.generators import augintae, msgan, pretrained, vae
 @dataclasses.dataclass(frozen=True)
 class GeneratorEntry:
     build: Callable  # (config, image_shape) -> keras.Model (compiled when it trains)
-    budget: Optional[str]  # "epochs" | "iterations" | None (pretrained)
+    budget: Optional[str]  # "epochs" | "iterations" | "pipeline" | None (pretrained)
     # build takes `total_steps=` (the training length, e.g. for a learning-rate schedule)
     wants_total_steps: bool = False
 
@@ -76,6 +77,36 @@ def _build_augintae(config, image_shape, total_steps=None):
     return model
 
 
+def _build_cola(config, image_shape):
+    """COLA / sCOLA / GLO for sampling (G and the fitted mixture, no codes): trained in
+    stages by the `cola` / `scola` pipelines (steps/cola.py), reused through
+    `generator.from_workdir` (e.g. as LASIUM's task source). Latent: K + d with
+    K = cola.num_clusters and d = generator.latent_dim."""
+    from fewgen_tf.generators import cola
+
+    options = config.get("cola") or {}
+    return cola.build_cola(image_shape, int(options.get("num_clusters", 10)),
+                           config.generator.latent_dim, options.get("architecture", "infogan"),
+                           bool(options.get("conditional_bn", False)),
+                           float(options.get("width", 1.0)), seed=config.seed)
+
+
+def _build_meta_favae(config, image_shape):
+    """Meta-FAVAE / Meta-AVAE / FIGR (`meta_favae.*`, generators/meta_favae.py), with the
+    outer Adams of Algorithm 1 (meta-trained by the `meta_favae` pipeline,
+    `generator.iterations` meta-iterations). c has `generator.latent_dim` dimensions."""
+    from fewgen_tf.generators import meta_favae
+
+    options = config.get("meta_favae") or {}
+    settings = meta_favae.settings_from_config(config)
+    model = meta_favae.build_meta_favae(
+        image_shape, config.generator.latent_dim, int(options.get("noise_dim", 64)),
+        float(options.get("width", 1.0)), settings, seed=config.seed)
+    return meta_favae.compile_meta_favae(
+        model, float(options.get("outer_vae_lr", 1e-5)), float(options.get("outer_gan_lr", 1e-4)),
+        jit_compile=bool(config.generator.jit_compile))
+
+
 def _build_pretrained(kind):
     def build(config, image_shape):
         return pretrained.PretrainedGenerator(config.generator.path, kind, image_shape[0])
@@ -88,6 +119,8 @@ GENERATORS = {
     "augintae": GeneratorEntry(_build_augintae, "epochs", wants_total_steps=True),
     "bigbigan": GeneratorEntry(_build_pretrained("bigbigan"), None),
     "progan": GeneratorEntry(_build_pretrained("progan"), None),
+    "cola": GeneratorEntry(_build_cola, "pipeline"),  # trained by pipelines cola / scola
+    "meta_favae": GeneratorEntry(_build_meta_favae, "iterations"),  # pipeline meta_favae
 }
 
 

@@ -8,6 +8,11 @@ In-class latents for anchor z (any N):
   ro  z' = z + alpha (u - z),     u ~ N(0, I) a fresh random out-of-class latent
   oc  z' = z_j + alpha (z_o - z_j), z_o another anchor of the same task, o != j
       chosen uniformly per sample (the reference code hard-codes 5 classes).
+A class-conditional generator (COLA: one fitted Gaussian per cluster) adds
+  cluster  N distinct clusters, chosen uniformly without replacement, are the N classes;
+      every image of class j (support and queries) is decoded from a fresh latent of its
+      cluster's Gaussian (`generator.component_latents`). No anchors, no rejection.
+      (None of the papers has this: the LASIUM idea with COLA's clusters as classes.)
 Everything uses stateless random ops on an explicit seed, so the same seed gives the
 same task inside tf.data, in eager code and in an exported SavedModel.
 """
@@ -16,7 +21,9 @@ import tensorflow as tf
 
 from fewgen_tf.errors import ConfigError
 
-STRATEGIES = ("n", "ro", "oc")
+LATENT_STRATEGIES = ("n", "ro", "oc")  # in-class latents around anchors
+CLUSTER = "cluster"                     # classes = clusters of a class-conditional generator
+STRATEGIES = LATENT_STRATEGIES + (CLUSTER,)
 
 
 def pairwise_squared_distances(latents):
@@ -97,6 +104,9 @@ def in_class_latents(strategy: str, anchors, count: int, seed, variance: float =
     """`count` in-class latents per anchor [N, count, d] by strategy n / ro / oc."""
     if strategy not in STRATEGIES:
         raise ConfigError(f"unknown lasium.strategy {strategy!r}; valid: {', '.join(STRATEGIES)}")
+    if strategy == CLUSTER:
+        raise ConfigError("strategy 'cluster' has no anchors: its tasks come from "
+                          "cluster_task_latents")
     num_classes, latent_dim = anchors.shape[0], anchors.shape[1]
     if strategy == "n":
         noise = tf.random.stateless_normal([num_classes, count, latent_dim], seed=seed,
@@ -116,3 +126,40 @@ def task_latents(strategy, anchors, shots: int, queries: int, seed, **params):
     Algorithm 1), then its shots + queries - 1 in-class latents."""
     extra = in_class_latents(strategy, anchors, shots + queries - 1, seed, **params)
     return tf.concat([anchors[:, None, :], extra], axis=1)
+
+
+# ---------------------------------------------------- classes = generator clusters
+
+def has_clusters(generator) -> bool:
+    """Whether `generator` can draw latents of one chosen cluster (COLA, sCOLA)."""
+    return (callable(getattr(generator, "component_latents", None))
+            and isinstance(getattr(generator, "num_clusters", None), int))
+
+
+def check_cluster_generator(generator, ways: int):
+    """ConfigError unless `generator` has per-cluster latents and at least `ways`
+    clusters."""
+    if not has_clusters(generator):
+        raise ConfigError(
+            f"lasium.strategy 'cluster' needs a class-conditional generator with per-cluster "
+            f"latents (`num_clusters` and `component_latents(components, seed)`, e.g. "
+            f"generator.name=cola); {type(generator).__name__} has none: use n, ro or oc")
+    if generator.num_clusters < ways:
+        raise ConfigError(f"lasium.strategy 'cluster': {ways}-way tasks need {ways} distinct "
+                          f"clusters, the generator has {generator.num_clusters}")
+
+
+def distinct_clusters(seed, num_clusters: int, ways: int):
+    """[ways] distinct cluster indices in random order (uniform without replacement)."""
+    keys = tf.random.stateless_uniform([num_clusters], seed=seed)
+    return tf.math.top_k(keys, ways).indices
+
+
+def cluster_task_latents(generator, seed, ways: int, count: int):
+    """(latents [ways, count, d], clusters [ways]): `count` latents of each of `ways`
+    distinct clusters of `generator`; class j of the task is cluster clusters[j]."""
+    seed = tf.cast(seed, tf.int64)
+    fold = tf.random.experimental.stateless_fold_in
+    clusters = distinct_clusters(fold(seed, 0), generator.num_clusters, ways)
+    latents = generator.component_latents(tf.repeat(clusters, count), fold(seed, 1))
+    return tf.reshape(latents, [ways, count, generator.latent_dim]), clusters

@@ -9,6 +9,11 @@ class's first support sample. Optionally, generated query images are shifted by 
 random integer translation of up to `translate` pixels (the reference code's +-5 px on
 28x28). Latents are computed per task, then the images of a whole meta-batch are
 generated in one generator call.
+
+Strategy `cluster` (a class-conditional generator such as COLA): the task's N classes
+are N distinct clusters chosen from (s, i), and all K + Q images of class j are decoded
+from latents of cluster j's Gaussian (`strategies.cluster_task_latents`); there are no
+anchors, so `epsilon` and real anchors do not apply.
 """
 
 import keras
@@ -37,6 +42,11 @@ class LatentTaskSampler:
         if strategy not in strategies.STRATEGIES:
             raise ConfigError(f"unknown lasium.strategy {strategy!r}; valid: "
                               f"{', '.join(strategies.STRATEGIES)}")
+        if strategy == strategies.CLUSTER:
+            strategies.check_cluster_generator(generator, ways)
+            if real_images is not None:
+                raise ConfigError("lasium.strategy 'cluster' draws every image from a cluster's "
+                                  "Gaussian: real anchors (lasium.vae_real_anchors) do not apply")
         if real_images is not None and not hasattr(generator, "encode"):
             raise ConfigError("VAE-mode task sampling (real anchors) needs a generator with "
                               "an encoder")
@@ -55,6 +65,10 @@ class LatentTaskSampler:
     def task_latents(self, seed):
         """(latents [N, K+Q, d], real anchor images [N,H,W,C] or None, resamples)."""
         seed = tf.cast(seed, tf.int64)
+        if self.strategy == strategies.CLUSTER:
+            latents, _ = strategies.cluster_task_latents(self.generator, seed, self.ways,
+                                                         self.shots + self.queries)
+            return latents, None, tf.constant(0, tf.int32)
         anchor_seed = tf.random.experimental.stateless_fold_in(seed, 0)
         draw = None
         if self.real_images is not None:

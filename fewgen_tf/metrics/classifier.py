@@ -20,9 +20,18 @@ inputs and seed.
 
 Batch normalisation: after training the moving statistics are REPLACED by the exact
 population moments of up to `calibration_size` training images ("precise BN"),
-computed layer by layer in inference mode. With a few hundred steps the running
-averages (momentum 0.99) are still dominated by their initial values (0 mean, unit
-variance), and inference with them would measure that artefact, not the classifier.
+computed layer by layer in inference mode (`calibration_size=0` keeps the moving
+averages instead). With a few hundred steps the running averages (momentum 0.99) are
+still dominated by their initial values (0 mean, unit variance), and inference with
+them would measure that artefact, not the classifier. Its cost is about half a forward
+pass per normalisation layer over the sample (ResNet-20: ~10 passes).
+
+Options for recipes that need another network or optimiser (the small-sample protocol,
+`metrics.small_sample`): `backbone="resnet20"` (or resnet32/44/56, `metrics.resnet`;
+`filters` is then the first stage's width, 16 in the paper), `optimizer="sgd"` with
+`momentum`, `weight_decay` (added to the gradient of every trainable variable, as
+PyTorch's SGD does), `lr_halvings` (see `learning_rates`) and `augment`, a function
+`(images, seed [2] int64) -> images` applied to every training batch inside the step.
 """
 
 import contextlib
@@ -36,6 +45,9 @@ from fewgen_tf.data import rng
 from fewgen_tf.errors import DataError
 from fewgen_tf.meta import backbones
 from fewgen_tf.meta import layers as meta_layers
+from fewgen_tf.metrics import resnet
+
+OPTIMIZERS = ("adam", "sgd")
 
 INFERENCE_BATCH = 256
 
@@ -96,7 +108,11 @@ class Classifier:
         self.input_shape, self.num_classes = tuple(int(s) for s in input_shape), int(num_classes)
         self.filters, self.backbone = int(filters), backbone
         with _python_random_seeded(rng.derive_key(int(seed), "classifier-init")):
-            self.embedding = backbones.embedding(self.input_shape, self.filters, backbone)
+            if backbone in resnet.BACKBONES:
+                self.embedding = resnet.resnet_embedding(self.input_shape, backbone,
+                                                         self.filters)
+            else:
+                self.embedding = backbones.embedding(self.input_shape, self.filters, backbone)
             self.head = keras.layers.Dense(self.num_classes, name="head")
             self.model = keras.Sequential(
                 [keras.Input(shape=self.input_shape), self.embedding, self.head],
@@ -166,19 +182,59 @@ def _draw_indices(key, n, count):
     return np.minimum((rng.uniform(key, (count,)) * n).astype(np.int64), n - 1)
 
 
+def compose_batch(sources, batch_size: int, key: int, step: int):
+    """The training batch of `step`: (images, labels, source index of each image).
+
+    Source s contributes `_source_batch_sizes(batch_size, len(sources))[s]` images (an
+    equal share; two sources: half and half), drawn uniformly with replacement by the
+    counter-based generator from (key, step, s); sources are concatenated in order.
+    """
+    xs, ys, ids = [], [], []
+    shares = _source_batch_sizes(int(batch_size), len(sources))
+    for s, ((images, labels), share) in enumerate(zip(sources, shares)):
+        index = _draw_indices(rng.derive_key(key, step, s), len(images), share)
+        xs.append(images[index])
+        ys.append(labels[index])
+        ids.append(np.full(share, s, np.int32))
+    return np.concatenate(xs), np.concatenate(ys), np.concatenate(ids)
+
+
+def learning_rates(learning_rate: float, steps: int, halvings: int) -> np.ndarray:
+    """[steps] learning rate of each step: `learning_rate`, halved `halvings` times at
+    equal intervals, i.e. at steps floor(k * steps / (halvings + 1)), k = 1..halvings.
+    COLA's ResNet-20 recipe (180 epochs, x0.5 every 30) is halvings = 5."""
+    if int(halvings) < 0:
+        raise DataError(f"lr_halvings must be >= 0, got {halvings}")
+    boundaries = np.array([k * int(steps) // (int(halvings) + 1)
+                           for k in range(1, int(halvings) + 1)], np.int64)
+    done = np.searchsorted(boundaries, np.arange(int(steps)), side="right")
+    return float(learning_rate) * 0.5 ** done
+
+
+def _bn_inputs(embedding, position, layer):
+    """A function images -> the input of BatchStatNorm `layer` (inference mode)."""
+    if isinstance(embedding, keras.Sequential):
+        def prefix(x):
+            for previous in embedding.layers[:position]:
+                x = previous(x, training=False)
+            return x
+        return prefix
+    probe = keras.Model(embedding.inputs, layer.input)  # functional: any graph
+    return lambda x: probe(x, training=False)
+
+
 def _calibrate_batch_norm(classifier, images):
     """Set every BatchStatNorm's moving moments to the exact population moments of its
-    inputs over `images`, earlier layers already calibrated (layer by layer, in
-    batches, float64 sums)."""
+    inputs over `images`, earlier layers already calibrated (layer by layer in the
+    network's topological order, in batches, float64 sums)."""
     layers = classifier.embedding.layers
     for position, layer in enumerate(layers):
         if not isinstance(layer, meta_layers.BatchStatNorm):
             continue
+        inputs_of = _bn_inputs(classifier.embedding, position, layer)
         total, total_sq, count = 0.0, 0.0, 0
         for start in range(0, len(images), INFERENCE_BATCH):
-            x = tf.constant(images[start:start + INFERENCE_BATCH])
-            for previous in layers[:position]:
-                x = previous(x, training=False)
+            x = inputs_of(tf.constant(images[start:start + INFERENCE_BATCH]))
             x = np.asarray(x, np.float64).reshape(-1, x.shape[-1])
             total, total_sq, count = total + x.sum(0), total_sq + (x * x).sum(0), count + len(x)
         mean = total / count
@@ -189,16 +245,27 @@ def _calibrate_batch_norm(classifier, images):
 
 def train_classifier(sources, num_classes: int, steps: int, seed: int, *,
                      batch_size: int = 64, learning_rate: float = 1e-3, filters: int = 32,
-                     backbone: str = "strided4", calibration_size: int = 1024) -> Classifier:
+                     backbone: str = "strided4", calibration_size: int = 1024,
+                     optimizer: str = "adam", momentum: float = 0.9,
+                     weight_decay: float = 0.0, lr_halvings: int = 0,
+                     augment=None) -> Classifier:
     """Train a `Classifier` on `sources`, a sequence of (images, labels) pairs.
 
     Every batch takes an equal share of `batch_size` from each source (the first sources
-    get one more when it does not divide). Deterministic in (`sources`, `seed`, options).
+    get one more when it does not divide; `compose_batch`). Deterministic in (`sources`,
+    `seed`, options). The defaults are the generative protocols' recipe (Adam, constant
+    learning rate, no weight decay, no augmentation); see the module docstring for the
+    other options.
     """
     if not sources:
         raise DataError("train_classifier needs at least one (images, labels) source")
     if int(steps) < 0:
         raise DataError(f"classifier steps must be >= 0, got {steps}")
+    if optimizer not in OPTIMIZERS:
+        raise DataError(f"unknown classifier optimizer {optimizer!r}; valid: "
+                        f"{', '.join(OPTIMIZERS)}")
+    if float(weight_decay) < 0:
+        raise DataError(f"weight_decay must be >= 0, got {weight_decay}")
     checked = []
     for s, (images, labels) in enumerate(sources):
         images = check_images(images, f"training source {s} images")
@@ -207,32 +274,45 @@ def train_classifier(sources, num_classes: int, steps: int, seed: int, *,
     shapes = {x.shape[1:] for x, _ in checked}
     if len(shapes) != 1:
         raise DataError(f"training sources have different image shapes: {sorted(shapes)}")
+    schedule = learning_rates(learning_rate, int(steps), lr_halvings)
     classifier = Classifier(checked[0][0].shape[1:], num_classes, filters, backbone, seed)
     model = classifier.model
-    optimizer = keras.optimizers.Adam(learning_rate)
+    optimizer = (keras.optimizers.Adam(learning_rate) if optimizer == "adam"
+                 else keras.optimizers.SGD(learning_rate, momentum=float(momentum)))
     optimizer.build(model.trainable_variables)
+    decay = float(weight_decay)
 
     @tf.function
-    def train_step(x, y):
+    def train_step(x, y, augment_seed):
+        if augment is not None:
+            x = augment(x, augment_seed)
         with tf.GradientTape() as tape:
             logits = model(x, training=True)
             loss = tf.reduce_mean(
                 tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits))
         variables = model.trainable_variables
-        optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+        gradients = tape.gradient(loss, variables)
+        if decay:
+            gradients = [g + decay * v for g, v in zip(gradients, variables)]
+        optimizer.apply_gradients(zip(gradients, variables))
         return loss
 
     shares = _source_batch_sizes(int(batch_size), len(checked))
     key = rng.derive_key(int(seed), "classifier-batches")
+    augment_key = rng.derive_key(int(seed), "classifier-augment") >> 1  # fits in int64
+    current_rate = float(learning_rate)
     for step in range(int(steps)):
-        xs, ys = [], []
-        for s, ((images, labels), share) in enumerate(zip(checked, shares)):
-            index = _draw_indices(rng.derive_key(key, step, s), len(images), share)
-            xs.append(images[index])
-            ys.append(labels[index])
-        train_step(tf.constant(np.concatenate(xs)), tf.constant(np.concatenate(ys)))
+        if schedule[step] != current_rate:
+            current_rate = float(schedule[step])
+            optimizer.learning_rate = current_rate
+        x, y, _ = compose_batch(checked, batch_size, key, step)
+        train_step(tf.constant(x), tf.constant(y),
+                   tf.constant([augment_key, step], tf.int64))
 
-    # Precise BN on a fixed sample drawn in the training proportions.
+    # Precise BN on a fixed sample drawn in the training proportions (0: keep the
+    # moving averages, for runs long enough that they have converged).
+    if int(calibration_size) <= 0:
+        return classifier
     calibration = []
     for s, ((images, _), share) in enumerate(zip(checked, shares)):
         count = min(len(images), max(1, int(calibration_size) * share // int(batch_size)))

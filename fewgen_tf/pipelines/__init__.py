@@ -14,6 +14,9 @@ PIPELINES = {
     "supervised": "fewgen_tf.pipelines.supervised",
     "lasium": "fewgen_tf.pipelines.lasium",
     "augintae": "fewgen_tf.pipelines.augintae",
+    "cola": "fewgen_tf.pipelines.cola",
+    "scola": "fewgen_tf.pipelines.scola",
+    "meta_favae": "fewgen_tf.pipelines.meta_favae",
 }
 
 

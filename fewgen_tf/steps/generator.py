@@ -8,9 +8,11 @@ metrics.jsonl records with `"phase": "generator"`, and after every epoch a grid 
 images decoded from the same fixed latents in `samples/generator_epochNNNN.png`.
 """
 
+import json
 import os
 
 import keras
+import ml_collections
 import tensorflow as tf
 from absl import logging
 
@@ -59,6 +61,21 @@ def load_trained_generator(generator, config):
     return generator
 
 
+def generator_of_run(workdir, image_shape):
+    """The generator trained by the finished run in `workdir`, rebuilt from the run's own
+    config.json (name, latent size, method options) and restored from its checkpoints:
+    how benchmarks and notebooks reuse a trained model without repeating its config."""
+    path = os.path.join(workdir, "config.json")
+    if not os.path.isfile(path):
+        raise ConfigError(f"{workdir} has no config.json: give the workdir of a finished run")
+    with open(path) as f:
+        config = ml_collections.ConfigDict(json.load(f))
+    if "generator" not in config:
+        raise ConfigError(f"the run in {workdir} trained no generator (no generator.* keys)")
+    config.generator.from_workdir = workdir
+    return load_trained_generator(registry.build_generator(config, tuple(image_shape)), config)
+
+
 def train_generator(config, workdir, images):
     """The generator of `config.generator` for `images` ([N,H,W,C] in [0, 1], labels
     never used): built under the run's strategy, then trained for `generator.epochs`
@@ -79,8 +96,10 @@ def train_generator(config, workdir, images):
     if g.from_workdir:
         return load_trained_generator(generator, config)
     if entry.budget != "epochs":
-        raise ConfigError(f"generator {g.name!r} is meta-trained (generator.iterations); "
-                          "its pipeline trains it")
+        how = ("meta-trained (generator.iterations)" if entry.budget == "iterations"
+               else "trained in stages by its own pipeline")
+        raise ConfigError(f"generator {g.name!r} is {how}; its pipeline trains it (reuse a "
+                          "trained one with generator.from_workdir)")
 
     def make_dataset(start_step):
         data = tf.data.Dataset.from_tensor_slices(images)

@@ -1,0 +1,35 @@
+"""COLA and its GLO baseline on MNIST (paper section 3.1, Figure 5), unsupervised.
+
+Trains on the 5k training digits (`data.subset = train`: mnist_5k.csv or the idx file),
+all 10 classes (`data.split = all`); labels are read only to score step I (clustering
+accuracy, NMI) and to map clusters to digits for CAS, which is measured against the real
+10k test set (`cola.eval_subset = test`). K = 10 clusters, d = 64.
+
+Step I's encoder is a narrower ResNet for 28x28 digits: widths 32-64-128, two basic
+blocks per stage (ResNet-18 is 64-128-256-512 x 2 at 32x32, configs/cola_cifar10.py).
+MNIST is white on black: the character augmentation ranges are kept with the symmetric
+(edge-repeating) fill (`augment.kind = natural`), as configs/augintae_mnist.py.
+
+Variants: cola (steps I-III) | glo (step II with random codes, an EM mixture).
+The budgets are the paper's (200 clustering epochs, 500 generator epochs); shorten them
+with --config.cola.cluster_epochs / --config.generator.epochs.
+"""
+
+from fewgen_tf.config import add_cola, base_config
+
+VARIANTS = ("cola", "glo")
+
+
+def get_config(variant="cola"):
+    if variant not in VARIANTS:
+        raise ValueError(f"unknown variant {variant!r}; valid: {', '.join(VARIANTS)}")
+    config = add_cola(base_config(), variant, num_clusters=10)
+    config.data.name = "mnist"
+    config.data.subset = "train"
+    config.data.split = "all"
+    config.data.image_size = 28
+    config.cola.eval_subset = "test"
+    config.cola.encoder_widths = (32, 64, 128)
+    config.cola.encoder_blocks = (2, 2, 2)
+    config.augment.kind = "natural"   # symmetric fill only; ranges stay the characters'
+    return config

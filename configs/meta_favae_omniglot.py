@@ -1,0 +1,30 @@
+"""Meta-FAVAE on Omniglot (paper Table 1, "Omniglot" column).
+
+Variants (`meta_favae.variant`; the same networks, data and protocol):
+  favae  Meta-FAVAE: Reptile over the adversarial VAE, mode seeking, feedback augmentation;
+  avae   Meta-AVAE: the same without feedback augmentation (the paper's ablation row);
+  figr   FIGR: Reptile on the plain GAN (G, D of the same networks; no VAE, no feedback,
+         no mode seeking).
+Data: the `lake` split (Lake et al.): training tasks (4 images of one character) from the
+900 `train` background characters, the sample grid on the 64 `val` background
+characters, the generation protocol on the 659 evaluation characters (`gen_eval.split =
+"test"`). 28x28 grey, white background. Algorithm 1's numbers (K 10, n_VAE 5, n_D 1,
+n_G 5, g 4, beta 10); the paper's 100k meta-iterations are `generator.iterations`:
+lower it to what the machine allows (the run is resumable). data.root (or
+FEWGEN_DATA_DIR) must hold omniglot/.
+"""
+
+from fewgen_tf.config import META_FAVAE_VARIANTS as VARIANTS  # noqa: F401 (for callers)
+from fewgen_tf.config import add_meta_favae, base_config
+
+
+def get_config(variant="favae"):
+    config = add_meta_favae(base_config(), variant)  # (it checks the variant)
+    config.pipeline = "meta_favae"
+    config.data.name = "omniglot"
+    config.data.split = "lake"
+    config.data.image_size = 28
+    config.meta_favae.train_split = "train"   # 900 background characters
+    config.meta_favae.grid_split = "val"      # 64 background characters
+    config.gen_eval.split = "test"            # the 659 evaluation characters
+    return config

@@ -1,0 +1,274 @@
+"""COLA step I: clustering the latent space (paper section 3.1, Algorithm 2, B.1).
+
+It lives beside COLA's generator (generators/cola.py) because it is that method's first
+step and a keras.Model with its own `train_step`; its scores are metrics/clustering.py.
+
+Targets (drawn once): image i gets target t_i = v / |v|, v ~ N(e_c, sigma I) in R^K with
+one-hot mean e_c. The components are exactly balanced (c = i mod K, permuted), the
+"balanced clusters" of the method; `balanced_targets`.
+Encoder E: a small ResNet (ResNet-18 at 32x32: widths 64-128-256-512, two basic blocks
+per stage; narrower for 28x28 characters, `cola.encoder_widths` / `encoder_blocks`) with
+two heads on the pooled features: E1 -> R^K (projected onto the unit sphere, where the
+targets live) and E2 -> 4 rotation logits.
+Training alternates epochs (B.1):
+  even epochs  per batch b: embed the un-augmented images, solve (Eq. 2)
+                 pi* = argmin_pi sum_j |E1(x_j) - t_pi(j)|^2
+               with the Hungarian algorithm (scipy's linear_sum_assignment on the b x b
+               cost matrix, on the host through tf.numpy_function: one call per batch),
+               store the new matching (image idx_j now holds target t_pi*(j)), and
+               minimise mean_j mean_xi |E1(xi(x_j)) - t_pi*(j)|^2 over `views`
+               augmented views xi(x_j) (consistency; Eq. 1).
+  odd epochs   RotNet: the batch in all four rotations (4b images), cross-entropy of E2.
+SGD(lr, momentum 0.9) with weight decay added to the gradient (wd * w, PyTorch's
+coupled form that the reference uses); the registry's schedule halves lr every quarter.
+The matching (`assignment`, an index into the fixed target table) is a non-trainable
+variable, so a checkpoint holds it and a resumed run continues with it. The output is
+`clusters()`: the component of each image's final target.
+Runs on one device: the assignment is a host-side permutation of the global batch.
+"""
+
+import time
+
+import keras
+import numpy as np
+import scipy.optimize
+import tensorflow as tf
+
+from fewgen_tf.data import augment, rng
+from fewgen_tf.errors import ConfigError
+
+ROTATIONS = 4
+
+
+# ------------------------------------------------------------------------ targets
+def balanced_targets(num_images: int, num_clusters: int, variance: float, seed: int):
+    """(targets [N, K] float32 unit rows, components [N] int64): component c appears
+    floor(N/K) or ceil(N/K) times, in an order permuted by `seed`; target = v / |v|,
+    v ~ N(e_c, variance I). ConfigError if K < 2 or K > N."""
+    if not isinstance(num_clusters, int) or num_clusters < 2:
+        raise ConfigError(f"cola.num_clusters must be an int >= 2, got {num_clusters!r}")
+    if num_clusters > num_images:
+        raise ConfigError(f"cola.num_clusters K={num_clusters} is larger than the number of "
+                          f"training images ({num_images}): every cluster needs an image")
+    if variance < 0:
+        raise ConfigError(f"cola.target_variance must be >= 0, got {variance}")
+    key = rng.derive_key("cola-targets", int(seed))
+    order = rng.permutation(rng.derive_key(key, "order"), num_images)
+    components = (np.arange(num_images) % num_clusters)[order].astype(np.int64)
+    v = np.eye(num_clusters)[components] + np.sqrt(variance) * rng.normal(
+        rng.derive_key(key, "noise"), (num_images, num_clusters))
+    return (v / np.linalg.norm(v, axis=1, keepdims=True)).astype(np.float32), components
+
+
+# --------------------------------------------------------------------- assignment
+def squared_distances(a, b):
+    """[n, m] squared Euclidean distances between rows (TF or numpy inputs)."""
+    a, b = tf.convert_to_tensor(a, tf.float32), tf.convert_to_tensor(b, tf.float32)
+    return tf.maximum(tf.reduce_sum(a * a, -1)[:, None] + tf.reduce_sum(b * b, -1)[None]
+                      - 2.0 * tf.matmul(a, b, transpose_b=True), 0.0)
+
+
+class HungarianTimer:
+    """Seconds spent in the solver (host side), for the step-I time report."""
+
+    def __init__(self):
+        self.seconds, self.calls = 0.0, 0
+
+    def solve(self, cost):
+        start = time.perf_counter()
+        _, columns = scipy.optimize.linear_sum_assignment(cost)
+        self.seconds += time.perf_counter() - start
+        self.calls += 1
+        return columns.astype(np.int64)
+
+
+def hungarian_assignment(embeddings, targets, timer=None) -> np.ndarray:
+    """Eq. 2 for one batch: perm [b] with perm[j] the target row given to embedding j,
+    minimising sum_j |embeddings_j - targets_perm(j)|^2."""
+    cost = squared_distances(embeddings, targets).numpy()
+    return (timer or HungarianTimer()).solve(cost)
+
+
+# ------------------------------------------------------------------------ encoder
+def _basic_block(x, filters, stride, name):
+    shortcut = x
+    y = keras.layers.Conv2D(filters, 3, stride, "same", use_bias=False, name=f"{name}_conv1")(x)
+    y = keras.layers.BatchNormalization(name=f"{name}_bn1")(y)
+    y = keras.layers.ReLU()(y)
+    y = keras.layers.Conv2D(filters, 3, 1, "same", use_bias=False, name=f"{name}_conv2")(y)
+    y = keras.layers.BatchNormalization(name=f"{name}_bn2")(y)
+    if stride != 1 or x.shape[-1] != filters:
+        shortcut = keras.layers.Conv2D(filters, 1, stride, use_bias=False,
+                                       name=f"{name}_proj")(x)
+        shortcut = keras.layers.BatchNormalization(name=f"{name}_proj_bn")(shortcut)
+    return keras.layers.ReLU()(y + shortcut)
+
+
+def resnet_backbone(image_shape, widths=(64, 128, 256, 512), blocks=(2, 2, 2, 2)):
+    """CIFAR-style ResNet (3x3 stem, no max-pool; stage s > 0 starts with stride 2):
+    widths (64, 128, 256, 512) x blocks (2, 2, 2, 2) is ResNet-18. -> pooled features."""
+    widths, blocks = tuple(int(w) for w in widths), tuple(int(b) for b in blocks)
+    if not widths or len(widths) != len(blocks) or min(widths + blocks) < 1:
+        raise ConfigError(f"cola.encoder_widths {widths} and cola.encoder_blocks {blocks} "
+                          "must be equally long lists of positive ints")
+    inputs = keras.Input(tuple(image_shape))
+    x = keras.layers.Conv2D(widths[0], 3, 1, "same", use_bias=False, name="stem")(inputs)
+    x = keras.layers.ReLU()(keras.layers.BatchNormalization(name="stem_bn")(x))
+    for s, (filters, count) in enumerate(zip(widths, blocks)):
+        for b in range(count):
+            x = _basic_block(x, filters, 2 if s and not b else 1, f"stage{s}_block{b}")
+    return keras.Model(inputs, keras.layers.GlobalAveragePooling2D()(x), name="resnet")
+
+
+# -------------------------------------------------------------------------- model
+class ClusteringModel(keras.Model):
+    """The two-headed encoder of Algorithm 2 with the target matching it learns."""
+
+    def __init__(self, backbone, targets, components, steps_per_epoch, ranges=None,
+                 flip=False, views=1, weight_decay=5e-4, seed=0, **kwargs):
+        super().__init__(**kwargs)
+        targets = np.asarray(targets, np.float32)
+        self.num_images, self.num_clusters = targets.shape
+        self.backbone = backbone
+        self.cluster_head = keras.layers.Dense(self.num_clusters, name="cluster_head")
+        self.rotation_head = keras.layers.Dense(ROTATIONS, name="rotation_head")
+        features = int(backbone.output_shape[-1])
+        self.cluster_head.build((None, features))
+        self.rotation_head.build((None, features))
+        self.components = np.asarray(components, np.int64)
+        self.targets = self.add_weight(shape=targets.shape, trainable=False, name="targets",
+                                       initializer=keras.initializers.Constant(targets))
+        self.assignment = self.add_weight(shape=(self.num_images,), dtype="int32",
+                                          trainable=False, name="assignment",
+                                          initializer=keras.initializers.Constant(
+                                              np.arange(self.num_images)))
+        self.steps_per_epoch = int(steps_per_epoch)
+        self.ranges, self.flip, self.views = ranges, bool(flip), int(views)
+        self.weight_decay = float(weight_decay)
+        self.noise = keras.random.SeedGenerator(seed)
+        self.timer = HungarianTimer()
+        self.trackers = {n: keras.metrics.Mean(name=n) for n in (
+            "assignment_loss", "reassigned", "rotation_loss", "rotation_accuracy")}
+        self.built = True
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    # ---------------------------------------------------------------- inference
+    def embed(self, images, training=False):
+        """E1: unit vectors in R^K."""
+        features = self.backbone(images, training=training)
+        return tf.math.l2_normalize(self.cluster_head(features), -1, epsilon=1e-12)
+
+    def call(self, images, training=False):
+        return self.embed(images, training)
+
+    def clusters(self) -> np.ndarray:
+        """[N] cluster (target component) of every training image: step I's output."""
+        return self.components[self.assignment.numpy()]
+
+    def predict_clusters(self, images, batch_size=256) -> np.ndarray:
+        """Nearest one-hot mean of E1(x), for images outside the training set."""
+        out = [np.argmax(self.embed(tf.constant(images[i:i + batch_size])).numpy(), -1)
+               for i in range(0, len(images), batch_size)]
+        return np.concatenate(out) if out else np.zeros([0], np.int64)
+
+    # ----------------------------------------------------------------- training
+    def _augment(self, images, seed):
+        fold = tf.random.experimental.stateless_fold_in
+        if self.ranges is not None:
+            images = augment.augment(images, self.ranges, fold(seed, 1))
+        if self.flip:
+            mirror = tf.random.stateless_uniform([tf.shape(images)[0], 1, 1, 1],
+                                                 fold(seed, 2)) < 0.5
+            images = tf.where(mirror, tf.reverse(images, [2]), images)
+        return images
+
+    def _assignment_loss(self, indices, images, seed):
+        batch = tf.shape(images)[0]
+        views = [self._augment(images, tf.random.experimental.stateless_fold_in(seed, v))
+                 for v in range(self.views)]
+        embedded = self.embed(tf.concat([images] + views, 0), training=True)
+        clean = tf.stop_gradient(embedded[:batch])
+        current = tf.gather(self.assignment, indices)           # target rows now held
+        targets = tf.gather(self.targets, current)
+        cost = squared_distances(clean, targets)
+        perm = tf.numpy_function(self.timer.solve, [cost], tf.int64, stateful=True)
+        perm = tf.ensure_shape(tf.cast(perm, tf.int32), [None])
+        new = tf.gather(current, perm)                          # image j gets t_pi(j)
+        assigned = tf.tile(tf.gather(targets, perm), [self.views, 1])
+        loss = tf.reduce_mean(tf.reduce_sum(tf.square(embedded[batch:] - assigned), -1))
+        components = tf.constant(self.components, tf.int32)  # share whose CLUSTER changed
+        changed = tf.reduce_mean(tf.cast(tf.not_equal(tf.gather(components, new),
+                                                      tf.gather(components, current)),
+                                         tf.float32))
+        return loss, new, changed
+
+    def _rotation_loss(self, images):
+        rotated = tf.concat([tf.image.rot90(images, k) for k in range(ROTATIONS)], 0)
+        labels = tf.repeat(tf.range(ROTATIONS), tf.shape(images)[0])
+        logits = self.rotation_head(self.backbone(rotated, training=True))
+        loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels, logits))
+        accuracy = tf.reduce_mean(tf.cast(
+            tf.equal(tf.argmax(logits, -1, output_type=tf.int32), labels), tf.float32))
+        return loss, accuracy
+
+    def _descend(self, tape, loss, head):
+        """SGD on the backbone and `head` (the other head has no gradient this step and,
+        as in PyTorch, is left alone), weight decay added to the gradient."""
+        variables = self.backbone.trainable_variables + head.trainable_variables
+        grads = tape.gradient(loss, variables)
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        grads = [g + (self.weight_decay / replicas) * v for g, v in zip(grads, variables)]
+        self.optimizer.apply_gradients(zip(grads, variables))
+
+    def train_step(self, data):
+        indices, images = data
+        indices = tf.cast(indices, tf.int32)
+        images = tf.convert_to_tensor(images, tf.float32)
+        seed = keras.random.randint([2], 0, 2 ** 30, seed=self.noise, dtype="int32")
+        epoch = self.optimizer.iterations // self.steps_per_epoch
+        assign_epoch = tf.equal(epoch % 2, 0)
+
+        def assignment_branch():
+            with tf.GradientTape() as tape:
+                loss, new, changed = self._assignment_loss(indices, images, seed)
+            self._descend(tape, loss, self.cluster_head)
+            self.assignment.assign(tf.tensor_scatter_nd_update(self.assignment,
+                                                               indices[:, None], new))
+            return loss, changed, tf.constant(0.0), tf.constant(0.0)
+
+        def rotation_branch():
+            with tf.GradientTape() as tape:
+                loss, accuracy = self._rotation_loss(images)
+            self._descend(tape, loss, self.rotation_head)
+            return tf.constant(0.0), tf.constant(0.0), loss, accuracy
+
+        a_loss, changed, r_loss, r_acc = tf.cond(assign_epoch, assignment_branch,
+                                                 rotation_branch)
+        on, off = tf.cast(assign_epoch, tf.float32), 1.0 - tf.cast(assign_epoch, tf.float32)
+        self.trackers["assignment_loss"].update_state(a_loss, sample_weight=on)
+        self.trackers["reassigned"].update_state(changed, sample_weight=on)
+        self.trackers["rotation_loss"].update_state(r_loss, sample_weight=off)
+        self.trackers["rotation_accuracy"].update_state(r_acc, sample_weight=off)
+        return {name: t.result() for name, t in self.trackers.items()}
+
+
+def build_clustering_model(image_shape, num_images, num_clusters, steps_per_epoch, *,
+                           widths=(64, 128, 256, 512), blocks=(2, 2, 2, 2),
+                           target_variance=0.1, ranges=None, flip=False, views=1,
+                           weight_decay=5e-4, seed=0):
+    targets, components = balanced_targets(int(num_images), num_clusters, target_variance,
+                                           seed)
+    keras.utils.set_random_seed(seed)
+    backbone = resnet_backbone(image_shape, widths, blocks)
+    return ClusteringModel(backbone, targets, components, steps_per_epoch, ranges, flip,
+                           views, weight_decay, seed, name="cola_clustering")
+
+
+def halving_schedule(lr: float, total_steps: int, halvings: int = 3):
+    """lr halved at every quarter of `total_steps` (B.1: 200 epochs, x0.5 every 50)."""
+    quarter = max(1, int(total_steps) // (halvings + 1))
+    return keras.optimizers.schedules.PiecewiseConstantDecay(
+        [quarter * (i + 1) for i in range(halvings)], [lr * 0.5 ** i for i in range(halvings + 1)])

@@ -1,0 +1,550 @@
+"""Meta-FAVAE (Meta-learning-based Feedback augmented Adversarial VAE), its Meta-AVAE
+ablation and the FIGR baseline: Reptile over an adversarial VAE (paper Eq. 1-7,
+Algorithms 1 and 2 of appendix A). Networks: `meta_favae_nets` (Enc, Dec, G(z, c), D).
+
+Losses on one task x (g images of one class), c = mu + exp(log_var / 2) * eps from Enc(x):
+
+  L_VAE  = 1/g sum_i ||x_i - Dec(c_i)||^2 + beta KL(q(c|x) || N(0, I))         (Eq. 1)
+           (the squared error summed over each image's pixels, averaged over the g
+           images; KL summed over the code's dimensions, averaged over the images)
+  L_disc = 1/2 sum_k  -E_x log D(x) - E_yk log(1 - D(y_k)),  y_k = G(z_k, c)    (Eq. 2-3)
+  L_gen  = 1/2 sum_k  -E_yk log D(y_k) - E_x log(1 - D(x))                     (Eq. 4-5)
+  L_ms   = 1 / (mean|y_1 - y_2| / mean|z_1 - z_2| + 1e-5)                        (Eq. 7)
+
+with D(.) = sigmoid(logit) (computed as softplus of logits). Eq. 7 is written as the
+maximisation of the ratio; like MSGAN's official code (and FAML) the generator minimises
+its inverse, through the library's one implementation `msgan.mode_seeking_term`.
+`gan_loss="relativistic"` replaces Eq. 2-5 by the relativistic-average GAN of the
+paper's introduction and FAML: D(x) -> sigmoid(C(x) - E_y C(y)), D(y) -> sigmoid(C(y) -
+E_x C(x)), each still averaged over the two draws. The codes c fed to G in the D and G
+steps are the last VAE step's (Algorithm 1 line 9), held constant there.
+
+Inner loop (Algorithm 1 lines 3-26): Phi1 = Phi2, then K rounds of n_VAE Adam steps on
+Enc+Dec (L_VAE, lr alpha_1,enc = alpha_1,dec), n_D on D (L_disc) and n_G on G (L_gen +
+lambda_ms L_ms), both at alpha_1,gen = alpha_1,disc. The inner Adam is written out on
+tensors (`adam_step`): its moments start at zero for every task, live only inside the
+graph and are dropped after it, so no optimiser state carries from one task to the next
+(the FAML reference's quirk). Every noise draw is stateless, from the task's seed.
+
+Feedback augmentation (the F): after the K rounds G makes n = 4 images from the task's
+codes (fresh noise), every ordered pair (i, j) of them is blended pixel-wise, a_ij y_i +
+(1 - a_ij) y_j with a_ij ~ U[0.1, 0.9] (n^2 = 16 images; the paper's count includes the
+pairs i = j, which are y_i itself), and one more inner round runs on the task's images
+plus these 16 (as data: no gradient flows into the blends), continuing the same inner
+Adam. `feedback=False` is Meta-AVAE.
+
+Outer step (lines 27-28): the "gradient" Phi2 - Phi1 applied by Adam, lr alpha_2,enc =
+alpha_2,dec for Enc+Dec (`vae_optimizer`) and alpha_2,gen = alpha_2,disc for G+D
+(`optimizer`, whose step count is the number of meta-iterations). One task a step.
+
+Generation (Algorithm 2): `generate(seed_images, num_images, seed)` runs the same
+adaptation (with feedback when enabled) from Phi2 on the seeds, inside the graph, then
+decodes G_1(z, c) with z ~ N(0, I) and c ~ N(0, I) (`code_source="prior"`, the paper's)
+or c from the adapted encoder of the seeds (`"encoder"`: a random seed's mu + sigma eps).
+
+FIGR (`vae=False`): Reptile on the plain GAN G, D of the same networks; c is then simply
+more noise from N(0, I) (G sees [z, c]), no encoder, decoder or feedback; FIGR's config
+also sets lambda_ms = 0 (a plain GAN).
+
+Generator contract: `latent_dim` = noise_dim + code_dim, `sample_latents` = N(0, I)
+(Algorithm 2's z and c), `decode(latents)` = G with the META-weights Phi2 (unadapted).
+"""
+
+import dataclasses
+
+import keras
+import tensorflow as tf
+
+from fewgen_tf.errors import ConfigError, DataError
+from fewgen_tf.generators import meta_favae_nets
+from fewgen_tf.generators.msgan import mode_seeking_term
+
+GAN_LOSSES = ("standard", "relativistic")
+CODE_SOURCES = ("prior", "encoder")
+
+
+# --------------------------------------------------------------------- the maths, small
+def reparameterize(mu, log_var, eps):
+    return mu + tf.exp(0.5 * log_var) * eps
+
+
+def kl_divergence(mu, log_var):
+    """KL(N(mu, exp(log_var)) || N(0, I)) per image [B]: 0.5 sum(exp(lv) + mu^2 - 1 - lv)."""
+    return 0.5 * tf.reduce_sum(tf.exp(log_var) + tf.square(mu) - 1.0 - log_var, axis=-1)
+
+
+def vae_loss(images, reconstructions, mu, log_var, beta):
+    """Eq. 1: (L_VAE, reconstruction, KL): per-image squared-error sums and KLs, both
+    averaged over the g images."""
+    reconstruction = tf.reduce_mean(tf.reduce_sum(tf.square(images - reconstructions),
+                                                  axis=[1, 2, 3]))
+    kl = tf.reduce_mean(kl_divergence(mu, log_var))
+    return reconstruction + beta * kl, reconstruction, kl
+
+
+def _flat(logits):
+    return tf.reshape(tf.cast(logits, tf.float32), [-1])
+
+
+def _neg_log_sigmoid(x):      # -log sigmoid(x)
+    return tf.nn.softplus(-x)
+
+
+def _neg_log_one_minus(x):    # -log(1 - sigmoid(x))
+    return tf.nn.softplus(x)
+
+
+def _one_draw(real, fake, kind, discriminator):
+    real, fake = _flat(real), _flat(fake)
+    if kind == "relativistic":
+        real, fake = real - tf.reduce_mean(fake), fake - tf.reduce_mean(real)
+    if discriminator:   # -E_x log D(x) - E_y log(1 - D(y))
+        return tf.reduce_mean(_neg_log_sigmoid(real)) + tf.reduce_mean(_neg_log_one_minus(fake))
+    # -E_y log D(y) - E_x log(1 - D(x))
+    return tf.reduce_mean(_neg_log_sigmoid(fake)) + tf.reduce_mean(_neg_log_one_minus(real))
+
+
+def discriminator_loss(real_logits, fake_logits_1, fake_logits_2, kind="standard"):
+    """Eq. 2-3 (or their relativistic-average form): the mean of the two draws' losses."""
+    return 0.5 * (_one_draw(real_logits, fake_logits_1, kind, True)
+                  + _one_draw(real_logits, fake_logits_2, kind, True))
+
+
+def generator_loss(real_logits, fake_logits_1, fake_logits_2, kind="standard"):
+    """Eq. 4-5 (or their relativistic-average form): the mean of the two draws' losses."""
+    return 0.5 * (_one_draw(real_logits, fake_logits_1, kind, False)
+                  + _one_draw(real_logits, fake_logits_2, kind, False))
+
+
+def feedback_coefficients(n, seed, value_range=(0.1, 0.9)):
+    """a [n, n] ~ U[low, high]: one blend coefficient per ordered pair of generations."""
+    low, high = value_range
+    return tf.random.stateless_uniform([n, n], seed, minval=low, maxval=high)
+
+
+def feedback_interpolations(generated, coefficients):
+    """[n^2, H, W, C]: image i * n + j is a_ij y_i + (1 - a_ij) y_j."""
+    n = tf.shape(generated)[0]
+    a = tf.reshape(coefficients, [-1, 1, 1, 1])
+    first = tf.repeat(generated, n, axis=0)     # y_i for i * n + j
+    second = tf.tile(generated, [n, 1, 1, 1])   # y_j for i * n + j
+    return a * first + (1.0 - a) * second
+
+
+def adam_init(params):
+    zeros = tf.nest.map_structure(tf.zeros_like, params)
+    return zeros, tf.nest.map_structure(tf.zeros_like, params), tf.constant(0.0)
+
+
+def adam_step(params, grads, state, lr, beta_1, beta_2, epsilon=1e-7):
+    """One Adam step (Kingma & Ba, Keras' epsilon convention) on a nested structure of
+    tensors; returns (new params, new state). A missing gradient counts as zero."""
+    m, v, t = state
+    t = t + 1.0
+    grads = tf.nest.map_structure(lambda g, p: tf.zeros_like(p) if g is None else g,
+                                  grads, params)
+    m = tf.nest.map_structure(lambda m_, g: beta_1 * m_ + (1.0 - beta_1) * g, m, grads)
+    v = tf.nest.map_structure(lambda v_, g: beta_2 * v_ + (1.0 - beta_2) * tf.square(g), v, grads)
+    step = lr * tf.sqrt(1.0 - tf.pow(beta_2, t)) / (1.0 - tf.pow(beta_1, t))
+    params = tf.nest.map_structure(lambda p, m_, v_: p - step * m_ / (tf.sqrt(v_) + epsilon),
+                                   params, m, v)
+    return params, (m, v, t)
+
+
+def _fold(seed, *parts):
+    for part in parts:
+        seed = tf.random.experimental.stateless_fold_in(seed, tf.cast(part, tf.int64))
+    return seed
+
+
+# ------------------------------------------------------------------------- the settings
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """Algorithm 1's numbers (defaults: the paper's) and the model's options."""
+    rounds: int = 10                 # K
+    vae_steps: int = 5               # n_VAE
+    d_steps: int = 1                 # n_D
+    g_steps: int = 5                 # n_G
+    inner_vae_lr: float = 1e-4       # alpha_1,enc = alpha_1,dec
+    inner_gan_lr: float = 1e-3       # alpha_1,disc = alpha_1,gen
+    inner_beta_1: float = 0.5        # inner Adam (FAML's betas; the paper gives none)
+    inner_beta_2: float = 0.999
+    beta: float = 10.0               # Eq. 1
+    mode_seeking_weight: float = 1.0  # lambda_ms
+    gan_loss: str = "standard"       # standard (Eq. 2-5) | relativistic
+    vae: bool = True                 # False: FIGR (a plain GAN)
+    feedback: bool = True            # False: Meta-AVAE
+    feedback_generations: int = 4    # n (n^2 blends)
+    feedback_range: tuple = (0.1, 0.9)
+    code_source: str = "prior"       # generation's c: prior (Algorithm 2) | encoder
+    min_seeds: int = 4               # g: the seed images a generation task needs
+
+    def __post_init__(self):
+        for name in ("rounds", "vae_steps", "d_steps", "g_steps"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ConfigError(f"meta_favae.{name} must be an int >= 0, got {value!r}")
+        if not isinstance(self.min_seeds, int) or self.min_seeds < 1:
+            raise ConfigError(f"meta_favae.task_size must be an int >= 1, got {self.min_seeds!r}")
+        if not isinstance(self.feedback_generations, int) or self.feedback_generations < 1:
+            raise ConfigError("meta_favae.feedback_generations must be an int >= 1, got "
+                              f"{self.feedback_generations!r}")
+        if self.gan_loss not in GAN_LOSSES:
+            raise ConfigError(f"unknown meta_favae.gan_loss {self.gan_loss!r}; valid: "
+                              f"{', '.join(GAN_LOSSES)}")
+        if self.code_source not in CODE_SOURCES:
+            raise ConfigError(f"unknown meta_favae.code_source {self.code_source!r}; valid: "
+                              f"{', '.join(CODE_SOURCES)}")
+        low, high = (float(a) for a in self.feedback_range)
+        if not 0.0 <= low <= high <= 1.0:
+            raise ConfigError("meta_favae.feedback_range must satisfy 0 <= low <= high <= 1, "
+                              f"got {tuple(self.feedback_range)}")
+        if self.feedback and not self.vae:
+            raise ConfigError("meta_favae.feedback needs the VAE (its blends feed the "
+                              "encoder): set meta_favae.vae=True or feedback=False")
+        if self.code_source == "encoder" and not self.vae:
+            raise ConfigError("meta_favae.code_source='encoder' needs the VAE (FIGR has no "
+                              "encoder): use code_source='prior'")
+
+
+# ----------------------------------------------------------------------------- the model
+class MetaFAVAE(keras.Model):
+    """Reptile over Enc, Dec, G, D (module doc); `settings` hold Algorithm 1's numbers."""
+
+    def __init__(self, networks, code_dim, noise_dim, settings=None, seed=0, **kwargs):
+        super().__init__(**kwargs)
+        self.settings = settings or Settings()
+        if self.settings.vae != ("encoder" in networks):
+            raise ValueError("networks must hold an encoder and decoder exactly when vae=True")
+        self.encoder = networks.get("encoder")
+        self.decoder = networks.get("decoder")
+        self.generator = networks["generator"]
+        self.discriminator = networks["discriminator"]
+        self.code_dim, self.noise_dim = int(code_dim), int(noise_dim)
+        self.latent_dim = self.noise_dim + self.code_dim
+        self.image_shape = tuple(int(s) for s in self.generator.output_shape[1:])
+        self.seed = int(seed)
+        names = (["reconstruction", "kl"] if self.settings.vae else []) + [
+            "d_loss", "g_loss", "mode_seeking", "update_norm"]
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in names}
+        self.vae_optimizer = None
+        self.built = True
+
+    # ------------------------------------------------------------------ bookkeeping
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    @property
+    def networks(self):
+        """{name: network} of Phi2, in a fixed order (the VAE's only when it has one)."""
+        names = (("encoder", "decoder") if self.settings.vae else ()) + ("generator",
+                                                                         "discriminator")
+        return {name: getattr(self, name) for name in names}
+
+    def compile(self, optimizer, vae_optimizer=None, **kwargs):
+        """`optimizer`: the outer Adam of G and D (its step count = meta-iterations);
+        `vae_optimizer`: the outer Adam of Enc and Dec (with the VAE only)."""
+        if self.settings.vae and vae_optimizer is None:
+            raise ValueError("Meta-FAVAE with a VAE needs vae_optimizer")
+        super().compile(optimizer=optimizer, **kwargs)
+        self.vae_optimizer = vae_optimizer if self.settings.vae else None
+
+    def _gan_variables(self):
+        return self.generator.trainable_variables + self.discriminator.trainable_variables
+
+    def _vae_variables(self):
+        return self.encoder.trainable_variables + self.decoder.trainable_variables
+
+    def build_optimizers(self):
+        self.optimizer.build(self._gan_variables())
+        if self.settings.vae:
+            self.vae_optimizer.build(self._vae_variables())
+
+    def meta_parameters(self):
+        """Phi2 by value: {network: [tensors]}."""
+        return {name: [tf.identity(v) for v in net.trainable_variables]
+                for name, net in self.networks.items()}
+
+    def _call(self, name, params, inputs):
+        net = getattr(self, name)
+        outputs, _ = net.stateless_call(params[name], net.non_trainable_variables, inputs,
+                                        training=True)
+        return tf.cast(outputs, tf.float32)
+
+    # ------------------------------------------------------------- one inner round
+    def _encode(self, params, images, seed):
+        stats = self._call("encoder", params, images)
+        mu, log_var = stats[:, :self.code_dim], stats[:, self.code_dim:]
+        eps = tf.random.stateless_normal(tf.shape(mu), seed)
+        return mu, log_var, reparameterize(mu, log_var, eps)
+
+    def _noise_pair(self, batch, codes, seed):
+        z1 = tf.random.stateless_normal([batch, self.noise_dim], _fold(seed, 1))
+        z2 = tf.random.stateless_normal([batch, self.noise_dim], _fold(seed, 2))
+        if codes is None:  # FIGR: c is more noise
+            codes = tf.random.stateless_normal([batch, self.code_dim], _fold(seed, 3))
+        return z1, z2, codes
+
+    def _fakes(self, params, batch, codes, seed):
+        z1, z2, codes = self._noise_pair(batch, codes, seed)
+        y1 = self._call("generator", params, tf.concat([z1, codes], -1))
+        y2 = self._call("generator", params, tf.concat([z2, codes], -1))
+        return z1, z2, y1, y2
+
+    def vae_objective(self, params, images, seed):
+        mu, log_var, codes = self._encode(params, images, seed)
+        reconstructions = self._call("decoder", params, codes)
+        loss, reconstruction, kl = vae_loss(images, reconstructions, mu, log_var,
+                                            self.settings.beta)
+        return loss, {"reconstruction": reconstruction, "kl": kl, "codes": codes}
+
+    def discriminator_objective(self, params, images, codes, seed):
+        _, _, y1, y2 = self._fakes(params, tf.shape(images)[0], codes, seed)
+        real = self._call("discriminator", params, images)
+        loss = discriminator_loss(real, self._call("discriminator", params, y1),
+                                  self._call("discriminator", params, y2),
+                                  self.settings.gan_loss)
+        return loss, {"d_loss": loss}
+
+    def generator_objective(self, params, images, codes, seed):
+        """L_gen + lambda_ms L_ms (Eq. 4-5, 7)."""
+        z1, z2, y1, y2 = self._fakes(params, tf.shape(images)[0], codes, seed)
+        real = self._call("discriminator", params, images)
+        adversarial = generator_loss(real, self._call("discriminator", params, y1),
+                                     self._call("discriminator", params, y2),
+                                     self.settings.gan_loss)
+        mode_seeking = mode_seeking_term(z1, z2, y1, y2)
+        loss = adversarial + self.settings.mode_seeking_weight * mode_seeking
+        return loss, {"g_loss": adversarial, "mode_seeking": mode_seeking}
+
+    def _descend(self, names, objective, steps, lr, params, state, seed, aux):
+        """`steps` inner Adam steps of `objective(params, seed) -> (loss, aux)` on the
+        networks `names` (tf.while_loop); the other networks stay fixed. Returns the
+        updated params, Adam state and the last step's aux (`aux` when steps = 0)."""
+        s = self.settings
+
+        def body(j, own, state, aux):
+            full = dict(params)
+            full.update(own)
+            with tf.GradientTape() as tape:
+                tape.watch(own)
+                loss, new_aux = objective(full, _fold(seed, j))
+            grads = tape.gradient(loss, own)
+            own, state = adam_step(own, grads, state, lr, s.inner_beta_1, s.inner_beta_2)
+            return j + 1, own, state, new_aux
+
+        own = {name: params[name] for name in names}
+        _, own, state, aux = tf.while_loop(lambda j, *_: j < steps, body,
+                                           (tf.constant(0), own, state, aux))
+        params = dict(params)
+        params.update(own)
+        return params, state, aux
+
+    def inner_round(self, params, states, images, seed):
+        """One round of Algorithm 1 (lines 7-25): n_VAE, n_D, n_G steps. Returns
+        (params, states, codes, losses); codes are the last VAE step's (FIGR: zeros)."""
+        s = self.settings
+        states = dict(states)
+        batch = tf.shape(images)[0]
+        codes = tf.zeros([batch, self.code_dim])
+        losses = {name: tf.constant(0.0) for name in self.trackers if name != "update_norm"}
+        if s.vae:
+            aux = {"reconstruction": losses["reconstruction"], "kl": losses["kl"],
+                   "codes": codes}
+            params, states["vae"], aux = self._descend(
+                ("encoder", "decoder"), lambda p, sd: self.vae_objective(p, images, sd),
+                s.vae_steps, s.inner_vae_lr, params, states["vae"], _fold(seed, 0), aux)
+            codes = tf.stop_gradient(aux.pop("codes"))
+            losses.update(aux)
+        gan_codes = codes if s.vae else None
+        params, states["discriminator"], aux = self._descend(
+            ("discriminator",),
+            lambda p, sd: self.discriminator_objective(p, images, gan_codes, sd),
+            s.d_steps, s.inner_gan_lr, params, states["discriminator"], _fold(seed, 1),
+            {"d_loss": losses["d_loss"]})
+        losses.update(aux)
+        params, states["generator"], aux = self._descend(
+            ("generator",), lambda p, sd: self.generator_objective(p, images, gan_codes, sd),
+            s.g_steps, s.inner_gan_lr, params, states["generator"], _fold(seed, 2),
+            {"g_loss": losses["g_loss"], "mode_seeking": losses["mode_seeking"]})
+        losses.update(aux)
+        return params, states, codes, losses
+
+    def feedback_images(self, params, codes, seed):
+        """The n^2 blends of n generations from the task's codes (cycled), as data."""
+        n = self.settings.feedback_generations
+        codes = tf.gather(codes, tf.range(n) % tf.shape(codes)[0])
+        z = tf.random.stateless_normal([n, self.noise_dim], _fold(seed, 0))
+        generated = self._call("generator", params, tf.concat([z, codes], -1))
+        coefficients = feedback_coefficients(n, _fold(seed, 1), self.settings.feedback_range)
+        return tf.stop_gradient(feedback_interpolations(generated, coefficients))
+
+    def adapt(self, params, images, seed):
+        """Phi1 from `params` (Phi2) on one task's `images` [B, H, W, C] (Algorithm 1
+        lines 3-26, Algorithm 2 lines 2-25), with a fresh inner Adam; then, with
+        feedback, one more round on the images plus the n^2 blends. `seed`: a stateless
+        int64 pair. Returns (Phi1, the K-th round's codes of `images`, its losses).
+
+        The feedback round is iteration K of the same tf.while_loop (its input is the
+        images plus blends made inside the loop, an empty batch before), so the round's
+        graph exists once: half the graph, tracing and export time."""
+        s = self.settings
+        images = tf.convert_to_tensor(images, tf.float32)
+        batch = tf.shape(images)[0]
+        states = {"discriminator": adam_init({"discriminator": params["discriminator"]}),
+                  "generator": adam_init({"generator": params["generator"]})}
+        if s.vae:
+            states["vae"] = adam_init({"encoder": params["encoder"],
+                                       "decoder": params["decoder"]})
+        no_blends = tf.zeros([0] + list(self.image_shape))
+
+        def body(k, params, states, codes, losses):
+            inputs = images
+            if s.feedback:
+                blends = tf.cond(
+                    k < s.rounds, lambda: no_blends,
+                    lambda: self.feedback_images(params, codes, _fold(seed, s.rounds, 1)))
+                inputs = tf.concat([images, blends], 0)
+            params, states, new_codes, new_losses = self.inner_round(params, states, inputs,
+                                                                     _fold(seed, k))
+            in_rounds = k < s.rounds  # (the feedback round's codes and losses are not kept)
+            new_codes = tf.ensure_shape(new_codes[:batch], codes.shape)
+            codes = tf.where(in_rounds, new_codes, codes)
+            losses = {name: tf.where(in_rounds, new_losses[name], losses[name])
+                      for name in losses}
+            return k + 1, params, states, codes, losses
+
+        codes = tf.zeros([batch, self.code_dim])
+        losses = {name: tf.constant(0.0) for name in self.trackers if name != "update_norm"}
+        total = s.rounds + (1 if s.feedback else 0)
+        _, params, states, codes, losses = tf.while_loop(
+            lambda k, *_: k < total, body, (tf.constant(0), params, states, codes, losses))
+        return params, codes, losses
+
+    # -------------------------------------------------------------------- training
+    def train_step(self, images):
+        """One meta-iteration on one task `images` [g, H, W, C] (Algorithm 1)."""
+        if isinstance(images, (tuple, list)):
+            images = images[0]
+        step = tf.cast(self.optimizer.iterations, tf.int64)
+        seed = tf.stack([tf.constant(self.seed, tf.int64), step])
+        phi2 = self.meta_parameters()
+        phi1, _, losses = self.adapt(phi2, images, seed)
+        difference = {name: [a - b for a, b in zip(phi2[name], phi1[name])] for name in phi2}
+        gan = difference["generator"] + difference["discriminator"]
+        self.optimizer.apply_gradients(zip(gan, self._gan_variables()))
+        if self.settings.vae:
+            self.vae_optimizer.apply_gradients(
+                zip(difference["encoder"] + difference["decoder"], self._vae_variables()))
+        losses["update_norm"] = tf.linalg.global_norm(tf.nest.flatten(difference))
+        for name, tracker in self.trackers.items():
+            tracker.update_state(losses[name])
+        return {name: t.result() for name, t in self.trackers.items()}
+
+    # -------------------------------------------------------------- generator contract
+    def sample_latents(self, n, seed):
+        """[n, noise_dim + code_dim] ~ N(0, I): Algorithm 2's z and c."""
+        return tf.random.stateless_normal([n, self.latent_dim], seed=seed)
+
+    def decode(self, latents, training=False):
+        """G of the META-weights on latents [n, noise_dim + code_dim] (= [z, c])."""
+        return tf.cast(self.generator(tf.cast(latents, tf.float32), training=training),
+                       tf.float32)
+
+    def call(self, latents, training=False):
+        return self.decode(latents, training)
+
+    # ---------------------------------------------------------- few-shot generation
+    def check_seed_images(self, seed_images):
+        """DataError for seeds of another image shape or fewer than `min_seeds` (where
+        the shape is known when traced; the graph asserts the count as well)."""
+        shape = seed_images.shape
+        if shape.rank is not None and (shape.rank != 4 or any(
+                d is not None and d != e for d, e in zip(shape[1:], self.image_shape))):
+            raise DataError(f"seed_images must be [S, {', '.join(map(str, self.image_shape))}]"
+                            f", got shape {tuple(shape)}")
+        count = shape[0] if shape.rank else None
+        if count is not None and count < self.settings.min_seeds:
+            raise DataError(f"Meta-FAVAE adapts on at least {self.settings.min_seeds} seed "
+                            f"images (meta_favae.task_size), got {count}")
+
+    def generate(self, seed_images, num_images, seed):
+        """`num_images` images of the seeds' class (Algorithm 2): adapt from Phi2 on the
+        seeds (K rounds, + feedback) inside the graph, then G_1(z, c). Stateless in
+        `seed`: the same seeds and seed give the same images."""
+        seed_images = tf.convert_to_tensor(seed_images, tf.float32)
+        self.check_seed_images(seed_images)
+        # one trace for every seed count (also what the exported signature calls)
+        generate = self._generate.get_concrete_function(
+            tf.TensorSpec([None] + list(self.image_shape), tf.float32),
+            tf.TensorSpec([], tf.int32), tf.TensorSpec([], tf.int64))
+        return generate(seed_images, tf.cast(num_images, tf.int32), tf.cast(seed, tf.int64))
+
+    @tf.function(reduce_retracing=True)
+    def _generate(self, seed_images, num_images, seed):
+        check = tf.debugging.assert_greater_equal(
+            tf.shape(seed_images)[0], self.settings.min_seeds,
+            message=f"generate: Meta-FAVAE needs at least {self.settings.min_seeds} seed "
+                    "images")
+        with tf.control_dependencies([check]):
+            seed_pair = tf.stack([seed, tf.constant(0, tf.int64)])
+        phi1, _, _ = self.adapt(self.meta_parameters(), seed_images, _fold(seed_pair, 1))
+        z = tf.random.stateless_normal([num_images, self.noise_dim], _fold(seed_pair, 2))
+        if self.settings.code_source == "encoder":
+            mu, log_var, _ = self._encode(phi1, seed_images, _fold(seed_pair, 3))
+            pick = tf.random.stateless_uniform([num_images], _fold(seed_pair, 4), 0,
+                                               tf.shape(seed_images)[0], dtype=tf.int32)
+            eps = tf.random.stateless_normal([num_images, self.code_dim], _fold(seed_pair, 5))
+            codes = reparameterize(tf.gather(mu, pick), tf.gather(log_var, pick), eps)
+        else:
+            codes = tf.random.stateless_normal([num_images, self.code_dim],
+                                               _fold(seed_pair, 3))
+        return self._call("generator", phi1, tf.concat([z, codes], -1))
+
+
+def settings_from_config(config):
+    """`Settings` from `meta_favae.*` (config.add_meta_favae) and
+    `generator.mode_seeking_weight` (lambda_ms)."""
+    m = config.get("meta_favae") or {}
+    defaults = Settings()
+    return Settings(
+        rounds=int(m.get("rounds", defaults.rounds)),
+        vae_steps=int(m.get("vae_steps", defaults.vae_steps)),
+        d_steps=int(m.get("d_steps", defaults.d_steps)),
+        g_steps=int(m.get("g_steps", defaults.g_steps)),
+        inner_vae_lr=float(m.get("inner_vae_lr", defaults.inner_vae_lr)),
+        inner_gan_lr=float(m.get("inner_gan_lr", defaults.inner_gan_lr)),
+        inner_beta_1=float(m.get("inner_beta_1", defaults.inner_beta_1)),
+        inner_beta_2=float(m.get("inner_beta_2", defaults.inner_beta_2)),
+        beta=float(m.get("beta", defaults.beta)),
+        mode_seeking_weight=float(config.generator.get("mode_seeking_weight", 1.0)),
+        gan_loss=m.get("gan_loss", defaults.gan_loss),
+        vae=bool(m.get("vae", defaults.vae)),
+        feedback=bool(m.get("feedback", defaults.feedback)),
+        feedback_generations=int(m.get("feedback_generations",
+                                       defaults.feedback_generations)),
+        feedback_range=tuple(float(a) for a in m.get("feedback_range",
+                                                     defaults.feedback_range)),
+        code_source=m.get("code_source", defaults.code_source),
+        min_seeds=int(m.get("task_size", defaults.min_seeds)))
+
+
+def build_meta_favae(image_shape, code_dim=64, noise_dim=64, width=1.0, settings=None,
+                     seed=0):
+    """The networks for `image_shape` (ConfigError for what they cannot take) and the
+    model around them (not compiled)."""
+    settings = settings or Settings()
+    networks = meta_favae_nets.build_networks(image_shape, code_dim, noise_dim, width,
+                                              with_vae=settings.vae)
+    name = ("meta_favae" if settings.feedback else "meta_avae") if settings.vae else "figr"
+    return MetaFAVAE(networks, code_dim, noise_dim, settings, seed, name=name)
+
+
+def compile_meta_favae(model, outer_vae_lr=1e-5, outer_gan_lr=1e-4, jit_compile=False):
+    """The outer Adams of Algorithm 1 line 28 (Keras' default betas)."""
+    model.compile(optimizer=keras.optimizers.Adam(outer_gan_lr),
+                  vae_optimizer=(keras.optimizers.Adam(outer_vae_lr)
+                                 if model.settings.vae else None),
+                  jit_compile=bool(jit_compile))
+    return model

@@ -1,0 +1,70 @@
+"""Pipeline `cola` (COLA, paper section 3.1; the GLO baseline with
+`cola.class_codes = "random"`), unsupervised: labels are read only to score.
+
+  I.   cluster the images of `cola.train_split` (Algorithm 2; steps.cola.cluster_images):
+       clustering accuracy and NMI to metrics.jsonl (phase "cola_clustering_eval");
+       GLO skips it and gives every code a random class part;
+  II.  the generator with one learnable code per image (Algorithm 1), the codes' class
+       parts = the step-I targets;
+  III. a Gaussian per cluster of the codes (GLO: an EM mixture of K components);
+  then samples/clusters.png (a row per cluster), gen_eval.json (CAS against the real
+  evaluation images with clusters mapped to classes by the clustering-accuracy matching,
+  and a Frechet distance on `gen_eval.features`), wall time of each step (metrics.jsonl,
+  phase "cola_timing"), and export/generator/V (decode, sample, sample_class).
+Every step resumes from its checkpoints in the workdir.
+"""
+
+import time
+
+import numpy as np
+from absl import logging
+
+from fewgen_tf import export
+from fewgen_tf import workdir as workdir_lib
+from fewgen_tf.data import registry
+from fewgen_tf.errors import ConfigError, DataError
+from fewgen_tf.generators import cola as cola_lib
+from fewgen_tf.steps import cola as steps
+
+
+def run(config, workdir):
+    steps.check_config(config)
+    c = config.cola
+    splits = registry.load_splits(config.data)
+    if c.train_split not in splits:
+        raise ConfigError(f"cola.train_split {c.train_split!r} is not one of {sorted(splits)}")
+    train = splits[c.train_split]
+    if len(train.images) == 0:
+        raise DataError(f"split {c.train_split} holds no images")
+    images, labels = train.images, np.asarray(train.labels)
+    timing, scores = {}, {}
+    if c.class_codes == "clusters":
+        clustering, step1 = steps.cluster_images(config, workdir, images)
+        timing.update(step1)
+        clusters = clustering.clusters()
+        scores = steps.clustering_scores(clustering, labels, images)
+        workdir_lib.append_metrics(workdir, dict(scores, phase="cola_clustering_eval"))
+        logging.info("COLA step I: %s", scores)
+        class_parts = clustering.targets.numpy()[clustering.assignment.numpy()]
+    else:
+        clusters = None
+        class_parts = cola_lib.random_class_parts(len(images), c.num_clusters, config.seed)
+    model, timing["step2_seconds"] = steps.train_codes(config, workdir, images, class_parts)
+    start = time.perf_counter()
+    clusters = steps.fit_mixture(config, model, clusters)
+    steps.save_final(model, workdir)
+    timing["step3_seconds"] = time.perf_counter() - start
+    logging.info("wrote %s", steps.save_cluster_grid(workdir, model, int(c.sample_images),
+                                                     int(config.gen_eval.seed)))
+    start = time.perf_counter()
+    name = "cola" if c.class_codes == "clusters" else "glo"
+    result = steps.evaluate_class_generator(
+        config, workdir, model, steps.cluster_to_class(labels, clusters, c.num_clusters),
+        train, name, extra={"clustering": scores} if scores else None)
+    timing["eval_seconds"] = time.perf_counter() - start
+    workdir_lib.append_metrics(workdir, dict(timing, phase="cola_timing"))
+    logging.info("%s: %s; times %s", name, result["metrics"], timing)
+    if config.export.enabled:
+        export.export_generator(model, export.export_dir(workdir, "generator",
+                                                         config.export.version))
+    return dict(result, timing=timing)

@@ -1,0 +1,306 @@
+"""COLA's steps, shared by the pipelines `cola` (COLA, GLO), `scola` and any pipeline that
+needs a class-conditional generator trained on a few labelled images (`train_scola`,
+e.g. small-sample classification), so none of them imports another.
+
+  cluster_images    step I (Algorithm 2): resumable in checkpoints/cola_clustering/,
+                    timed, with the Hungarian solver's share of the time;
+  train_codes       step II (Algorithm 1): resumable in checkpoints/generator/ (so that
+                    `generator.from_workdir` restores it, e.g. as LASIUM's source), a grid
+                    of reconstructions from fixed codes after every epoch;
+  fit_mixture       step III: a Gaussian per cluster (or GLO's EM mixture), then the final
+                    checkpoint (with the mixture) in checkpoints/generator/;
+  train_scola       sCOLA = step II with one-hot labels as class parts, then step III;
+  evaluate_class_generator  CAS on real evaluation images, a Frechet distance on the
+                    evaluation network's features, samples/clusters.png.
+Images are float32 NHWC in [0, 1]; labels are used only where the method is supervised
+(sCOLA) or to score (clustering accuracy, NMI, CAS).
+"""
+
+import json
+import os
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+from absl import logging
+
+from fewgen_tf import training, visualize
+from fewgen_tf import workdir as workdir_lib
+from fewgen_tf.data import augment, registry
+from fewgen_tf.errors import ConfigError, DataError
+from fewgen_tf.generators import cola as cola_lib
+from fewgen_tf.generators import cola_clustering
+from fewgen_tf.losses import make_reconstruction_loss
+from fewgen_tf.metrics import clustering as clustering_metrics
+from fewgen_tf.metrics import generative
+
+CLUSTERING_PHASE, GENERATOR_PHASE = "cola_clustering", "generator"
+GRID = 8
+
+
+def _indexed_dataset(images, batch, seed):
+    """make_dataset(start_step) for fit_resumable: (index, image) batches, reshuffled
+    every pass from `seed`, positioned after `start_step` batches."""
+    indices = np.arange(len(images), dtype=np.int32)
+
+    def make(start_step):
+        data = tf.data.Dataset.from_tensor_slices((indices, images))
+        data = data.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
+        return (data.repeat().batch(batch, drop_remainder=True).skip(start_step)
+                .prefetch(tf.data.AUTOTUNE))
+    return make
+
+
+def augmentation_ranges(config, image_shape):
+    """Step I's augmentation: `augment.*` when the config has it, else the character
+    ranges for grey images and the natural ones for RGB."""
+    if "augment" in config:
+        return augment.AugmentationRanges.from_config(config.augment)
+    return (augment.AugmentationRanges.characters() if image_shape[-1] == 1
+            else augment.AugmentationRanges.natural())
+
+
+# ------------------------------------------------------------------------ step I
+def cluster_images(config, workdir, images):
+    """(ClusteringModel trained by Algorithm 2, timing dict). Resumes from
+    checkpoints/cola_clustering/. ConfigError if cola.num_clusters > len(images)."""
+    c = config.cola
+    n = len(images)
+    if n == 0:
+        raise DataError("no images to cluster")
+    batch = min(int(c.cluster_batch_size), n)
+    steps = max(1, n // batch)
+    total = int(c.cluster_epochs) * steps
+    model = cola_clustering.build_clustering_model(
+        images.shape[1:], n, c.num_clusters, steps, widths=tuple(c.encoder_widths),
+        blocks=tuple(c.encoder_blocks), target_variance=float(c.target_variance),
+        ranges=augmentation_ranges(config, images.shape[1:]), flip=bool(c.flip),
+        views=int(c.views), weight_decay=float(c.weight_decay), seed=config.seed)
+    model.compile(optimizer=keras.optimizers.SGD(
+        cola_clustering.halving_schedule(float(c.cluster_lr), total),
+        momentum=float(c.cluster_momentum)), jit_compile=False)  # (numpy_function, affine)
+    logging.info("COLA step I: %d epochs of %d steps (batch %d) on %d images, K=%d",
+                 c.cluster_epochs, steps, batch, n, c.num_clusters)
+    start = time.perf_counter()
+    training.fit_resumable(model, _indexed_dataset(images, batch, config.seed), total, steps,
+                           workdir, phase=CLUSTERING_PHASE)
+    seconds = time.perf_counter() - start
+    timing = {"step1_seconds": seconds, "hungarian_seconds": model.timer.seconds,
+              "hungarian_calls": model.timer.calls,
+              "hungarian_share": model.timer.seconds / seconds if seconds > 0 else 0.0}
+    return model, timing
+
+
+def clustering_scores(model, labels, images=None):
+    """Accuracy (Hungarian-matched) and NMI of the matching (step I's output) and, if
+    `images` are given, of the encoder's nearest one-hot mean on them."""
+    clusters = model.clusters()
+    scores = {"clustering_accuracy": clustering_metrics.clustering_accuracy(labels, clusters),
+              "nmi": clustering_metrics.nmi(labels, clusters)}
+    if images is not None:
+        predicted = model.predict_clusters(images)
+        scores["encoder_accuracy"] = clustering_metrics.clustering_accuracy(labels, predicted)
+        scores["encoder_nmi"] = clustering_metrics.nmi(labels, predicted)
+    return scores
+
+
+# ----------------------------------------------------------------------- step II
+class Reconstructions(keras.callbacks.Callback):
+    """samples/generator_epochNNNN.png: G of the first 64 images' codes every epoch."""
+
+    def __init__(self, model, workdir):
+        super().__init__()
+        self.cola, self.workdir = model, workdir
+        self.indices = np.arange(min(GRID * GRID, int(model.codes.shape[0])))
+
+    def on_epoch_end(self, epoch, logs=None):
+        images = self.cola.decode(tf.gather(self.cola.codes, self.indices)).numpy()
+        rows = [list(images[r * GRID:(r + 1) * GRID]) for r in range(0, len(images) // GRID + 1)]
+        workdir_lib.save_png(self.workdir, f"generator_epoch{epoch + 1:04d}.png",
+                             visualize.tile([r for r in rows if r]))
+
+
+def reconstruction_loss(config, image_shape):
+    c = config.cola
+    return make_reconstruction_loss(c.loss, image_shape, float(c.lap_gamma), int(c.lap_bands),
+                                    c.perceptual_model or None, tuple(c.perceptual_layers))
+
+
+def build_model(config, image_shape, num_clusters, codes=None, steps_per_epoch=1):
+    """The COLA model of `config` (generator.latent_dim = d, K = num_clusters)."""
+    c = config.cola
+    loss_fn = reconstruction_loss(config, image_shape) if codes is not None else None
+    return cola_lib.build_cola(image_shape, int(num_clusters), config.generator.latent_dim,
+                               c.architecture, bool(c.conditional_bn), float(c.width), codes,
+                               loss_fn, steps_per_epoch, config.seed)
+
+
+def train_codes(config, workdir, images, class_parts):
+    """(COLA model after Algorithm 1 with the codes' class parts `class_parts` [N, K],
+    seconds). Resumes from checkpoints/generator/."""
+    g, c = config.generator, config.cola
+    n = len(images)
+    if n == 0:
+        raise DataError("no images to train the generator on")
+    class_parts = np.asarray(class_parts)
+    batch = min(int(g.batch_size), n)
+    steps = max(1, n // batch)
+    total = int(g.epochs) * steps
+    codes = cola_lib.initial_codes(class_parts, g.latent_dim, float(c.code_sigma), config.seed)
+    model = build_model(config, images.shape[1:], class_parts.shape[1], codes, steps)
+    model.compile(optimizer=keras.optimizers.Adam(cola_lib.halving_schedule(float(g.lr), total)),
+                  code_optimizer=keras.optimizers.Adam(
+                      cola_lib.halving_schedule(float(c.code_lr), total)),
+                  jit_compile=False)
+    logging.info("COLA step II: %d epochs of %d steps (batch %d), %d codes in R^%d, loss %s",
+                 g.epochs, steps, batch, n, model.latent_dim, c.loss)
+    start = time.perf_counter()
+    training.fit_resumable(model, _indexed_dataset(images, batch, config.seed), total, steps,
+                           workdir, phase=GENERATOR_PHASE,
+                           callbacks=[Reconstructions(model, workdir)])
+    return model, time.perf_counter() - start
+
+
+# ---------------------------------------------------------------------- step III
+def fit_mixture(config, model, clusters=None):
+    """Step III on the learnt codes: a Gaussian per cluster of `clusters` [N] (COLA,
+    sCOLA), or with `clusters` None GLO's EM mixture of K components. Writes the final
+    checkpoint (with the mixture) and returns each code's cluster / component."""
+    c = config.cola
+    codes = model.codes.numpy()
+    k = model.num_clusters
+    if clusters is not None:
+        means, covariances = cola_lib.fit_cluster_gaussians(codes, clusters, k,
+                                                            float(c.covariance_reg))
+        model.set_mixture(means, covariances)
+    else:
+        weights, means, covariances = cola_lib.fit_gaussian_mixture(
+            codes, k, config.seed, int(c.em_iterations), float(c.covariance_reg))
+        model.set_mixture(means, covariances, weights)
+        log_p = cola_lib._log_gaussians(codes.astype(np.float64), means, covariances)
+        clusters = np.argmax(log_p + np.log(np.maximum(weights, 1e-30)), 1)
+    return np.asarray(clusters)
+
+
+def save_final(model, workdir):
+    """The trained model with its mixture, as the newest checkpoint of
+    checkpoints/generator/ (the same objects fit_resumable saves, at the same step), so
+    a re-run and `generator.from_workdir` both restore the finished model."""
+    checkpoint = tf.train.Checkpoint(model=model, optimizer=model.optimizer,
+                                     best_score=tf.Variable(-np.inf, dtype=tf.float64,
+                                                            trainable=False))
+    manager = tf.train.CheckpointManager(
+        checkpoint, os.path.join(workdir, "checkpoints", GENERATOR_PHASE), max_to_keep=3)
+    return manager.save(checkpoint_number=int(model.optimizer.iterations.numpy()))
+
+
+def train_scola(config, workdir, images, labels, num_classes=None):
+    """sCOLA on labelled images: t_i = one-hot(label_i), step II, a Gaussian per class;
+    returns the trained COLA model (sample_class(c, n, seed) draws class c). Resumable
+    in `workdir`."""
+    labels = np.asarray(labels).astype(np.int64).ravel()
+    if len(labels) != len(images):
+        raise DataError(f"{len(images)} images but {len(labels)} labels")
+    num_classes = int(num_classes or (labels.max() + 1 if len(labels) else 0))
+    if num_classes < 1 or labels.min() < 0 or labels.max() >= num_classes:
+        raise DataError(f"labels must be in [0, {num_classes}), got {labels.min()}..{labels.max()}")
+    missing = sorted(set(range(num_classes)) - set(labels.tolist()))
+    if missing:
+        raise DataError(f"classes {missing} have no image to train sCOLA on")
+    model, _ = train_codes(config, workdir, np.asarray(images, np.float32),
+                           np.eye(num_classes, dtype=np.float32)[labels])
+    fit_mixture(config, model, labels)
+    save_final(model, workdir)
+    return model
+
+
+# --------------------------------------------------------------------- evaluation
+def cluster_to_class(labels, clusters, num_clusters):
+    """{cluster: class}: the one-to-one map of clustering accuracy (labels used only to
+    score). Clusters left without a class (K > classes) are absent."""
+    table = np.zeros((int(np.max(labels)) + 1, num_clusters), np.int64)
+    np.add.at(table, (np.asarray(labels), np.asarray(clusters)), 1)
+    import scipy.optimize  # (local: only the scoring needs it here)
+    rows, cols = scipy.optimize.linear_sum_assignment(-table)
+    return {int(c): int(r) for r, c in zip(rows, cols)}
+
+
+def evaluation_data(config, train_split):
+    """(evaluation images, their labels as indices of `train_split`'s classes, the
+    dataset they come from). `cola.eval_subset` (e.g. MNIST's "test"): the same data
+    config with `data.subset` replaced, split alike; empty: the training split itself."""
+    subset = config.cola.eval_subset
+    if subset:
+        data = config.data.copy_and_resolve_references()
+        data.subset = subset
+        dataset = registry.load_dataset(data)
+        split = registry.load_splits(data)[config.cola.train_split]
+    else:
+        dataset = registry.load_dataset(config.data)
+        split = train_split
+    index_of = {k: i for i, k in enumerate(train_split.class_keys)}
+    mapped = np.array([index_of.get(k, -1) for k in split.class_keys], np.int64)
+    labels = mapped[np.asarray(split.labels)] if len(split.labels) else np.zeros([0], np.int64)
+    keep = labels >= 0
+    if not np.any(keep):
+        raise DataError(f"the evaluation images ({subset or 'training split'}) share no class "
+                        f"with the training split")
+    return split.images[keep], labels[keep], dataset
+
+
+def generate_per_cluster(model, clusters, per_cluster, seed):
+    """[len(clusters) * per_cluster] images, cluster by cluster."""
+    return np.concatenate([np.asarray(model.sample_class(c, per_cluster, seed + c))
+                           for c in clusters])
+
+
+def save_cluster_grid(workdir, model, count, seed, name="clusters.png"):
+    """samples/clusters.png: one row per cluster of `count` samples of its Gaussian."""
+    rows = [list(np.asarray(model.sample_class(c, count, seed + c)))
+            for c in range(model.num_clusters)]
+    return workdir_lib.save_png(workdir, name, visualize.tile(rows))
+
+
+def evaluate_class_generator(config, workdir, model, class_of_cluster, train_split, name,
+                             extra=None):
+    """CAS (classifier trained on generated images labelled by `class_of_cluster`, tested
+    on the real evaluation images) and the Frechet distance on `gen_eval.features`
+    between generated and real evaluation images; writes gen_eval.json."""
+    gen, c = config.gen_eval, config.cola
+    images, labels, dataset = evaluation_data(config, train_split)
+    clusters = sorted(class_of_cluster)
+    generated = generate_per_cluster(model, clusters, int(c.eval_images_per_class), gen.seed)
+    generated = np.clip(generated, 0.0, 1.0).astype(np.float32)
+    generated_labels = np.repeat([class_of_cluster[k] for k in clusters],
+                                 int(c.eval_images_per_class))
+    num_classes = train_split.num_classes
+    cas = generative.classification_accuracy_score(
+        generated, generated_labels, images, labels, num_classes, int(gen.classifier_steps),
+        int(gen.seed))
+    extractor = generative.make_feature_extractor(gen, dataset)
+    metrics = {"cas": cas}
+    metrics.update(generative.feature_frechet_distance(extractor, generated, images))
+    result = {"generator": name, "metrics": metrics, "features": extractor.name,
+              "protocol": {"eval_subset": c.eval_subset or "training split",
+                           "real_images": int(len(images)),
+                           "generated_images": int(len(generated)),
+                           "images_per_class": int(c.eval_images_per_class),
+                           "classes_covered": len(set(class_of_cluster.values())),
+                           "classifier_steps": int(gen.classifier_steps),
+                           "seed": int(gen.seed), "dataset": dataset.name}}
+    result.update(extra or {})
+    os.makedirs(workdir, exist_ok=True)
+    with open(os.path.join(workdir, "gen_eval.json"), "w") as f:
+        json.dump(result, f, indent=2, sort_keys=True, default=float)
+    return result
+
+
+def check_config(config):
+    c = config.cola
+    if c.class_codes not in ("clusters", "random"):
+        raise ConfigError(f"unknown cola.class_codes {c.class_codes!r}; valid: clusters "
+                          "(COLA), random (GLO)")
+    if config.generator.name != "cola":
+        raise ConfigError(f"the COLA pipelines train generator.name 'cola', got "
+                          f"{config.generator.name!r}")

@@ -1,0 +1,379 @@
+"""COLA / sCOLA / GLO: the Hungarian step, balanced targets, the Laplacian pyramid and
+its loss (Eq. 5), the perceptual loss's layer lookup (Eq. 4), the per-epoch code
+projection, the per-cluster Gaussians, sample_class, sCOLA on two trivial classes,
+clear errors, and the pipeline end to end with resume and export. Tiny images (16x16),
+widths and budgets keep the file fast."""
+
+import json
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from fewgen_tf import losses, pipelines
+from fewgen_tf import workdir as workdir_lib
+from fewgen_tf.config import add_cola, base_config
+from fewgen_tf.data import registry
+from fewgen_tf.errors import ConfigError, DataError
+from fewgen_tf.generators import cola, cola_clustering
+from fewgen_tf.lasium.tasks import LatentTaskSampler
+from fewgen_tf.metrics import clustering as clustering_metrics
+from fewgen_tf.steps import cola as cola_steps
+from fewgen_tf.steps.generator import train_generator
+
+SIZE = 16
+
+
+def _config(variant="cola", **cola_options):
+    config = add_cola(base_config(), variant, num_clusters=2)
+    config.data.image_size = SIZE
+    config.generator.latent_dim = 4
+    config.generator.batch_size = 8
+    config.generator.epochs = 2
+    config.generator.lr = 3e-3
+    config.cola.width = 0.125
+    config.cola.lap_bands = 2
+    config.cola.encoder_widths = (4, 8)
+    config.cola.encoder_blocks = (1, 1)
+    config.cola.cluster_batch_size = 8
+    config.cola.cluster_epochs = 2
+    config.cola.update(cola_options)
+    return config
+
+
+def _two_trivial_classes(per_class=8, seed=0):
+    """Class 0: a bright square top-left on black; class 1: bottom-right. [2n,16,16,1]."""
+    r = np.random.default_rng(seed)
+    images = np.zeros((2 * per_class, SIZE, SIZE, 1), np.float32)
+    images[:per_class, 2:7, 2:7] = 1.0
+    images[per_class:, 9:14, 9:14] = 1.0
+    images += r.uniform(0, 0.05, images.shape).astype(np.float32)
+    return np.clip(images, 0, 1), np.repeat([0, 1], per_class)
+
+
+def _quadrant_class(images):
+    """0 if the top-left square is brighter than the bottom-right one, else 1."""
+    images = np.asarray(images)
+    return (images[:, 9:14, 9:14].mean((1, 2, 3)) > images[:, 2:7, 2:7].mean((1, 2, 3))).astype(int)
+
+
+# --------------------------------------------------------------------- step I maths
+def test_hungarian_recovers_a_hand_permutation():
+    targets = np.array([[0.0, 1.0], [-1.0, 0.0], [1.0, 0.0]], np.float32)
+    embeddings = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0]], np.float32)
+    # embedding 0 is target 2, embedding 1 target 0, embedding 2 target 1
+    np.testing.assert_array_equal(cola_clustering.hungarian_assignment(embeddings, targets),
+                                  [2, 0, 1])
+    # a known permutation of 12 noisy GMM targets is recovered
+    table, _ = cola_clustering.balanced_targets(12, 12, 0.0, seed=3)
+    perm = np.random.default_rng(1).permutation(12)
+    noisy = table[perm] + 0.01 * np.random.default_rng(2).normal(size=table.shape)
+    timer = cola_clustering.HungarianTimer()
+    np.testing.assert_array_equal(cola_clustering.hungarian_assignment(noisy, table, timer),
+                                  perm)
+    assert timer.calls == 1 and timer.seconds > 0
+
+
+def test_balanced_targets():
+    targets, components = cola_clustering.balanced_targets(103, 10, 0.05, seed=0)
+    counts = np.bincount(components, minlength=10)
+    assert counts.min() == 10 and counts.max() == 11 and counts.sum() == 103
+    np.testing.assert_allclose(np.linalg.norm(targets, axis=1), 1.0, atol=1e-6)
+    assert np.mean(np.argmax(targets, 1) == components) > 0.95  # near their one-hot mean
+    again, same = cola_clustering.balanced_targets(103, 10, 0.05, seed=0)
+    np.testing.assert_array_equal(again, targets)
+    np.testing.assert_array_equal(same, components)
+    other, _ = cola_clustering.balanced_targets(103, 10, 0.05, seed=1)
+    assert not np.allclose(other, targets)
+    exact, comps = cola_clustering.balanced_targets(6, 3, 0.0, seed=0)
+    np.testing.assert_allclose(exact, np.eye(3)[comps])  # variance 0: the one-hot means
+    with pytest.raises(ConfigError, match="K=11 is larger than the number of training images"):
+        cola_clustering.balanced_targets(10, 11, 0.05, seed=0)
+    with pytest.raises(ConfigError, match="num_clusters must be an int >= 2"):
+        cola_clustering.balanced_targets(10, 1, 0.05, seed=0)
+
+
+def test_clustering_accuracy_and_nmi_by_hand():
+    labels = [0, 0, 1, 1, 2, 2]
+    assert clustering_metrics.clustering_accuracy(labels, [5, 5, 3, 3, 9, 9]) == 1.0
+    assert clustering_metrics.nmi(labels, [5, 5, 3, 3, 9, 9]) == pytest.approx(1.0)
+    assert clustering_metrics.clustering_accuracy(labels, [0, 0, 0, 1, 1, 1]) == \
+        pytest.approx(4 / 6)
+    # independent partitions: I = 0
+    assert clustering_metrics.nmi([0, 0, 1, 1], [0, 1, 0, 1]) == pytest.approx(0.0, abs=1e-12)
+    # hand value: Y = [0,0,1,1], C = [0,0,0,1]: I = H(C) - H(C|Y) = h(1/4) - 1/2 ln 2
+    h = -(0.25 * np.log(0.25) + 0.75 * np.log(0.75))
+    expected = (h - 0.5 * np.log(2)) / np.sqrt(np.log(2) * h)
+    assert clustering_metrics.nmi([0, 0, 1, 1], [0, 0, 0, 1]) == pytest.approx(expected)
+
+
+def test_step_one_clusters_trivially_separable_images(tmp_path):
+    images, labels = _two_trivial_classes(16)
+    config = _config(cluster_epochs=10, views=1)
+    config.augment.kind = "natural"  # (symmetric fill: black stays black)
+    model, timing = cola_steps.cluster_images(config, str(tmp_path), images)
+    scores = cola_steps.clustering_scores(model, labels, images)
+    assert scores["clustering_accuracy"] == 1.0 and scores["nmi"] == pytest.approx(1.0)
+    assert np.bincount(model.clusters()).tolist() == [16, 16]  # balanced
+    assert timing["hungarian_calls"] == 5 * 4 and 0 < timing["hungarian_share"] < 1
+    records = [r for r in workdir_lib.read_metrics(str(tmp_path))
+               if r.get("phase") == "cola_clustering"]
+    assert len(records) == 10 and records[1]["rotation_loss"] > 0  # odd epochs: RotNet
+    assert records[-2]["reassigned"] < records[0]["reassigned"]  # the matching settles
+    with pytest.raises(ConfigError, match="larger than the number of training images"):
+        cola_steps.cluster_images(_config(num_clusters=40), str(tmp_path / "k"), images)
+
+
+# ------------------------------------------------------------ Laplacian pyramid loss
+def test_laplacian_pyramid_sums_back_to_the_image():
+    r = np.random.default_rng(0)
+    for shape in ((2, 28, 28, 1), (1, 16, 16, 3)):
+        x = r.uniform(size=shape).astype(np.float32)
+        levels = losses.laplacian_pyramid(x, bands=3)
+        assert len(levels) == 4
+        assert [lvl.shape[1] for lvl in levels] == [shape[1], -(-shape[1] // 2),
+                                                    -(-shape[1] // 4), -(-shape[1] // 8)]
+        np.testing.assert_allclose(losses.reconstruct(levels), x, atol=2e-6)
+    # a constant image has (away from the zero-padded border) no band content
+    flat = losses.laplacian_pyramid(np.full((1, 32, 32, 1), 0.5, np.float32), bands=1)
+    np.testing.assert_allclose(flat[0][0, 6:-6, 6:-6], 0.0, atol=1e-6)
+    with pytest.raises(ConfigError, match="lower cola.lap_bands"):
+        losses.check_levels((16, 16, 1), 4)
+
+
+def test_laplacian_loss_is_zero_for_identical_and_weights_high_frequencies():
+    gamma = 4.0
+    x = np.random.default_rng(0).uniform(0.3, 0.7, (1, 32, 32, 1)).astype(np.float32)
+    np.testing.assert_allclose(losses.laplacian_loss(x, x, gamma), [0.0], atol=1e-7)
+    # a checkerboard in the middle: the finest band L_1 holds almost all of it, weight 1/4
+    rows, cols = np.mgrid[:32, :32]
+    checker = np.where((rows + cols) % 2 == 0, 1.0, -1.0) * (abs(rows - 15.5) < 6) * (
+        abs(cols - 15.5) < 6)
+    high = 0.1 * checker[None, :, :, None].astype(np.float32)
+    pixel = np.mean(np.abs(high))
+    ratio_high = float(losses.laplacian_loss(x, x + high, gamma)[0]) / pixel
+    assert ratio_high == pytest.approx(1.0 + gamma / 4.0, rel=0.08)
+    # a smooth bump of the same mean |difference| lands mostly in the coarse levels,
+    # weighted 1/16, 1/64, 1/256: a much smaller increase
+    bump = np.exp(-((rows - 15.5) ** 2 + (cols - 15.5) ** 2) / (2 * 8.0 ** 2))
+    low = (bump * pixel / bump.mean())[None, :, :, None].astype(np.float32)
+    ratio_low = float(losses.laplacian_loss(x, x + low, gamma)[0]) / pixel
+    assert 1.0 < ratio_low < 1.0 + gamma / 12.0 < ratio_high
+    # Eq. 5 term by term: |d| + gamma * sum_i 2^(-2i) mean|L_i(d)|, i = 1 the finest
+    levels = [np.abs(np.asarray(lv)).mean() for lv in losses.laplacian_pyramid(low, 3)]
+    by_hand = pixel + gamma * sum(2.0 ** (-2 * i) * m for i, m in enumerate(levels, 1))
+    assert ratio_low * pixel == pytest.approx(by_hand, rel=1e-5)
+    # and it grows with the perturbation
+    assert float(losses.laplacian_loss(x, x + 2 * high, gamma)[0]) == pytest.approx(
+        2 * ratio_high * pixel, rel=1e-4)
+
+
+# ------------------------------------------------------------------ perceptual loss
+def _tiny_feature_model():
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((SIZE, SIZE, 3))
+    a = keras.layers.Conv2D(4, 3, padding="same", activation="relu", name="feat_a")(inputs)
+    b = keras.layers.Conv2D(4, 3, strides=2, padding="same", name="feat_b")(a)
+    return keras.Model(inputs, keras.layers.GlobalAveragePooling2D(name="pool")(b),
+                       name="tiny_vgg")
+
+
+def test_perceptual_loss_on_named_layers_and_clear_errors(tmp_path):
+    net = _tiny_feature_model()
+    path = str(tmp_path / "tiny_vgg.keras")
+    net.save(path)
+    loss = losses.PerceptualLoss(path, ["feat_a", "feat_b"])
+    r = np.random.default_rng(0)
+    x = r.uniform(size=(2, SIZE, SIZE, 1)).astype(np.float32)
+    y = r.uniform(size=(2, SIZE, SIZE, 1)).astype(np.float32)
+    np.testing.assert_allclose(loss(x, x), [0.0, 0.0], atol=1e-7)
+    features = keras.Model(net.inputs, [net.get_layer("feat_a").output,
+                                        net.get_layer("feat_b").output])
+    fx, fy = features(np.repeat(x, 3, -1)), features(np.repeat(y, 3, -1))
+    expected = np.abs(x - y).mean((1, 2, 3)) + sum(
+        np.abs(np.asarray(a) - np.asarray(b)).mean((1, 2, 3)) for a, b in zip(fx, fy))
+    np.testing.assert_allclose(loss(x, y), expected, rtol=1e-5)
+    with pytest.raises(ConfigError, match=r"has no layer\(s\) \['block3_conv3'\]; its layers: "
+                                          r".*feat_a"):
+        losses.PerceptualLoss(net, ["feat_a", "block3_conv3"])
+    with pytest.raises(ConfigError, match="does not exist"):
+        losses.PerceptualLoss(str(tmp_path / "absent.keras"), ["feat_a"])
+
+    class Module(tf.Module):
+        @tf.function(input_signature=[tf.TensorSpec([None, SIZE, SIZE, 3], tf.float32)])
+        def serve(self, images):
+            return {"edges": images[:, 1:] - images[:, :-1]}
+
+    module = Module()
+    saved = str(tmp_path / "saved")
+    tf.saved_model.save(module, saved, signatures={"serving_default": module.serve})
+    with pytest.raises(ConfigError, match=r"no output\(s\) \['block1_conv2'\]; its "
+                                          r"serving_default outputs: edges"):
+        losses.PerceptualLoss(saved, ["block1_conv2"])
+    served = losses.PerceptualLoss(saved, ["edges"])
+    assert float(served(x, y)[0]) > float(np.abs(x - y)[0].mean())
+    with pytest.raises(ConfigError, match="needs cola.perceptual_model"):
+        losses.make_reconstruction_loss("perceptual", (SIZE, SIZE, 1))
+
+
+# ---------------------------------------------------------------- step II and III
+def test_codes_are_unit_norm_after_every_epoch_projection(tmp_path):
+    images, labels = _two_trivial_classes(8)
+    parts = np.eye(2)[labels] * 3.0  # unnormalised on purpose
+    codes = cola.initial_codes(parts, 4, sigma=2.0, seed=0)
+    np.testing.assert_allclose(np.linalg.norm(codes[:, :2], axis=1), 1.0, atol=1e-6)
+    np.testing.assert_allclose(np.linalg.norm(codes[:, 2:], axis=1), 1.0, atol=1e-6)
+    config = _config()
+    model, _ = cola_steps.train_codes(config, str(tmp_path), images, parts)
+    learnt = model.codes.numpy()
+    assert not np.allclose(learnt, codes, atol=1e-4)  # the codes were optimised
+    np.testing.assert_allclose(np.linalg.norm(learnt[:, :2], axis=1), 1.0, atol=1e-5)
+    np.testing.assert_allclose(np.linalg.norm(learnt[:, 2:], axis=1), 1.0, atol=1e-5)
+    assert int(model.optimizer.iterations) == 4 and int(model.code_optimizer.iterations) == 4
+    # mid-epoch the codes leave the spheres; the epoch's last step projects them back
+    model.steps_per_epoch = 1000
+    model.train_step((tf.range(8), tf.constant(images[:8])))
+    assert not np.allclose(np.linalg.norm(model.codes.numpy()[:8, 2:], axis=1), 1.0,
+                           atol=1e-5)
+
+
+def test_per_cluster_gaussians_match_numpy_and_sampling_follows_them():
+    r = np.random.default_rng(0)
+    codes = r.normal(size=(60, 3))
+    clusters = np.repeat([0, 1, 2], 20)
+    codes[clusters == 1] += 5.0
+    means, covs = cola.fit_cluster_gaussians(codes, clusters, 3, reg=1e-3)
+    for c in range(3):
+        np.testing.assert_allclose(means[c], np.mean(codes[clusters == c], 0))
+        np.testing.assert_allclose(covs[c], np.cov(codes[clusters == c].T) + 1e-3 * np.eye(3))
+    single, _ = cola.fit_cluster_gaussians(codes[:1], [0], 1)
+    np.testing.assert_allclose(single[0], codes[0])
+    with pytest.raises(DataError, match="cluster 1 holds no code"):
+        cola.fit_cluster_gaussians(codes, np.zeros(60), 2)
+    generator = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4)])
+    model = cola.COLA(generator, 2)  # K = 2, d = 1
+    model.set_mixture(means[:2], covs[:2])
+    z = model.component_latents(tf.fill([20000], 1), tf.constant([1, 2])).numpy()
+    np.testing.assert_allclose(z.mean(0), means[1], atol=0.05)
+    np.testing.assert_allclose(np.cov(z.T), covs[1], atol=0.08)
+    mixed = model.sample_latents(4000, tf.constant([3, 4])).numpy()
+    near_one = np.linalg.norm(mixed - means[1], axis=1) < np.linalg.norm(mixed - means[0], axis=1)
+    assert near_one.mean() == pytest.approx(0.5, abs=0.04)  # the uniform mixture
+    np.testing.assert_array_equal(model.sample_latents(5, tf.constant([3, 4])),
+                                  model.sample_latents(5, tf.constant([3, 4])))  # stateless
+
+
+def test_glo_mixture_by_em_separates_two_blobs():
+    r = np.random.default_rng(1)
+    codes = np.concatenate([r.normal(size=(40, 2)), r.normal(size=(40, 2)) + 8.0])
+    weights, means, _ = cola.fit_gaussian_mixture(codes, 2, seed=0, iterations=30)
+    order = np.argsort(means[:, 0])
+    np.testing.assert_allclose(means[order], [codes[:40].mean(0), codes[40:].mean(0)],
+                               atol=1e-3)
+    np.testing.assert_allclose(weights, [0.5, 0.5], atol=1e-3)
+
+
+def test_scola_on_two_trivial_classes_samples_the_asked_class(tmp_path):
+    images, labels = _two_trivial_classes(8)
+    config = _config("scola")
+    config.generator.epochs = 40
+    config.generator.lr = 1e-2
+    model = cola_steps.train_scola(config, str(tmp_path), images, labels)
+    for c in (0, 1):
+        sampled = model.sample_class(c, 12, 7).numpy()
+        assert sampled.shape == (12, SIZE, SIZE, 1)
+        assert np.all(_quadrant_class(sampled) == c)
+    np.testing.assert_array_equal(model.sample_class(1, 3, 7), model.sample_class(1, 3, 7))
+    with pytest.raises(tf.errors.InvalidArgumentError, match="class_index must be < 2"):
+        model.sample_class(2, 3, 7)
+    with pytest.raises(DataError, match=r"classes \[2\] have no image"):
+        cola_steps.train_scola(config, str(tmp_path / "x"), images, labels, num_classes=3)
+
+
+def test_unknown_options_are_clear_errors():
+    with pytest.raises(ConfigError, match="unknown cola.architecture 'dcgan'"):
+        cola.generator_network("dcgan", (SIZE, SIZE, 1), 6, 2)
+    with pytest.raises(ConfigError, match="needs cola.architecture = residual"):
+        cola.generator_network("infogan", (SIZE, SIZE, 1), 6, 2, conditional=True)
+    with pytest.raises(ValueError, match="unknown COLA variant"):
+        add_cola(base_config(), "vae")
+    residual = cola.generator_network("residual", (SIZE, SIZE, 3), 6, 2, True, 0.05)
+    assert residual(tf.zeros([2, 6])).shape == (2, SIZE, SIZE, 3)
+    assert any(isinstance(layer, cola.ConditionalBatchNorm) for layer in residual.layers)
+
+
+# ------------------------------------------------------------------------ pipeline
+def test_pipeline_end_to_end_with_resume_export_and_lasium_reuse(tmp_path):
+    config = _config("cola")
+    config.data.name = "synthetic"
+    config.data.num_classes = 2
+    config.data.images_per_class = 12
+    config.data.split = "all"
+    config.cola.eval_images_per_class = 4
+    config.cola.sample_images = 3
+    gen = config.gen_eval
+    gen.evaluation_network_steps, gen.classifier_steps = 10, 5
+    gen.feature_cache = str(tmp_path / "cache")
+    workdir = str(tmp_path / "run")
+
+    # an "interrupted" run: step I done, step II one epoch; the pipeline resumes both
+    train = registry.load_splits(config.data)["train"]
+    config.generator.epochs = 1
+    clustering, _ = cola_steps.cluster_images(config, workdir, train.images)
+    cola_steps.train_codes(config, workdir, train.images,
+                           clustering.targets.numpy()[clustering.assignment.numpy()])
+    config.generator.epochs = 2
+    result = pipelines.run(config, workdir)
+
+    steps_per_epoch = 24 // 8
+    records = workdir_lib.read_metrics(workdir)
+    assert [r["step"] for r in records if r.get("phase") == "generator"] == [
+        steps_per_epoch, 2 * steps_per_epoch]
+    assert [r["step"] for r in records if r.get("phase") == "cola_clustering"] == [
+        steps_per_epoch, 2 * steps_per_epoch]  # step I was not trained again
+    timing = [r for r in records if r.get("phase") == "cola_timing"][0]
+    assert {"step1_seconds", "step2_seconds", "step3_seconds", "hungarian_share"} <= set(timing)
+    evaluated = [r for r in records if r.get("phase") == "cola_clustering_eval"][0]
+    assert 0.5 <= evaluated["clustering_accuracy"] <= 1.0 and 0.0 <= evaluated["nmi"] <= 1.0
+    written = json.loads((tmp_path / "run" / "gen_eval.json").read_text())
+    assert written["generator"] == "cola" and 0.0 <= written["metrics"]["cas"] <= 1.0
+    assert written["features"].startswith("evaluation_network:")
+    assert result["metrics"] == written["metrics"]
+    samples = sorted(p.name for p in (tmp_path / "run" / "samples").iterdir())
+    assert samples == ["clusters.png", "generator_epoch0001.png", "generator_epoch0002.png"]
+
+    # the export answers like the model restored through generator.from_workdir
+    config.generator.from_workdir = workdir
+    reused = train_generator(config, str(tmp_path / "reuse"), train.images)
+    assert reused.codes is None and reused.latent_dim == 2 + 4
+    loaded = tf.saved_model.load(str(tmp_path / "run" / "export" / "generator" / "1"))
+    out = loaded.signatures["sample_class"](class_index=tf.constant(1), num_images=tf.constant(3),
+                                            seed=tf.constant(5, tf.int64))["images"]
+    np.testing.assert_allclose(out, reused.sample_class(1, 3, tf.constant(5, tf.int64)),
+                               atol=1e-5)
+    sampled = loaded.signatures["sample"](num_images=tf.constant(2),
+                                          seed=tf.constant(1, tf.int64))["images"]
+    assert sampled.shape == (2, SIZE, SIZE, 1)
+    z = reused.sample_latents(2, tf.constant([1, 0], tf.int64))
+    np.testing.assert_allclose(loaded.signatures["decode"](latents=z)["images"],
+                               reused.decode(z), atol=1e-5)
+    # the plain generator contract makes it a LASIUM task source
+    task = LatentTaskSampler(reused, ways=2, shots=1, queries=1).sample_task(3, 0)
+    assert task["support_images"].shape == (2, SIZE, SIZE, 1)
+
+    # GLO: same step II, random codes, no step I, an EM mixture afterwards
+    glo = _config("glo")
+    glo.data.update(config.data)
+    glo.gen_eval.update(config.gen_eval)
+    glo.generator.epochs = 1
+    glo.cola.eval_images_per_class, glo.cola.sample_images = 4, 3
+    pipelines.run(glo, str(tmp_path / "glo"))
+    assert not (tmp_path / "glo" / "checkpoints" / "cola_clustering").exists()
+    assert json.loads((tmp_path / "glo" / "gen_eval.json").read_text())["generator"] == "glo"
+
+    # a resumed workdir of another K is refused
+    config.generator.from_workdir = ""
+    config.cola.num_clusters = 3
+    with pytest.raises(ConfigError, match="cola.num_clusters"):
+        pipelines.run(config, workdir)
