@@ -22,6 +22,7 @@ from fewgen_tf.errors import ConfigError, DataError
 from fewgen_tf.generators import meta_favae, meta_favae_nets, msgan
 from fewgen_tf.generators import registry as generator_registry
 from fewgen_tf.pipelines import meta_favae as pipeline
+from fewgen_tf.steps.generator import load_trained_generator
 
 SIZE, CODE, NOISE, WIDTH = 16, 4, 4, 1 / 16
 SMALL = dict(rounds=2, vae_steps=2, d_steps=1, g_steps=2)
@@ -305,7 +306,6 @@ def test_pipeline_resumes_an_interrupted_meta_training_exactly(synthetic_config,
     speed = [r for r in workdir_lib.read_metrics(workdir) if r.get("phase") == "meta_favae_speed"]
     assert [r["step"] for r in speed] == [2, 4] and speed[-1]["meta_iterations_per_s"] > 0
     resumed = generator_registry.build_generator(config, (SIZE, SIZE, 1))
-    from fewgen_tf.steps.generator import load_trained_generator
     config.generator.from_workdir = workdir
     load_trained_generator(resumed, config)
     for a, b in zip(resumed.weights, straight.weights):

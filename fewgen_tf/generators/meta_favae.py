@@ -46,6 +46,12 @@ FIGR (`vae=False`): Reptile on the plain GAN G, D of the same networks; c is the
 more noise from N(0, I) (G sees [z, c]), no encoder, decoder or feedback; FIGR's config
 also sets lambda_ms = 0 (a plain GAN).
 
+Speed (2-core CPU beside other jobs, 28x28, width 1): about 0.3-0.5 meta-iterations/s
+(each 10 x 11 inner steps + the feedback round), with or without feedback. XLA
+(`generator.jit_compile`) was measured ~10x SLOWER on that CPU for Meta-AVAE and stays
+off; Meta-FAVAE's feedback round has a data-dependent batch inside the loop, which XLA
+cannot keep static. Measure on an accelerator before turning it on.
+
 Generator contract: `latent_dim` = noise_dim + code_dim, `sample_latents` = N(0, I)
 (Algorithm 2's z and c), `decode(latents)` = G with the META-weights Phi2 (unadapted).
 """
