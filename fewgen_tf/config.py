@@ -107,7 +107,7 @@ def add_lasium(config: ml_collections.ConfigDict, generator: str = "vae",
     (`lasium.*`), with the paper's Omniglot hyperparameters (REFERENCE_NOTES.md)."""
     add_generator(config, generator)
     config.lasium = ml_collections.ConfigDict()
-    config.lasium.strategy = strategy        # n | ro | oc
+    config.lasium.strategy = strategy        # n | ro | oc | cluster (COLA's clusters)
     config.lasium.variance = 0.5             # n: sigma^2
     config.lasium.alpha = 0.2                # ro / oc: interpolation factor
     config.lasium.epsilon = 0.0              # anchors: min pairwise SQUARED distance
@@ -274,6 +274,39 @@ def add_cola(config: ml_collections.ConfigDict, variant: str = "cola",
     # outputs
     config.cola.sample_images = 10            # samples per cluster in samples/clusters.png
     config.cola.eval_images_per_class = 100   # generated per class for CAS / Frechet
+    return config
+
+
+def add_small_sample(config: ml_collections.ConfigDict,
+                     spc=(5, 10, 20, 50, 100)) -> ml_collections.ConfigDict:
+    """Add COLA section 6's small-sample classification (pipeline `small_sample`,
+    `small_sample.*`) on top of sCOLA (`add_cola(..., "scola")`: `generator.*` and
+    `cola.*` train the generator of every draw). The classifier is appendix B.3's:
+    ResNet-20, SGD 0.1 with momentum 0.9 halved 5 times at equal intervals, wd 5e-4,
+    batch 128, flip+crop (RGB) or small affine (one channel) augmentation
+    (fewgen_tf/metrics/small_sample.py)."""
+    if "cola" not in config:
+        add_cola(config, "scola")
+    config.pipeline = "small_sample"
+    s = config.small_sample = ml_collections.ConfigDict()
+    s.spc = tuple(spc)                   # labelled images per class, one run per size
+    s.draws = 3                          # random draws per size (draw d: fixed seed)
+    s.seed = 0                           # the draws' seed (sCOLA and classifiers: seed + d)
+    s.synthetic_per_class = 500          # sCOLA images per class for synthetic / mix
+    s.modes = ("real", "synthetic", "mix")
+    s.backbone = "resnet20"              # resnet20|32|44|56, or strided4 (cheap, CPU budgets)
+    s.filters = 16                       # ResNet's first-stage width (strided4: every layer)
+    s.classifier_steps = 2000            # the same for every mode and spc
+    s.batch_size = 128
+    s.learning_rate = 0.1                # SGD, halved lr_halvings times at equal intervals
+    s.lr_halvings = 5
+    s.weight_decay = 5e-4
+    s.augmentation = "auto"              # auto (flip_crop RGB / affine grey) | flip_crop |
+                                         # affine | none
+    s.calibration_size = 1024            # precise BN on this many training images (0: off)
+    s.test_subset = "test"               # data.subset of the real test images ("": the
+                                         # training split's own images)
+    s.grid_images = 8                    # samples/spc*_real_vs_synthetic.png per class
     return config
 
 

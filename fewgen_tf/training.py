@@ -108,6 +108,33 @@ def _weights_checkpoint(model):
     return tf.train.Checkpoint(weights=list(model.weights))
 
 
+def _adapt_to_multi_worker(model, dataset):
+    """Two Keras 3 (3.15 here) gaps under MultiWorkerMirroredStrategy, bridged for this
+    `fit` only (the maths is untouched; other strategies are left alone):
+    - `fit` starts by pulling one batch and averaging it with `strategy.reduce`, which
+      this strategy cannot do for a dict of tensors ("Attempt to convert a value
+      ({'support_images': PerReplica...}) with an unsupported type (<class 'dict'>) to a
+      Tensor"; keras-team/keras#20329). The batch only gives shapes, and our models and
+      optimizers are built already: build from the dataset's element_spec instead.
+    - it averages each logged value with `strategy.reduce("MEAN", v, axis=0)`, which
+      fails for the scalar metrics every train_step returns ("Invalid reduction dimension
+      0 for input with 0 dimensions"): the logs leave train_step as [1] vectors, so the
+      reduction gives the same scalar mean over replicas as the other strategies."""
+    if not isinstance(model.distribute_strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        return
+    build, spec = type(model)._maybe_symbolic_build, dataset.element_spec
+    model._maybe_symbolic_build = lambda iterator=None, data_batch=None: build(
+        model, data_batch=spec)
+    train_step = type(model).train_step
+
+    def train_step_with_vector_logs(data):
+        return tf.nest.map_structure(
+            lambda v: tf.reshape(v, [1]) if tf.convert_to_tensor(v).shape.rank == 0 else v,
+            train_step(model, data))
+
+    model.train_step = train_step_with_vector_logs
+
+
 def fit_resumable(model, make_dataset, total_steps: int, steps_per_epoch: int, workdir: str,
                   validate=None, verbose=None, callbacks=(), phase=None):
     """Train `model` (compiled) for `total_steps` optimizer steps, resuming if possible.
@@ -135,8 +162,13 @@ def fit_resumable(model, make_dataset, total_steps: int, steps_per_epoch: int, w
     checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer, best_score=best_score)
     directory = os.path.join(workdir, "checkpoints", *([phase] if phase else []))
     manager = tf.train.CheckpointManager(checkpoint, directory, max_to_keep=3)
-    if manager.checkpoints:
-        restored = _restore_newest_readable(checkpoint, manager, directory)
+    # Every worker of a multi-worker run resumes from the CHIEF's checkpoints (a non-chief
+    # worker's `directory` is in its own temporary workdir; see workdir.own_workdir).
+    shared = workdir_lib.shared_path(directory)
+    readable = (manager if shared == directory
+                else tf.train.CheckpointManager(checkpoint, shared, max_to_keep=3))
+    if readable.checkpoints:
+        restored = _restore_newest_readable(checkpoint, readable, shared)
         logging.info("resumed from %s at step %d", restored, int(optimizer.iterations.numpy()))
     start = int(optimizer.iterations.numpy())
     epochs = math.ceil(total_steps / steps_per_epoch)
@@ -155,9 +187,13 @@ def fit_resumable(model, make_dataset, total_steps: int, steps_per_epoch: int, w
                 os.path.join(workdir, "tensorboard", *([phase] if phase else [])),
                 update_freq="epoch"),
         ] + list(callbacks)
-        model.fit(make_dataset(start), epochs=epochs, initial_epoch=start // steps_per_epoch,
+        dataset = make_dataset(start)
+        _adapt_to_multi_worker(model, dataset)
+        model.fit(dataset, epochs=epochs, initial_epoch=start // steps_per_epoch,
                   steps_per_epoch=steps_per_epoch, callbacks=workdir_callbacks, verbose=verbose)
     best_path = os.path.join(directory, "best", "weights")
+    if not os.path.exists(best_path + ".index"):  # best of an earlier run of the chief's
+        best_path = workdir_lib.shared_path(best_path)
     if validate and os.path.exists(best_path + ".index"):
         _weights_checkpoint(model).read(best_path).assert_existing_objects_matched()
         logging.info("restored the best validation weights (accuracy %.4f)",

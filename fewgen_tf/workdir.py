@@ -102,3 +102,76 @@ def save_png(workdir: str, name: str, image: np.ndarray) -> str:
     path = os.path.join(directory, name)
     tf.io.write_file(path, tf.io.encode_png(pixels))
     return path
+
+
+# --- Who writes the workdir under `distribute = "multi_worker"` --------------------------
+# TensorFlow's multi-worker guide: every worker runs the same program and takes part in
+# every collective op (saving included), but only the CHIEF writes to the real paths;
+# the other workers write their copies to a temporary directory of their own, which is
+# removed afterwards, and every worker RESTORES from the chief's checkpoints (the workdir
+# must be on a filesystem all workers read: NFS, GCS, or one machine). This is the one
+# place that decides it: `pipelines.run` hands each pipeline `own_workdir(...)`, so every
+# writer (checkpoints, metrics.jsonl, samples, eval.json, config.json, TensorBoard,
+# exports) lands in the right place unchanged, and `fit_resumable` reads checkpoints
+# through `shared_path`.
+
+_CHIEF_WORKDIRS = {}  # a non-chief worker's temporary workdir -> the chief's workdir
+
+
+def worker_task(config):
+    """(task_type, task_index) of this process from TF_CONFIG under `multi_worker`, else
+    None (a single-process run, whatever the environment holds)."""
+    if config.get("distribute") != "multi_worker":
+        return None
+    from fewgen_tf.errors import ConfigError
+
+    try:
+        task = json.loads(os.environ.get("TF_CONFIG") or "{}").get("task") or {}
+    except ValueError as e:
+        raise ConfigError(f"TF_CONFIG is not valid JSON: {e}") from None
+    if not task:
+        return None  # no cluster: MultiWorkerMirroredStrategy runs as a single worker
+    return str(task.get("type")), int(task.get("index", 0))
+
+
+def is_chief(config) -> bool:
+    """The TF rule: the `chief` task, or `worker` 0 of a cluster without a `chief`; every
+    process of a single-process run."""
+    task = worker_task(config)
+    if task is None:
+        return True
+    cluster = json.loads(os.environ["TF_CONFIG"]).get("cluster") or {}
+    task_type, index = task
+    return task_type == "chief" or (task_type == "worker" and index == 0
+                                     and "chief" not in cluster)
+
+
+def own_workdir(workdir: str, config) -> str:
+    """Where this process writes: `workdir` itself for the chief (and any single-process
+    run); for every other worker a fresh temporary directory of its own (removed by
+    `remove_own_workdir`), so that nothing collides and the workdir is the chief's alone."""
+    if is_chief(config):
+        return workdir
+    import tempfile
+
+    task_type, index = worker_task(config)
+    own = tempfile.mkdtemp(prefix=f"fewgen_tf_{task_type}{index}_")
+    _CHIEF_WORKDIRS[own] = workdir
+    return own
+
+
+def shared_path(path: str) -> str:
+    """Where to READ what the run keeps (checkpoints to resume from): the chief's copy of
+    `path` when `path` lies in a worker's temporary workdir, else `path` itself."""
+    for own, chief in _CHIEF_WORKDIRS.items():
+        if path == own or path.startswith(own + os.sep):
+            return chief + path[len(own):]
+    return path
+
+
+def remove_own_workdir(own: str) -> None:
+    """Delete a non-chief worker's temporary workdir (a no-op for the chief's)."""
+    if _CHIEF_WORKDIRS.pop(own, None) is not None:
+        import shutil
+
+        shutil.rmtree(own, ignore_errors=True)

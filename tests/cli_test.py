@@ -80,13 +80,15 @@ def test_unknown_pipeline_and_dataset_list_the_valid_names(tmp_path):
     config = _load_config("quickstart")
     config.pipeline = "lasiumm"
     with pytest.raises(ConfigError, match="unknown pipeline 'lasiumm'; valid: augintae, cola, lasium, "
-                                          "meta_favae, preview, scola, supervised"):
+                                          "meta_favae, preview, scola, small_sample, "
+                                          "supervised"):
         pipelines.run(config, str(tmp_path))
     result = _main("--config=configs/quickstart.py", f"--workdir={tmp_path}",
                    "--config.data.name=cifar")
     assert result.returncode == 1
     assert result.stderr.strip().endswith(
-        "fewgen_tf: error: unknown data.name 'cifar'; valid: folder, mnist, omniglot, synthetic")
+        "fewgen_tf: error: unknown data.name 'cifar'; valid: cifar10, cifar100, folder, mnist, "
+        "omniglot, synthetic")
 
 
 def test_preview_on_real_omniglot_lasium(omniglot_dir, tmp_path):

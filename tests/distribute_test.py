@@ -91,3 +91,55 @@ def test_every_pipeline_trains_under_mirrored_through_the_cli(pipeline, options,
     assert (tmp_path / "eval.json").exists()
     if "scratch" not in options[0]:
         assert any((tmp_path / "checkpoints").iterdir())
+
+
+_RESUME = ("--config=configs/quickstart.py", "--config.pipeline=supervised",
+           "--config.meta.algorithm=maml", "--config.meta.inner_steps=1",
+           "--config.meta.meta_batch_size=2", "--config.meta.filters=8",
+           "--config.train.steps_per_epoch=2", "--config.train.val_tasks=0",
+           "--config.eval.num_tasks=2", "--config.eval.inner_steps=1",
+           "--config.data.num_classes=40", "--config.export.enabled=false")
+_STRATEGY = {"mirrored": ("--config.distribute=mirrored", "--config.cpu_devices=2"),
+             "default": ("--config.distribute=default",)}
+
+
+def _checkpoint(directory, step):
+    path = str(directory / "checkpoints" / f"ckpt-{step}")
+    reader = tf.train.load_checkpoint(path)
+    return {name: reader.get_tensor(name) for name, _ in tf.train.list_variables(path)
+            if not name.startswith(("save_counter", "_CHECKPOINTABLE_OBJECT_GRAPH"))}
+
+
+@pytest.mark.slow  # four CLI runs, about 100 s on 2 busy cores
+def test_checkpoints_restore_across_strategies(tmp_path):
+    """A MAML run checkpointed under `mirrored` (2 logical CPUs, in a fresh CLI process)
+    resumes under `default`, and one checkpointed under `default` resumes under
+    `mirrored`: the same variable names (optimizer slots included) in both kinds of
+    checkpoint, and both orders reach the same weights after 4 steps (each step equals
+    one device's to 1e-5, so a lost or misplaced variable would show)."""
+    from cli_test import _main
+
+    runs = {}
+    for first, second in (("mirrored", "default"), ("default", "mirrored")):
+        workdir = tmp_path / f"{first}_then_{second}"
+        result = _main(*_RESUME, *_STRATEGY[first], "--config.meta.iterations=2",
+                       f"--workdir={workdir}")
+        assert result.returncode == 0, result.stderr[-3000:]
+        after_two = _checkpoint(workdir, 2)
+        result = _main(*_RESUME, *_STRATEGY[second], "--config.meta.iterations=4",
+                       f"--workdir={workdir}")
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert "ckpt-2 at step 2" in result.stderr  # resumed, not restarted
+        runs[first] = after_two, _checkpoint(workdir, 4)
+    (mirrored_2, mirrored_then_default_4), (default_2, default_then_mirrored_4) = (
+        runs["mirrored"], runs["default"])
+    assert mirrored_2.keys() == default_2.keys()
+    assert any("optimizer" in name for name in mirrored_2)
+    for name in default_2:
+        np.testing.assert_allclose(mirrored_2[name], default_2[name], atol=1e-5, rtol=1e-4,
+                                   err_msg=name)
+        np.testing.assert_allclose(mirrored_then_default_4[name], default_then_mirrored_4[name],
+                                   atol=1e-5, rtol=1e-4, err_msg=name)
+    moved = max(np.abs(default_then_mirrored_4[n] - default_2[n]).max()
+                for n in default_2 if "trainable_variables" in n)  # the weights
+    assert moved > 1e-4  # the resumed steps trained

@@ -13,7 +13,7 @@ from fewgen_tf.config import base_config
 from fewgen_tf.data import cifar, registry
 from fewgen_tf.data.class_dataset import ClassDataset
 from fewgen_tf.data.small_sample import draw_indices, draw_small_sample
-from fewgen_tf.errors import DataError
+from fewgen_tf.errors import ConfigError, DataError
 from fewgen_tf.metrics import classifier, resnet, small_sample
 
 
@@ -210,6 +210,11 @@ def test_mix_batches_are_half_real_half_synthetic():
     # The trainer's mix mode hands exactly these two sources, real first, to that batching.
     sources = small_sample._mode_sources(*real, *synthetic, "mix", 2)
     assert [len(x) for x, _ in sources] == [5, 40] and sources[0][0].max() == 0.0
+    # Precise BN calibrates on the batches' proportions, however few the real images.
+    sample = classifier.calibration_sample(sources, [64, 64], 128, 64, seed=0)
+    assert sample.shape == (10, 4, 4, 1) and np.count_nonzero(sample[:, 0, 0, 0] == 0) == 5
+    assert len(classifier.calibration_sample(sources, [64, 64], 128, 8, seed=0)) == 8
+    assert len(classifier.calibration_sample(sources[1:], [128], 128, 64, seed=0)) == 40
 
 
 def test_learning_rate_halved_on_the_fixed_schedule():
@@ -307,3 +312,130 @@ def test_trainer_errors_name_the_problem():
         run(*real, *synthetic, "mix", 0, 0, **options)
     assert small_sample.summarize([0.5, 0.7]) == pytest.approx(
         {"mean": 0.6, "std": 0.1, "draws": 2})
+
+
+# -- the `small_sample` pipeline ---------------------------------------------------------
+
+def _pipeline_config(spc=(2, 3), draws=2):
+    from fewgen_tf.config import add_cola, add_small_sample
+
+    config = add_small_sample(add_cola(base_config(), "scola", num_clusters=2), spc)
+    config.data.name = "synthetic"
+    config.data.num_classes = 2
+    config.data.images_per_class = 6
+    config.data.split = "all"
+    config.data.image_size = 16
+    config.generator.latent_dim = 4
+    config.generator.batch_size = 4
+    config.generator.epochs = 2
+    config.cola.width = 0.125
+    config.cola.lap_bands = 2
+    s = config.small_sample
+    s.draws = draws
+    s.synthetic_per_class = 5
+    s.backbone, s.filters = "strided4", 8
+    s.classifier_steps, s.batch_size, s.calibration_size = 3, 8, 16
+    s.test_subset = ""  # the synthetic glyphs have one subset: test on all 12 images
+    s.grid_images = 3
+    return config
+
+
+def test_pipeline_end_to_end_resumes_without_redoing_finished_draws(tmp_path, monkeypatch):
+    import json
+
+    from fewgen_tf import pipelines, workdir as workdir_lib
+    from fewgen_tf.pipelines import small_sample as pipeline
+
+    config = _pipeline_config()
+    workdir = tmp_path / "run"
+    trained = []
+    real_trainer = small_sample.train_small_sample_classifier
+
+    def interrupted(*args, **kwargs):  # the run "dies" in the 8th classifier (spc 3, draw 0)
+        trained.append(args[4])
+        if len(trained) == 8:
+            raise KeyboardInterrupt
+        return real_trainer(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline.recipe, "train_small_sample_classifier", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        pipelines.run(config, str(workdir))
+    first = [(r["spc"], r["draw"]) for r in workdir_lib.read_metrics(str(workdir))]
+    assert first == [(2, 0), (2, 1)] and trained[:3] == ["real", "synthetic", "mix"]
+    partial = json.loads((workdir / "small_sample.json").read_text())
+    assert list(partial["results"]) == ["2"] and not partial["complete"]
+
+    trained.clear()
+    summary = pipelines.run(config, str(workdir))
+    records = workdir_lib.read_metrics(str(workdir))
+    assert [(r["spc"], r["draw"]) for r in records] == [(2, 0), (2, 1), (3, 0), (3, 1)]
+    assert len(trained) == 6  # only spc 3's two draws, three modes each
+    assert records[2]["scola_resumed"] and not records[3]["scola_resumed"]
+    written = json.loads((workdir / "small_sample.json").read_text())
+    assert written == json.loads(json.dumps(summary)) and written["complete"]
+    assert set(written["results"]) == {"2", "3"}
+    for spc in (2, 3):
+        runs = [r for r in written["runs"] if r["spc"] == spc]
+        assert [r["draw"] for r in runs] == [0, 1] and runs[0]["train_images"] == 2 * spc
+        for mode in ("real", "synthetic", "mix"):
+            values = [r["accuracy"][mode] for r in runs]
+            assert all(0.0 <= v <= 1.0 for v in values)
+            assert written["results"][str(spc)][mode] == pytest.approx(
+                {"mean": np.mean(values), "std": np.std(values), "draws": 2})
+        assert {"scola", "generate", "real", "synthetic", "mix"} <= set(runs[0]["seconds"])
+        assert runs[0]["synthetic_images"] == 2 * 5
+    protocol = written["protocol"]
+    assert protocol["test_images"] == 12 and protocol["classifier"]["backbone"] == "strided4"
+    assert sorted(p.name for p in (workdir / "samples").iterdir()) == [
+        "spc2_real_vs_synthetic.png", "spc3_real_vs_synthetic.png"]
+    assert (workdir / "spc3" / "draw1" / "checkpoints" / "generator").is_dir()
+
+    # a third run has nothing left to do; other settings in the same workdir are refused
+    trained.clear()
+    pipelines.run(config, str(workdir))
+    assert not trained and len(workdir_lib.read_metrics(str(workdir))) == 4
+    config.small_sample.classifier_steps = 4
+    with pytest.raises(ConfigError, match="small_sample.classifier_steps: 3 there, 4 now"):
+        pipelines.run(config, str(workdir))
+
+
+def test_pipeline_errors_are_clear_and_come_before_training(tmp_path):
+    from fewgen_tf import pipelines
+
+    config = _pipeline_config(spc=(2, 7))
+    with pytest.raises(DataError, match=r"spc=7 images per class asked, but class .* holds "
+                                        r"only 6"):
+        pipelines.run(config, str(tmp_path / "a"))
+    assert not (tmp_path / "a" / "spc2").exists()  # nothing trained
+    for key, value, message in (("spc", (0,), "positive integers"),
+                                ("modes", ("real", "both"), "valid modes are real"),
+                                ("backbone", "vgg", "unknown small_sample.backbone 'vgg'")):
+        config = _pipeline_config()
+        config.small_sample[key] = value
+        with pytest.raises(ConfigError, match=message):
+            pipelines.run(config, str(tmp_path / key))
+    config = _pipeline_config()
+    config.cola.num_clusters = 3
+    with pytest.raises(ConfigError, match=r"num_clusters \(3\) must equal .* \(2\)"):
+        pipelines.run(config, str(tmp_path / "k"))
+
+
+def test_small_sample_mnist_variants():
+    import importlib.util
+
+    from conftest import REPO_ROOT
+
+    spec = importlib.util.spec_from_file_location(
+        "small_sample_mnist", REPO_ROOT / "configs" / "small_sample_mnist.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.VARIANTS == ("spc5", "spc10", "spc20", "spc50", "spc100", "all")
+    assert module.get_config("spc20").small_sample.spc == (20,)
+    config = module.get_config("all")
+    assert config.pipeline == "small_sample" and config.small_sample.spc == (5, 10, 20, 50, 100)
+    assert (config.data.name, config.data.subset, config.small_sample.test_subset) == (
+        "mnist", "train", "test")
+    assert config.small_sample.backbone == "resnet20" and config.small_sample.draws == 3
+    assert config.cola.num_clusters == 10 and config.generator.name == "cola"
+    with pytest.raises(ValueError, match="unknown variant 'spc7'"):
+        module.get_config("spc7")

@@ -313,10 +313,24 @@ def train_classifier(sources, num_classes: int, steps: int, seed: int, *,
     # moving averages, for runs long enough that they have converged).
     if int(calibration_size) <= 0:
         return classifier
-    calibration = []
-    for s, ((images, _), share) in enumerate(zip(checked, shares)):
-        count = min(len(images), max(1, int(calibration_size) * share // int(batch_size)))
-        order = rng.permutation(rng.derive_key(int(seed), "classifier-calibration", s), len(images))
-        calibration.append(images[np.sort(order[:count])])
-    _calibrate_batch_norm(classifier, np.concatenate(calibration))
+    _calibrate_batch_norm(classifier, calibration_sample(checked, shares, batch_size,
+                                                         calibration_size, seed))
     return classifier
+
+
+def calibration_sample(sources, shares, batch_size: int, size: int, seed: int) -> np.ndarray:
+    """Up to `size` distinct training images, the sources in their shares of a batch.
+    A source with fewer images than its part shrinks every part alike (50 real images
+    next to 5000 synthetic ones in 50/50 batches: 50 of each), so that the moments are
+    those of the batches the network was trained on."""
+    wanted = [max(1, int(size) * share // int(batch_size)) for share in shares]
+    have = [len(images) for images, _ in sources]
+    limit = min(range(len(sources)), key=lambda s: have[s] / wanted[s])
+    calibration = []
+    for s, (images, _) in enumerate(sources):
+        count = wanted[s]
+        if have[limit] < wanted[limit]:  # scale every part by have / wanted of the limit
+            count = max(1, min(have[s], wanted[s] * have[limit] // wanted[limit]))
+        order = rng.permutation(rng.derive_key(int(seed), "classifier-calibration", s), have[s])
+        calibration.append(images[np.sort(order[:count])])
+    return np.concatenate(calibration)

@@ -16,18 +16,30 @@ PIPELINES = {
     "augintae": "fewgen_tf.pipelines.augintae",
     "cola": "fewgen_tf.pipelines.cola",
     "scola": "fewgen_tf.pipelines.scola",
+    "small_sample": "fewgen_tf.pipelines.small_sample",
     "meta_favae": "fewgen_tf.pipelines.meta_favae",
 }
 
 
 def run(config, workdir: str):
-    """Write the resolved config to the workdir, then run `config.pipeline`."""
+    """Write the resolved config to the workdir, then run `config.pipeline`. Under
+    `multi_worker` only the chief writes `workdir`; the other workers run the same
+    pipeline on a temporary workdir of their own (see `workdir.own_workdir`)."""
     name = config.get("pipeline")
     if name not in PIPELINES:
         raise ConfigError(f"unknown pipeline {name!r}; valid: {', '.join(sorted(PIPELINES))}")
     workdir_lib.check_resumable(workdir, config)
-    workdir_lib.write_config(workdir, config)
+    own = workdir_lib.own_workdir(workdir, config)  # a temporary one for non-chief workers
+    if own != workdir:
+        from absl import logging
+
+        logging.info("this worker writes to its temporary workdir %s (the chief writes %s)",
+                     own, workdir)
+    workdir_lib.write_config(own, config)
     from fewgen_tf import distribute  # late: imports TensorFlow
 
     distribute.split_cpu(config.get("cpu_devices", 0))  # before any TensorFlow op
-    return importlib.import_module(PIPELINES[name]).run(config, workdir)
+    try:
+        return importlib.import_module(PIPELINES[name]).run(config, own)
+    finally:
+        workdir_lib.remove_own_workdir(own)

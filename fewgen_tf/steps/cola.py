@@ -226,11 +226,12 @@ def cluster_to_class(labels, clusters, num_clusters):
     return {int(c): int(r) for r, c in zip(rows, cols)}
 
 
-def evaluation_data(config, train_split):
+def evaluation_data(config, train_split, subset=None):
     """(evaluation images, their labels as indices of `train_split`'s classes, the
-    dataset they come from). `cola.eval_subset` (e.g. MNIST's "test"): the same data
-    config with `data.subset` replaced, split alike; empty: the training split itself."""
-    subset = config.cola.eval_subset
+    dataset they come from). `subset` (default `cola.eval_subset`; e.g. MNIST's "test"):
+    the same data config with `data.subset` replaced, split alike; empty: the training
+    split itself."""
+    subset = config.cola.eval_subset if subset is None else subset
     if subset:
         data = config.data.copy_and_resolve_references()
         data.subset = subset
