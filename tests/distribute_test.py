@@ -110,7 +110,7 @@ def _checkpoint(directory, step):
             if not name.startswith(("save_counter", "_CHECKPOINTABLE_OBJECT_GRAPH"))}
 
 
-@pytest.mark.slow  # four CLI runs, about 100 s on 2 busy cores
+@pytest.mark.slow  # four CLI runs: 43 s to 100 s on 2 shared cores
 def test_checkpoints_restore_across_strategies(tmp_path):
     """A MAML run checkpointed under `mirrored` (2 logical CPUs, in a fresh CLI process)
     resumes under `default`, and one checkpointed under `default` resumes under

@@ -175,6 +175,6 @@ def _compare_with_single_process(tmp_path, args, phases):
     return differences
 
 
-@pytest.mark.slow  # three CLI runs, about 2.5 minutes on 2 busy cores
+@pytest.mark.slow  # three CLI runs: 80 s to 155 s on 2 shared cores
 def test_maml_on_two_workers_equals_one_process(tmp_path):
     _compare_with_single_process(tmp_path, (*_TINY, *_MAML), phases=[None])
