@@ -26,8 +26,8 @@ def test_random_split_fractions_counts_and_seed():
 def test_registry_rejects_unknown_names_and_inapplicable_splits():
     config = base_config()
     config.data.name = "imagenet"
-    with pytest.raises(ConfigError, match="unknown data.name 'imagenet'; valid: folder, mnist, "
-                                          "omniglot, synthetic"):
+    with pytest.raises(ConfigError, match="unknown data.name 'imagenet'; valid: cifar10, cifar100, "
+                                          "folder, mnist, omniglot, synthetic"):
         registry.load_splits(config.data)
     config.data.name = "synthetic"
     config.data.num_classes = 10
