@@ -235,7 +235,7 @@ def add_cola(config: ml_collections.ConfigDict, variant: str = "cola",
     config.generator.latent_dim = 64          # d, the variation part; codes are in R^(K+d)
     config.generator.lr = 1e-3                # Adam, G (halved every tenth of training)
     config.generator.batch_size = 128
-    config.generator.epochs = 500             # step II passes over the training images
+    config.generator.epochs = 500             # step II epochs (cola.steps_per_epoch)
     if "augment" not in config:
         add_augmentation(config, "characters")
     if "gen_eval" not in config:
@@ -243,6 +243,8 @@ def add_cola(config: ml_collections.ConfigDict, variant: str = "cola",
     config.cola = ml_collections.ConfigDict()
     config.cola.class_codes = "random" if variant == "glo" else "clusters"  # GLO: random
     config.cola.num_clusters = num_clusters   # K (sCOLA: the number of classes)
+    config.cola.steps_per_epoch = 0           # step II iterations an epoch (0: one pass over
+                                              # the images; N: the same whatever their number)
     config.cola.train_split = "train"         # the split trained on (labels only score)
     config.cola.eval_subset = ""              # data.subset of the real evaluation images
                                               # ("" = the training split itself)
@@ -307,6 +309,11 @@ def add_small_sample(config: ml_collections.ConfigDict,
     s.test_subset = "test"               # data.subset of the real test images ("": the
                                          # training split's own images)
     s.grid_images = 8                    # samples/spc*_real_vs_synthetic.png per class
+    # Appendix B.3 trains "with the same batch size, number of epochs, iterations per epoch
+    # and learning schedule" on every data size: sCOLA's epoch is a fixed number of
+    # iterations here too (one pass over 50 images would be ONE step: 200 epochs = 200
+    # steps left the generator making dim blurs, 2026-11-24).
+    config.cola.steps_per_epoch = 10
     return config
 
 

@@ -377,3 +377,17 @@ def test_pipeline_end_to_end_with_resume_export_and_lasium_reuse(tmp_path):
     config.cola.num_clusters = 3
     with pytest.raises(ConfigError, match="cola.num_clusters"):
         pipelines.run(config, workdir)
+
+
+def test_step_two_epoch_is_one_pass_or_a_fixed_number_of_iterations():
+    config = _config()
+    config.generator.batch_size = 8
+    config.cola.steps_per_epoch = 0
+    assert cola_steps.steps_per_epoch(config, 24) == 3    # one pass
+    assert cola_steps.steps_per_epoch(config, 5) == 1     # fewer images than a batch
+    config.cola.steps_per_epoch = 10                      # the small-sample protocol
+    assert cola_steps.steps_per_epoch(config, 5) == 10
+    assert cola_steps.steps_per_epoch(config, 24) == 10
+    config.cola.steps_per_epoch = -1
+    with pytest.raises(ConfigError, match="cola.steps_per_epoch must be >= 0"):
+        cola_steps.steps_per_epoch(config, 24)

@@ -136,6 +136,20 @@ def build_model(config, image_shape, num_clusters, codes=None, steps_per_epoch=1
                                loss_fn, steps_per_epoch, config.seed)
 
 
+def steps_per_epoch(config, num_images):
+    """Step II's iterations per epoch: `cola.steps_per_epoch`, or with 0 one pass over
+    the images (at least one batch). A fixed number makes an "epoch" the same amount of
+    training whatever the data size, as the paper's small-sample protocol does (appendix
+    B.3: "same batch size, number of epochs, iterations per epoch and learning schedule"
+    on all data sizes): one pass over 50 images is a single step."""
+    fixed = int(config.cola.get("steps_per_epoch", 0))
+    if fixed < 0:
+        raise ConfigError(f"cola.steps_per_epoch must be >= 0 (0: one pass), got {fixed}")
+    if fixed:
+        return fixed
+    return max(1, num_images // min(int(config.generator.batch_size), num_images))
+
+
 def train_codes(config, workdir, images, class_parts):
     """(COLA model after Algorithm 1 with the codes' class parts `class_parts` [N, K],
     seconds). Resumes from checkpoints/generator/."""
@@ -145,7 +159,7 @@ def train_codes(config, workdir, images, class_parts):
         raise DataError("no images to train the generator on")
     class_parts = np.asarray(class_parts)
     batch = min(int(g.batch_size), n)
-    steps = max(1, n // batch)
+    steps = steps_per_epoch(config, n)
     total = int(g.epochs) * steps
     codes = cola_lib.initial_codes(class_parts, g.latent_dim, float(c.code_sigma), config.seed)
     model = build_model(config, images.shape[1:], class_parts.shape[1], codes, steps)
