@@ -81,13 +81,46 @@ class _StopOnNonFiniteLoss(keras.callbacks.Callback):
                     f"is kept in {self.directory} (lower the learning rate and re-run)")
 
 
-def _restore_newest_readable(checkpoint, manager, directory):
+RANDOM_STATES = "random_states"
+
+
+def random_states(model):
+    """The states of the model's noise streams (`keras.random.SeedGenerator`: VAE and
+    GAN latents, augmentations...). `model.weights` leaves them out, so a checkpoint of
+    the model alone would resume with the noise replayed from its start: the resumed run
+    would differ from an uninterrupted one (benchmarks/kill_resume.py found it)."""
+    weights = {id(v) for v in model.weights}
+    return [v for v in model.variables if id(v) not in weights]
+
+
+def training_checkpoint(model, optimizer, best_score, with_random_states=True):
+    """What a resumable run saves: the model, its optimizer (the step count), the best
+    validation score and the noise streams' states."""
+    states = random_states(model) if with_random_states else []
+    return tf.train.Checkpoint(model=model, optimizer=optimizer, best_score=best_score,
+                               **({RANDOM_STATES: states} if states else {}))
+
+
+def _has_random_states(path):
+    return any(name.startswith(RANDOM_STATES + "/") for name, _ in tf.train.list_variables(path))
+
+
+def _restore_newest_readable(checkpoint, manager, directory, legacy_checkpoint=None):
     """Restore the newest checkpoint that can be read. A checkpoint cut short (a kill
     while it was written, a full disk) is skipped with a warning for the one before
-    it; if none can be read, the error names the directory instead of a TF trace."""
+    it; if none can be read, the error names the directory instead of a TF trace.
+    `legacy_checkpoint` (the same objects without the noise states; None when the model
+    has none) restores one written before the states were saved; its noise restarts,
+    with a warning."""
     candidates = list(reversed(manager.checkpoints))
     for index, path in enumerate(candidates):
         try:
+            if legacy_checkpoint is not None and not _has_random_states(path):
+                logging.warning("checkpoint %s holds no noise-stream states (written by an "
+                                "older fewgen_tf): the resumed noise restarts from its seed",
+                                path)
+                legacy_checkpoint.restore(path).assert_existing_objects_matched()
+                return path
             checkpoint.restore(path).assert_existing_objects_matched()
         except (tf.errors.OpError, ValueError, AssertionError, IndexError, KeyError) as e:
             # (a truncated file surfaces as IndexError "Read less bytes than requested")
@@ -159,7 +192,9 @@ def fit_resumable(model, make_dataset, total_steps: int, steps_per_epoch: int, w
         else:
             optimizer.build(model.trainable_variables)
     best_score = tf.Variable(-np.inf, dtype=tf.float64, trainable=False)
-    checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer, best_score=best_score)
+    checkpoint = training_checkpoint(model, optimizer, best_score)
+    legacy = (training_checkpoint(model, optimizer, best_score, with_random_states=False)
+              if random_states(model) else None)
     directory = os.path.join(workdir, "checkpoints", *([phase] if phase else []))
     manager = tf.train.CheckpointManager(checkpoint, directory, max_to_keep=3)
     # Every worker of a multi-worker run resumes from the CHIEF's checkpoints (a non-chief
@@ -168,7 +203,7 @@ def fit_resumable(model, make_dataset, total_steps: int, steps_per_epoch: int, w
     readable = (manager if shared == directory
                 else tf.train.CheckpointManager(checkpoint, shared, max_to_keep=3))
     if readable.checkpoints:
-        restored = _restore_newest_readable(checkpoint, readable, shared)
+        restored = _restore_newest_readable(checkpoint, readable, shared, legacy)
         logging.info("resumed from %s at step %d", restored, int(optimizer.iterations.numpy()))
     start = int(optimizer.iterations.numpy())
     epochs = math.ceil(total_steps / steps_per_epoch)

@@ -60,28 +60,54 @@ def check_resumable(workdir: str, config) -> None:
             + "); resuming would be meaningless: use a new --workdir")
 
 
-def write_config(workdir: str, config) -> str:
-    os.makedirs(workdir, exist_ok=True)
-    path = os.path.join(workdir, "config.json")
-    with open(path, "w") as f:
-        f.write(config.to_json_best_effort(indent=2, sort_keys=True) + "\n")
+def write_text(path: str, text: str) -> str:
+    """Write a whole file atomically (a temporary file beside it, then `os.replace`): a
+    run killed while writing leaves the old file or the new one, never half of one
+    (a half-written settings file would stop every later resume)."""
+    temporary = f"{path}.partial-{os.getpid()}"
+    with open(temporary, "w") as f:
+        f.write(text)
+    os.replace(temporary, path)
     return path
 
 
+def write_json(path: str, value, **dump_options) -> str:
+    """`json.dump` of `value` to `path`, atomically (see write_text)."""
+    return write_text(path, json.dumps(value, **dump_options) + "\n")
+
+
+def write_config(workdir: str, config) -> str:
+    os.makedirs(workdir, exist_ok=True)
+    return write_text(os.path.join(workdir, "config.json"),
+                      config.to_json_best_effort(indent=2, sort_keys=True) + "\n")
+
+
 def append_metrics(workdir: str, record: dict) -> None:
-    """Append one record to metrics.jsonl, with a wall-clock timestamp."""
+    """Append one record to metrics.jsonl, with a wall-clock timestamp. After a kill in
+    the middle of an earlier append, the record starts on a line of its own."""
     os.makedirs(workdir, exist_ok=True)
     record = dict(record, time=round(time.time(), 3))
-    with open(os.path.join(workdir, "metrics.jsonl"), "a") as f:
-        f.write(json.dumps(record, sort_keys=True, default=_to_builtin) + "\n")
+    path = os.path.join(workdir, "metrics.jsonl")
+    with open(path, "a+b") as f:
+        size = f.seek(0, os.SEEK_END)
+        cut = size > 0 and (f.seek(size - 1) or f.read(1)) != b"\n"
+        line = json.dumps(record, sort_keys=True, default=_to_builtin) + "\n"
+        f.write((("\n" if cut else "") + line).encode())
 
 
 def read_metrics(workdir: str) -> list:
+    """The records of metrics.jsonl; a line cut short by a kill is skipped."""
     path = os.path.join(workdir, "metrics.jsonl")
     if not os.path.exists(path):
         return []
+    records = []
     with open(path) as f:
-        return [json.loads(line) for line in f if line.strip()]
+        for line in f:
+            try:
+                records.append(json.loads(line))
+            except ValueError:
+                continue  # empty, or a record whose append was killed half-way
+    return records
 
 
 def _to_builtin(value):

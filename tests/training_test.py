@@ -1,6 +1,7 @@
 """fit_resumable's hardening: unreadable newest checkpoints, diverging losses."""
 
 import glob
+import json
 import os
 
 import keras
@@ -84,3 +85,21 @@ def test_a_diverging_loss_stops_with_the_step_and_keeps_the_last_good_checkpoint
     tf.train.Checkpoint(model=model).restore(
         tf.train.latest_checkpoint(str(tmp_path / "checkpoints"))).expect_partial()
     assert np.all(np.isfinite(model.dense.kernel.numpy()))
+
+
+def test_metrics_survive_an_append_cut_short_by_a_kill(tmp_path):
+    from fewgen_tf import workdir as workdir_lib
+    workdir_lib.append_metrics(str(tmp_path), {"step": 1})
+    with open(tmp_path / "metrics.jsonl", "a") as f:
+        f.write('{"step": 2, "lo')  # the kill lands mid-write
+    workdir_lib.append_metrics(str(tmp_path), {"step": 3})
+    assert [r["step"] for r in workdir_lib.read_metrics(str(tmp_path))] == [1, 3]
+
+
+def test_result_files_are_replaced_whole(tmp_path):
+    from fewgen_tf import workdir as workdir_lib
+    path = str(tmp_path / "eval.json")
+    workdir_lib.write_json(path, {"mean": 0.5})
+    workdir_lib.write_json(path, {"mean": 0.75})
+    assert json.loads((tmp_path / "eval.json").read_text()) == {"mean": 0.75}
+    assert [p.name for p in tmp_path.iterdir()] == ["eval.json"]  # no temporary left

@@ -1,10 +1,10 @@
 """Few-shot accuracy over tasks: mean and the field's 95% confidence interval."""
 
-import json
 import os
 
 import numpy as np
 
+from fewgen_tf import workdir as workdir_lib
 from fewgen_tf.errors import DataError
 
 
@@ -30,9 +30,8 @@ def write_eval_json(workdir: str, task_accuracies, *, ways: int, shots: int, que
     result = dict(accuracy_summary(task_accuracies), ways=int(ways), shots=int(shots),
                   queries=int(queries), seed=int(seed), **extra)
     os.makedirs(workdir, exist_ok=True)
-    with open(os.path.join(workdir, "eval.json"), "w") as f:
-        json.dump(result, f, indent=2, sort_keys=True)
-        f.write("\n")
+    workdir_lib.write_json(os.path.join(workdir, "eval.json"), result, indent=2,
+                           sort_keys=True)
     return result
 
 

@@ -111,8 +111,7 @@ def check_settings(config, workdir):
                               f"({shown}{more}); use a new --workdir")
         return
     os.makedirs(workdir, exist_ok=True)
-    with open(path, "w") as f:
-        json.dump(settings, f, indent=2, sort_keys=True, default=str)
+    workdir_lib.write_json(path, settings, indent=2, sort_keys=True, default=str)
 
 
 def finished_runs(workdir):
@@ -216,8 +215,7 @@ def write_summary(config, workdir, runs, sizes, modes, train, test_images, test_
                                "loss": config.cola.loss}},
     }
     path = os.path.join(workdir, RESULT_FILE)
-    with open(path, "w") as f:
-        json.dump(summary, f, indent=2, sort_keys=True, default=float)
+    workdir_lib.write_json(path, summary, indent=2, sort_keys=True, default=float)
     return summary
 
 

@@ -16,7 +16,6 @@ Images are float32 NHWC in [0, 1]; labels are used only where the method is supe
 (sCOLA) or to score (clustering accuracy, NMI, CAS).
 """
 
-import json
 import os
 import time
 
@@ -201,9 +200,8 @@ def save_final(model, workdir):
     """The trained model with its mixture, as the newest checkpoint of
     checkpoints/generator/ (the same objects fit_resumable saves, at the same step), so
     a re-run and `generator.from_workdir` both restore the finished model."""
-    checkpoint = tf.train.Checkpoint(model=model, optimizer=model.optimizer,
-                                     best_score=tf.Variable(-np.inf, dtype=tf.float64,
-                                                            trainable=False))
+    checkpoint = training.training_checkpoint(
+        model, model.optimizer, tf.Variable(-np.inf, dtype=tf.float64, trainable=False))
     manager = tf.train.CheckpointManager(
         checkpoint, os.path.join(workdir, "checkpoints", GENERATOR_PHASE), max_to_keep=3)
     return manager.save(checkpoint_number=int(model.optimizer.iterations.numpy()))
@@ -306,8 +304,8 @@ def evaluate_class_generator(config, workdir, model, class_of_cluster, train_spl
                            "seed": int(gen.seed), "dataset": dataset.name}}
     result.update(extra or {})
     os.makedirs(workdir, exist_ok=True)
-    with open(os.path.join(workdir, "gen_eval.json"), "w") as f:
-        json.dump(result, f, indent=2, sort_keys=True, default=float)
+    workdir_lib.write_json(os.path.join(workdir, "gen_eval.json"), result, indent=2,
+                           sort_keys=True, default=float)
     return result
 
 

@@ -158,8 +158,8 @@ def evaluate_fewshot_generator(generator, config, workdir, splits, name="generat
                      "classifier_steps": gen.classifier_steps, "dataset": dataset.name},
     }
     os.makedirs(workdir, exist_ok=True)
-    with open(os.path.join(workdir, "gen_eval.json"), "w") as f:
-        json.dump(result, f, indent=2, sort_keys=True)
+    workdir_lib.write_json(os.path.join(workdir, "gen_eval.json"), result, indent=2,
+                           sort_keys=True)
     save_fewshot_grid(workdir, tasks, first)
     return result
 
