@@ -88,11 +88,14 @@ def append_metrics(workdir: str, record: dict) -> None:
     os.makedirs(workdir, exist_ok=True)
     record = dict(record, time=round(time.time(), 3))
     path = os.path.join(workdir, "metrics.jsonl")
+    line = json.dumps(record, sort_keys=True, default=_to_builtin) + "\n"
     with open(path, "a+b") as f:
         size = f.seek(0, os.SEEK_END)
-        cut = size > 0 and (f.seek(size - 1) or f.read(1)) != b"\n"
-        line = json.dumps(record, sort_keys=True, default=_to_builtin) + "\n"
-        f.write((("\n" if cut else "") + line).encode())
+        if size:
+            f.seek(size - 1)
+            if f.read(1) != b"\n":
+                line = "\n" + line
+        f.write(line.encode())
 
 
 def read_metrics(workdir: str) -> list:

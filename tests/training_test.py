@@ -94,6 +94,7 @@ def test_metrics_survive_an_append_cut_short_by_a_kill(tmp_path):
         f.write('{"step": 2, "lo')  # the kill lands mid-write
     workdir_lib.append_metrics(str(tmp_path), {"step": 3})
     assert [r["step"] for r in workdir_lib.read_metrics(str(tmp_path))] == [1, 3]
+    assert (tmp_path / "metrics.jsonl").read_text().count("\n") == 3  # no blank lines
 
 
 def test_result_files_are_replaced_whole(tmp_path):
