@@ -21,8 +21,6 @@ from absl import logging
 
 from fewgen_tf import export
 from fewgen_tf import workdir as workdir_lib
-from fewgen_tf.data import registry
-from fewgen_tf.errors import ConfigError, DataError
 from fewgen_tf.generators import cola as cola_lib
 from fewgen_tf.steps import cola as steps
 
@@ -30,12 +28,7 @@ from fewgen_tf.steps import cola as steps
 def run(config, workdir):
     steps.check_config(config)
     c = config.cola
-    splits = registry.load_splits(config.data)
-    if c.train_split not in splits:
-        raise ConfigError(f"cola.train_split {c.train_split!r} is not one of {sorted(splits)}")
-    train = splits[c.train_split]
-    if len(train.images) == 0:
-        raise DataError(f"split {c.train_split} holds no images")
+    train = steps.training_split(config)
     images, labels = train.images, np.asarray(train.labels)
     timing, scores = {}, {}
     if c.class_codes == "clusters":

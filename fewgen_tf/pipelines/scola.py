@@ -13,23 +13,13 @@ from absl import logging
 
 from fewgen_tf import export
 from fewgen_tf import workdir as workdir_lib
-from fewgen_tf.data import registry
-from fewgen_tf.errors import ConfigError, DataError
 from fewgen_tf.steps import cola as steps
 
 
 def run(config, workdir):
     steps.check_config(config)
     c = config.cola
-    splits = registry.load_splits(config.data)
-    if c.train_split not in splits:
-        raise ConfigError(f"cola.train_split {c.train_split!r} is not one of {sorted(splits)}")
-    train = splits[c.train_split]
-    if len(train.images) == 0:
-        raise DataError(f"split {c.train_split} holds no images")
-    if c.num_clusters != train.num_classes:
-        raise ConfigError(f"sCOLA: cola.num_clusters ({c.num_clusters}) must equal the number "
-                          f"of classes of split {c.train_split} ({train.num_classes})")
+    train = steps.training_split(config, labelled_by="sCOLA")
     start = time.perf_counter()
     model = steps.train_scola(config, workdir, train.images, train.labels, train.num_classes)
     timing = {"step2_3_seconds": time.perf_counter() - start}

@@ -31,9 +31,8 @@ from absl import logging
 
 from fewgen_tf import visualize
 from fewgen_tf import workdir as workdir_lib
-from fewgen_tf.data import registry
 from fewgen_tf.data.small_sample import draw_indices, draw_small_sample
-from fewgen_tf.errors import ConfigError, DataError
+from fewgen_tf.errors import ConfigError
 from fewgen_tf.meta import backbones
 from fewgen_tf.metrics import resnet
 from fewgen_tf.metrics import small_sample as recipe
@@ -221,16 +220,8 @@ def write_summary(config, workdir, runs, sizes, modes, train, test_images, test_
 
 def run(config, workdir):
     sizes, modes = check_config(config)
-    s, c = config.small_sample, config.cola
-    splits = registry.load_splits(config.data)
-    if c.train_split not in splits:
-        raise ConfigError(f"cola.train_split {c.train_split!r} is not one of {sorted(splits)}")
-    train = splits[c.train_split]
-    if len(train.images) == 0:
-        raise DataError(f"split {c.train_split} holds no images")
-    if c.num_clusters != train.num_classes:
-        raise ConfigError(f"small_sample: cola.num_clusters ({c.num_clusters}) must equal the "
-                          f"number of classes of split {c.train_split} ({train.num_classes})")
+    s = config.small_sample
+    train = steps.training_split(config, labelled_by="small_sample")
     draw_indices(train, max(sizes), 0, int(s.seed))  # spc too large: a DataError, up front
     test_images, test_labels, dataset = steps.evaluation_data(config, train, s.test_subset)
     check_settings(config, workdir)

@@ -228,6 +228,23 @@ def train_scola(config, workdir, images, labels, num_classes=None):
 
 
 # --------------------------------------------------------------------- evaluation
+def training_split(config, labelled_by=None):
+    """The split COLA trains on (`cola.train_split`), refused (ConfigError / DataError)
+    when it is missing or empty. `labelled_by` (the caller's name, for the message): its
+    labels are the class parts, so `cola.num_clusters` must be its number of classes."""
+    c = config.cola
+    splits = registry.load_splits(config.data)
+    if c.train_split not in splits:
+        raise ConfigError(f"cola.train_split {c.train_split!r} is not one of {sorted(splits)}")
+    train = splits[c.train_split]
+    if len(train.images) == 0:
+        raise DataError(f"split {c.train_split} holds no images")
+    if labelled_by and c.num_clusters != train.num_classes:
+        raise ConfigError(f"{labelled_by}: cola.num_clusters ({c.num_clusters}) must equal the "
+                          f"number of classes of split {c.train_split} ({train.num_classes})")
+    return train
+
+
 def cluster_to_class(labels, clusters, num_clusters):
     """{cluster: class}: the one-to-one map of clustering accuracy (labels used only to
     score). Clusters left without a class (K > classes) are absent."""
