@@ -3,7 +3,8 @@
 # fewgen_tf's second-order MAML against a PyTorch reference on IDENTICAL Omniglot tasks
 # (lasium split, 5-way 1-shot, 5 training queries, meta-batch 4; evaluation: seed 42,
 # 15 queries, 50 inner steps). Arguments: meta-iterations (default 500), then extra flags
-# for BOTH trainers (e.g. --first_order, --threads=1). Environment: EVAL_TASKS (200),
+# for BOTH trainers (e.g. --first_order, --threads=1). Environment: LIB_FLAGS (flags for
+# fewgen_tf only, e.g. "--inter_op_threads=4"; PyTorch runs ops one at a time), EVAL_TASKS (200),
 # SEED (0), TORCH_VENV (/tmp/fewgen_torch_venv: made with torch 2.13.0 + numpy if it
 # cannot import them; torch is not a library dependency), WORK (/tmp/fewgen_compare_maml).
 # Prints each implementation's JSON line, then the accuracy difference and speed ratio.
@@ -29,7 +30,7 @@ python benchmarks/export_episodes.py --iterations="$iterations" --seed="$seed" \
 "$venv/bin/python" benchmarks/maml_reference_torch.py --episodes="$work/episodes.npz" \
   --seed="$seed" "${extra[@]}" | tail -n 1 | tee "$work/torch.json"
 python benchmarks/maml_library_on_episodes.py --episodes="$work/episodes.npz" \
-  --seed="$seed" "${extra[@]}" 2>"$work/fewgen_tf.log" | tail -n 1 | tee "$work/fewgen_tf.json"
+  --seed="$seed" "${extra[@]}" ${LIB_FLAGS:-} 2>"$work/fewgen_tf.log" | tail -n 1 | tee "$work/fewgen_tf.json"
 
 python - "$work/torch.json" "$work/fewgen_tf.json" <<'EOF'
 import json, sys

@@ -28,6 +28,7 @@ flags.DEFINE_bool("first_order", False, "FO-MAML (meta.algorithm=fomaml).")
 flags.DEFINE_float("bn_eps", 1e-3, "meta.bn_epsilon.")
 flags.DEFINE_integer("seed", 0, "config.seed: the initial weights.")
 flags.DEFINE_integer("threads", 0, "TF intra-op threads (0: TensorFlow's default, every core).")
+flags.DEFINE_integer("inter_op_threads", 0, "TF inter-op threads (0: TensorFlow's default).")
 FLAGS = flags.FLAGS
 
 
@@ -54,11 +55,11 @@ def main(_):
     import numpy as np
     import tensorflow as tf
 
+    from fewgen_tf import distribute
     from fewgen_tf.config import add_meta_learning, base_config
     from fewgen_tf.meta import evaluation, factory
 
-    if FLAGS.threads:
-        tf.config.threading.set_intra_op_parallelism_threads(FLAGS.threads)
+    distribute.set_threads(FLAGS.threads, FLAGS.inter_op_threads)
     npz = dict(np.load(FLAGS.episodes))
     available = npz["train_support_index"].shape[0]
     iterations = FLAGS.iterations or available
@@ -92,7 +93,8 @@ def main(_):
         "eval_s": round(eval_s, 2), "accuracy_mean": round(float(accuracies.mean()), 4),
         "ci95": round(float(1.96 * accuracies.std() / np.sqrt(len(accuracies))), 4),
         "seed": FLAGS.seed, "tensorflow_version": tf.__version__,
-        "keras_version": keras.__version__, "threads": FLAGS.threads or os.cpu_count()}))
+        "keras_version": keras.__version__, "threads": FLAGS.threads or os.cpu_count(),
+        "inter_op_threads": FLAGS.inter_op_threads or os.cpu_count()}))
 
 
 if __name__ == "__main__":

@@ -40,6 +40,12 @@ def base_config() -> ml_collections.ConfigDict:
     config.distribute = "auto"           # auto | default | mirrored | multi_worker | tpu
     config.cpu_devices = 0               # >1: split the CPU into logical devices (mirrored
                                          # without GPUs, e.g. to test a distributed config)
+    # TensorFlow's thread pools (0: TensorFlow's default, one thread per core each).
+    # intra_op_threads=1 runs each small op on one thread and lets inter-op parallelism
+    # overlap the many small, independent ops of meta-learning (1.2-1.4x faster MAML on
+    # 2 cores, benchmarks/RESULTS.md) but slows large convolutions (GAN steps ~1.5x).
+    config.intra_op_threads = 0
+    config.inter_op_threads = 0
     config.export = ml_collections.ConfigDict()
     config.export.enabled = True
     config.export.version = 1

@@ -62,6 +62,34 @@ def split_cpu(num_devices: int) -> None:
                 "device(s) in this process; set it in a fresh process") from None
 
 
+def set_threads(intra_op: int, inter_op: int) -> None:
+    """Size TensorFlow's thread pools (`config.intra_op_threads`, `inter_op_threads`;
+    0 keeps TensorFlow's default). Meta-learning runs thousands of small ops (convolutions
+    on 5-25 images); splitting each over every core costs more than it gains, while
+    running independent ops (the tasks of a meta-batch) side by side on one thread each
+    does not (measured in benchmarks/RESULTS.md). Thread counts never change results.
+    Like `split_cpu` it must happen before TensorFlow initialises its runtime; in a
+    process where it already has (tests, notebooks), a different request is logged and
+    ignored."""
+    for name, wanted, get, set_ in (
+            ("intra_op_threads", intra_op, tf.config.threading.get_intra_op_parallelism_threads,
+             tf.config.threading.set_intra_op_parallelism_threads),
+            ("inter_op_threads", inter_op, tf.config.threading.get_inter_op_parallelism_threads,
+             tf.config.threading.set_inter_op_parallelism_threads)):
+        if not isinstance(wanted, int) or wanted < 0:
+            raise ConfigError(f"{name} must be an integer >= 0 (0: TensorFlow's default); "
+                              f"got {wanted!r}")
+        if wanted == get():
+            continue
+        try:
+            set_(wanted)
+            logging.info("TensorFlow %s: %d", name, wanted)
+        except RuntimeError:
+            logging.warning("%s=%d ignored: TensorFlow's runtime is already initialised in "
+                            "this process (it keeps %d); set it in a fresh process", name,
+                            wanted, get())
+
+
 def _mirrored_devices():
     """All local GPUs; without GPUs every logical CPU device (MirroredStrategy's own
     default would take CPU:0 alone)."""

@@ -64,6 +64,24 @@ def test_strategy_names():
         distribute.make_strategy("gpu")
 
 
+def test_thread_pools_are_sized_in_a_fresh_process_and_checked():
+    import subprocess
+    import sys
+
+    code = ("import tensorflow as tf; from fewgen_tf import distribute; "
+            "distribute.set_threads(1, 3); tf.constant(1.0) + 1; "
+            "distribute.set_threads(2, 3); "  # too late: warned, not raised
+            "print(tf.config.threading.get_intra_op_parallelism_threads(), "
+            "tf.config.threading.get_inter_op_parallelism_threads())")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split() == ["1", "3"]
+    assert "intra_op_threads=2 ignored: TensorFlow's runtime is already initialised" \
+        in result.stderr
+    with pytest.raises(ConfigError, match="inter_op_threads must be an integer >= 0"):
+        distribute.set_threads(0, -2)
+
+
 _TINY = ("--config=configs/quickstart.py", "--config.meta.iterations=4",
          "--config.train.steps_per_epoch=2", "--config.train.val_tasks=4",
          "--config.eval.num_tasks=8", "--config.meta.filters=8",
@@ -72,7 +90,8 @@ _TINY = ("--config=configs/quickstart.py", "--config.meta.iterations=4",
 
 
 @pytest.mark.parametrize("pipeline,options", [
-    ("supervised", ("--config.meta.algorithm=maml", "--config.meta.inner_steps=1")),
+    ("supervised", ("--config.meta.algorithm=maml", "--config.meta.inner_steps=1",
+                    "--config.intra_op_threads=1", "--config.inter_op_threads=3")),
     ("supervised", ("--config.meta.algorithm=fomaml", "--config.meta.inner_steps=1")),
     ("supervised", ("--config.meta.algorithm=protonets",)),
     ("supervised", ("--config.meta.algorithm=reptile", "--config.meta.inner_steps=1")),
@@ -88,6 +107,8 @@ def test_every_pipeline_trains_under_mirrored_through_the_cli(pipeline, options,
     result = _main(*_TINY, f"--config.pipeline={pipeline}", *options, f"--workdir={tmp_path}")
     assert result.returncode == 0, result.stderr[-3000:]
     assert "MirroredStrategy with 2 replica(s)" in result.stderr
+    if "--config.intra_op_threads=1" in options:  # thread pools sized before the devices
+        assert "intra_op_threads: 1" in result.stderr and "inter_op_threads: 3" in result.stderr
     assert (tmp_path / "eval.json").exists()
     if "scratch" not in options[0]:
         assert any((tmp_path / "checkpoints").iterdir())

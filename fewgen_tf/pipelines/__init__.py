@@ -39,6 +39,7 @@ def run(config, workdir: str):
     from fewgen_tf import distribute  # late: imports TensorFlow
 
     distribute.split_cpu(config.get("cpu_devices", 0))  # before any TensorFlow op
+    distribute.set_threads(config.get("intra_op_threads", 0), config.get("inter_op_threads", 0))
     try:
         return importlib.import_module(PIPELINES[name]).run(config, own)
     finally:
