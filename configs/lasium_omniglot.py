@@ -9,6 +9,10 @@ Variants `{gan,vae,aug}_{maml,protonets}_{n,ro,oc}`, e.g. `vae_maml_n` (the defa
         unit vectors, so N's sigma^2 is scaled to the sphere (0.5 / latent_dim: the same
         noise-to-code ratio as sigma^2 0.5 on a unit-variance code per dimension);
   n     sigma^2 = 0.5;  ro / oc  alpha = 0.2 (Table 7's ablation settings);
+Variants `cola_{maml,protonets}_cluster` (not in any paper): a COLA trained by
+  configs/cola_omniglot.py (give its workdir: --config.generator.from_workdir=DIR; its
+  generator keys, K = 1200 and d = 64, must match) is the task source, N distinct clusters
+  are the N classes and their images are draws from each cluster's fitted Gaussian;
   meta  5-way, K(tr) = 1, K(val) = 5, meta-batch 4; MAML inner lr 0.4, 5 steps, Adam 1e-3,
         1000 meta-iterations (Table 7); evaluation 1000 test tasks, 15 queries, 50 steps.
 Generated queries are shifted by up to +-5 px, as in the reference code.
@@ -17,11 +21,15 @@ data.root (or FEWGEN_DATA_DIR) must hold omniglot/.
 
 import itertools
 
-from fewgen_tf.config import add_augintae, add_lasium, add_meta_learning, base_config
+from fewgen_tf.config import (add_augintae, add_cola, add_lasium, add_meta_learning,
+                              base_config)
 
-GENERATORS = {"gan": "msgan", "vae": "vae", "aug": "augintae"}
-VARIANTS = tuple("_".join(v) for v in itertools.product(GENERATORS, ("maml", "protonets"),
-                                                          ("n", "ro", "oc")))
+GENERATORS = {"gan": "msgan", "vae": "vae", "aug": "augintae", "cola": "cola"}
+COLA_CLUSTERS = 1200  # configs/cola_omniglot.py: K = the LASIUM split's training characters
+VARIANTS = tuple("_".join(v) for v in itertools.product(("gan", "vae", "aug"),
+                                                          ("maml", "protonets"),
+                                                          ("n", "ro", "oc"))) + (
+    "cola_maml_cluster", "cola_protonets_cluster")
 
 
 def get_config(variant="vae_maml_n"):
@@ -32,11 +40,13 @@ def get_config(variant="vae_maml_n"):
     config = add_lasium(add_meta_learning(base_config(), algorithm), generator, strategy)
     if generator == "augintae":
         add_augintae(config)  # its generator.* defaults and augintae.* / augment.* keys
+    if generator == "cola":  # trained in stages by its own pipeline: from_workdir only
+        add_cola(config, "cola", num_clusters=COLA_CLUSTERS)
     config.pipeline = "lasium"
     config.data.name = "omniglot"
     config.data.split = "lasium"
     config.data.image_size = 28
-    config.generator.epochs = {"msgan": 500, "vae": 100, "augintae": 10}[generator]
+    config.generator.epochs = {"msgan": 500, "vae": 100, "augintae": 10, "cola": 500}[generator]
     config.lasium.translate = 5
     config.lasium.variance = 0.5 / config.generator.latent_dim if generator == "augintae" else 0.5
     config.lasium.alpha = 0.2

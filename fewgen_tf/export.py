@@ -11,6 +11,8 @@ import keras
 import tensorflow as tf
 from absl import logging
 
+from fewgen_tf import workdir as workdir_lib
+
 
 def export_dir(workdir: str, name: str, version: int) -> str:
     return os.path.join(workdir, "export", name, str(int(version)))
@@ -41,17 +43,17 @@ def export_classifier(learner, path: str) -> str:
     archive = keras.export.ExportArchive()
     archive.track(learner.net)  # the variables the signature reads
     archive.add_endpoint("classify", tf.function(classify, input_signature=signature))
-    if os.path.exists(path) and os.listdir(path):
-        logging.warning("overwriting the export in %s", path)
-    archive.write_out(path, verbose=False)
-    logging.info("exported classifier with signature classify to %s", path)
-    return path
+    return _write(archive, path, "classifier with signature classify")
 
 
 def _write(archive, path, what):
+    """Write the SavedModel beside `path` and move it into place whole
+    (`workdir.replace_directory`): a killed export never leaves half a model where a
+    server would load it, and an existing export stays until the new one is complete."""
     if os.path.exists(path) and os.listdir(path):
         logging.warning("overwriting the export in %s", path)
-    archive.write_out(path, verbose=False)
+    workdir_lib.replace_directory(lambda temporary: archive.write_out(temporary, verbose=False),
+                                  path)
     logging.info("exported %s to %s", what, path)
     return path
 

@@ -9,6 +9,8 @@ Pipelines write through these helpers so every method's workdir looks the same:
 
 import json
 import os
+import re
+import shutil
 import time
 
 import numpy as np
@@ -68,6 +70,70 @@ def write_text(path: str, text: str) -> str:
     with open(temporary, "w") as f:
         f.write(text)
     os.replace(temporary, path)
+    return path
+
+
+_TORN_FILE = re.compile(r"\.(partial-[0-9]+|tempstate[0-9]+|tmp[0-9a-f]{32})$")
+
+
+def _is_torn_checkpoint_dir(path: str) -> bool:
+    """TensorFlow writes a checkpoint's shards into `PREFIX_temp/part-*` and merges them
+    into place; a kill between the two leaves that directory behind."""
+    return (os.path.basename(path).endswith("_temp")
+            and all(name.startswith("part-") for name in os.listdir(path)))
+
+
+def remove_torn_writes(workdir: str) -> list:
+    """Delete what writes cut short by a killed run left in `workdir`: checkpoint
+    `*_temp` shard directories, TensorFlow's `*.tempstateN` / `*.tmpHEX` files, and this
+    library's `*.partial-PID` files and export directories (every writer here writes
+    beside its target and renames, so these are never read). Called once at the start of
+    a run, which owns its workdir. Returns the removed paths, each logged."""
+    from absl import logging
+
+    removed = []
+    if not os.path.isdir(workdir):
+        return removed
+    own = f".partial-{os.getpid()}"
+    for directory, subdirectories, files in os.walk(workdir):
+        for name in list(subdirectories):
+            path = os.path.join(directory, name)
+            if ((_TORN_FILE.search(name) and not name.endswith(own))
+                    or _is_torn_checkpoint_dir(path)):
+                shutil.rmtree(path, ignore_errors=True)
+                subdirectories.remove(name)
+                removed.append(path)
+        for name in files:
+            if _TORN_FILE.search(name) and not name.endswith(own):
+                os.remove(os.path.join(directory, name))
+                removed.append(os.path.join(directory, name))
+    for path in removed:
+        logging.warning("removed %s, left by a write that a killed run did not finish", path)
+    return removed
+
+
+def replace_directory(write, path: str) -> str:
+    """Write a directory whole: `write(temporary)` fills a sibling `PATH.partial-PID`,
+    which then takes `path`'s place (the old one, if any, is moved aside and deleted
+    after). A kill or an error mid-write leaves the previous `path` untouched; a reader
+    (TF Serving polling `export/NAME/`, whose versions are integer names) never sees a
+    half-written directory."""
+    temporary = f"{path}.partial-{os.getpid()}"
+    shutil.rmtree(temporary, ignore_errors=True)
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    try:
+        write(temporary)
+    except BaseException:
+        shutil.rmtree(temporary, ignore_errors=True)
+        raise
+    old = None
+    if os.path.exists(path):
+        old = f"{path}.old.partial-{os.getpid()}"
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(path, old)
+    os.replace(temporary, path)
+    if old:
+        shutil.rmtree(old, ignore_errors=True)
     return path
 
 

@@ -48,7 +48,7 @@ def test_every_config_names_known_parts():
 
 def test_lasium_omniglot_variants_follow_the_paper():
     module = _module("lasium_omniglot")
-    assert len(module.VARIANTS) == 18
+    assert len(module.VARIANTS) == 20
     config = module.get_config("gan_maml_oc")
     assert config.generator.name == "msgan" and config.generator.latent_dim == 128
     assert config.meta.algorithm == "maml" and config.lasium.strategy == "oc"
@@ -60,6 +60,10 @@ def test_lasium_omniglot_variants_follow_the_paper():
     aug = module.get_config("aug_maml_n")
     assert aug.generator.name == "augintae" and aug.generator.latent_dim == 32
     assert aug.lasium.variance == 0.5 / 32 and aug.augintae.variant == "augintae"
+    cola = module.get_config("cola_maml_cluster")
+    assert cola.pipeline == "lasium" and cola.lasium.strategy == "cluster"
+    assert cola.generator.name == "cola" and cola.cola.num_clusters == 1200
+    assert _module("cola_omniglot").get_config().cola.num_clusters == cola.cola.num_clusters
     with pytest.raises(ValueError, match="unknown variant"):
         module.get_config("vae_maml_x")
 

@@ -104,3 +104,56 @@ def test_result_files_are_replaced_whole(tmp_path):
     workdir_lib.write_json(path, {"mean": 0.75})
     assert json.loads((tmp_path / "eval.json").read_text()) == {"mean": 0.75}
     assert [p.name for p in tmp_path.iterdir()] == ["eval.json"]  # no temporary left
+
+
+def test_torn_writes_of_a_killed_run_are_removed_and_nothing_else(tmp_path):
+    """The leftovers benchmarks/kill_resume.py found after SIGKILLs (names as TensorFlow
+    and this library write them) go; checkpoints, results and a dead process's
+    look-alikes that are real files stay."""
+    from fewgen_tf import workdir as workdir_lib
+    ckpt = tmp_path / "checkpoints" / "generator"
+    (ckpt / "ckpt-7_temp").mkdir(parents=True)
+    (ckpt / "ckpt-7_temp" / "part-00000-of-00001.data-00000-of-00001.tempstate69385893").write_text("x")
+    (ckpt / "ckpt-6.index").write_text("kept")
+    (ckpt / "checkpoint").write_text("kept")
+    (ckpt / f"checkpoint.tmp{'a' * 32}").write_text("x")
+    (tmp_path / "eval.json.partial-999999").write_text("{")
+    (tmp_path / "export" / "classifier" / "1.partial-999999").mkdir(parents=True)
+    (tmp_path / "export" / "classifier" / "1").mkdir()
+    (tmp_path / "my_temp").mkdir()  # a user's directory: not a checkpoint shard dir
+    (tmp_path / "my_temp" / "notes.txt").write_text("kept")
+    removed = workdir_lib.remove_torn_writes(str(tmp_path))
+    assert sorted(os.path.relpath(p, tmp_path) for p in removed) == sorted([
+        "checkpoints/generator/ckpt-7_temp", f"checkpoints/generator/checkpoint.tmp{'a' * 32}",
+        "eval.json.partial-999999", "export/classifier/1.partial-999999"])
+    left = sorted(os.path.relpath(os.path.join(d, f), tmp_path)
+                  for d, _, files in os.walk(tmp_path) for f in files)
+    assert left == ["checkpoints/generator/checkpoint", "checkpoints/generator/ckpt-6.index",
+                    "my_temp/notes.txt"]
+    assert (tmp_path / "export" / "classifier" / "1").is_dir()
+    assert workdir_lib.remove_torn_writes(str(tmp_path / "absent")) == []
+
+
+def test_a_directory_is_replaced_whole_or_not_at_all(tmp_path):
+    from fewgen_tf import workdir as workdir_lib
+    path = str(tmp_path / "export" / "generator" / "1")
+
+    def writer(text):
+        def write(directory):
+            os.makedirs(directory)
+            with open(os.path.join(directory, "saved_model.pb"), "w") as f:
+                f.write(text)
+        return write
+
+    workdir_lib.replace_directory(writer("old"), path)
+    workdir_lib.replace_directory(writer("new"), path)
+    assert open(os.path.join(path, "saved_model.pb")).read() == "new"
+
+    def failing(directory):
+        writer("half")(directory)
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        workdir_lib.replace_directory(failing, path)
+    assert open(os.path.join(path, "saved_model.pb")).read() == "new"  # untouched
+    assert os.listdir(tmp_path / "export" / "generator") == ["1"]  # no temporary left

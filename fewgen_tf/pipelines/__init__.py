@@ -35,6 +35,7 @@ def run(config, workdir: str):
 
         logging.info("this worker writes to its temporary workdir %s (the chief writes %s)",
                      own, workdir)
+    workdir_lib.remove_torn_writes(own)  # what a killed run's unfinished writes left
     workdir_lib.write_config(own, config)
     from fewgen_tf import distribute  # late: imports TensorFlow
 
