@@ -22,6 +22,9 @@ def get_config(variant="protonets"):
     config.data.image_size = 28
     config.meta.iterations = 5000
     config.train.steps_per_epoch = 500
+    # Meta-learning's ops are small: one thread each, side by side (1.2-1.4x on CPU,
+    # benchmarks/RESULTS.md "Meta-learner throughput"); 0 restores TensorFlow's default.
+    config.intra_op_threads = 1
     if variant == "protonets":
         # Snell et al. train with more ways than they test: 20-way 15-query episodes,
         # one a step (ProtoNets evaluates at any eval.ways).
