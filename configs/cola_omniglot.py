@@ -4,12 +4,14 @@
 Trains on the 24,000 images of the LASIUM split's 1200 training characters; labels are
 read only to score step I (clustering accuracy, NMI) and CAS, both on the training split
 itself (`cola.eval_subset = ""`: the characters LASIUM meta-trains on; its test
-characters stay unseen). K = 1200 clusters: the paper sets K to the number of classes
-(10 for MNIST and CIFAR-10), here the training characters, so a cluster holds ~20 images
-as a character does. d = 64. Step I's encoder is the narrow ResNet of configs/cola_mnist.py
+characters stay unseen). K = 200 clusters of ~120 images (~6 characters) each. The paper
+sets K to the number of classes (10 for MNIST and CIFAR-10), here 1200, but step III keeps
+a full covariance per cluster in R^(K+d): 1200 x 1264 x 1264 floats (7.1 GiB, twice that
+while fitting) is refused (fewgen_tf/generators/cola.py, MAX_MIXTURE_BYTES); K = 200 needs
+56 MiB. d = 64. Step I's encoder is the narrow ResNet of configs/cola_mnist.py
 (32-64-128, two basic blocks a stage); the character augmentation of
 `add_augmentation(..., "characters")`. CAS / Frechet use 5 generated images a cluster
-(6,000 in all).
+(1,000 in all).
 
 Variants: cola (steps I-III) | glo (random codes, an EM mixture).
 The budgets are the paper's (200 clustering epochs, 500 generator epochs); shorten them
@@ -19,18 +21,18 @@ with --config.cola.cluster_epochs / --config.generator.epochs.
 from fewgen_tf.config import add_cola, base_config
 
 VARIANTS = ("cola", "glo")
-TRAIN_CHARACTERS = 1200  # the LASIUM split's training characters (fewgen_tf/data/splits.py)
+CLUSTERS = 200  # K (the LASIUM split has 1200 training characters; see above)
 
 
 def get_config(variant="cola"):
     if variant not in VARIANTS:
         raise ValueError(f"unknown variant {variant!r}; valid: {', '.join(VARIANTS)}")
-    config = add_cola(base_config(), variant, num_clusters=TRAIN_CHARACTERS)
+    config = add_cola(base_config(), variant, num_clusters=CLUSTERS)
     config.data.name = "omniglot"
     config.data.split = "lasium"
     config.data.image_size = 28
     config.cola.encoder_widths = (32, 64, 128)
     config.cola.encoder_blocks = (2, 2, 2)
-    config.cola.eval_images_per_class = 5
+    config.cola.eval_images_per_class = 5   # per cluster
     config.cola.sample_images = 10
     return config

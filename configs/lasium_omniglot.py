@@ -25,7 +25,7 @@ from fewgen_tf.config import (add_augintae, add_cola, add_lasium, add_meta_learn
                               base_config)
 
 GENERATORS = {"gan": "msgan", "vae": "vae", "aug": "augintae", "cola": "cola"}
-COLA_CLUSTERS = 1200  # configs/cola_omniglot.py: K = the LASIUM split's training characters
+COLA_CLUSTERS = 200  # configs/cola_omniglot.py's K
 VARIANTS = tuple("_".join(v) for v in itertools.product(("gan", "vae", "aug"),
                                                           ("maml", "protonets"),
                                                           ("n", "ro", "oc"))) + (

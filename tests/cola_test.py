@@ -303,6 +303,16 @@ def test_unknown_options_are_clear_errors():
     assert any(isinstance(layer, cola.ConditionalBatchNorm) for layer in residual.layers)
 
 
+def test_a_mixture_too_large_for_memory_is_refused_before_allocating():
+    """K = 1200 clusters with d = 64 would store 1200 x 1264 x 1264 floats (7.1 GiB, and
+    the float64 fit twice that): a clear error, not the OOM killer."""
+    stand_in = keras.Sequential([keras.Input((1264,)), keras.layers.Dense(4),
+                                 keras.layers.Reshape((2, 2, 1))])
+    with pytest.raises(ConfigError, match=r"cola.num_clusters=1200 .* 7.1 GiB .* lower "
+                                          "cola.num_clusters"):
+        cola.COLA(stand_in, 1200)
+
+
 # ------------------------------------------------------------------------ pipeline
 def test_pipeline_end_to_end_with_resume_export_and_lasium_reuse(tmp_path):
     config = _config("cola")

@@ -62,7 +62,7 @@ def test_lasium_omniglot_variants_follow_the_paper():
     assert aug.lasium.variance == 0.5 / 32 and aug.augintae.variant == "augintae"
     cola = module.get_config("cola_maml_cluster")
     assert cola.pipeline == "lasium" and cola.lasium.strategy == "cluster"
-    assert cola.generator.name == "cola" and cola.cola.num_clusters == 1200
+    assert cola.generator.name == "cola" and cola.cola.num_clusters == 200
     assert _module("cola_omniglot").get_config().cola.num_clusters == cola.cola.num_clusters
     with pytest.raises(ValueError, match="unknown variant"):
         module.get_config("vae_maml_x")

@@ -221,6 +221,11 @@ def _seed_pair(seed):
 
 
 # ------------------------------------------------------------------------- model
+# The fitted mixture keeps a full [K, K+d, K+d] Cholesky factor (step III fits full
+# covariances, float64 while fitting): cubic in K, so K ~ 1000 needs tens of GiB.
+MAX_MIXTURE_BYTES = 2 * 2**30
+
+
 class COLA(keras.Model):
     """G, the learnt codes (when training) and the fitted mixture (module doc)."""
 
@@ -234,6 +239,14 @@ class COLA(keras.Model):
         self.image_shape = tuple(generator.output_shape[1:])
         self.loss_fn, self.steps_per_epoch = loss_fn, int(steps_per_epoch)
         d, k = self.latent_dim, self.num_clusters
+        mixture_bytes = 4 * k * d * d
+        if mixture_bytes > MAX_MIXTURE_BYTES:
+            raise ConfigError(
+                f"cola.num_clusters={k} with codes of {d} entries (K + d) needs a full "
+                f"covariance per cluster, {k} x {d} x {d} floats = "
+                f"{mixture_bytes / 2**30:.1f} GiB (more while fitting); the limit is "
+                f"{MAX_MIXTURE_BYTES / 2**30:.0f} GiB: lower cola.num_clusters or "
+                "generator.latent_dim")
         self.codes = None
         if codes is not None:
             codes = np.asarray(codes, np.float32)
