@@ -11,7 +11,7 @@ Variants `{gan,vae,aug}_{maml,protonets}_{n,ro,oc}`, e.g. `vae_maml_n` (the defa
   n     sigma^2 = 0.5;  ro / oc  alpha = 0.2 (Table 7's ablation settings);
 Variants `cola_{maml,protonets}_cluster` (not in any paper): a COLA trained by
   configs/cola_omniglot.py (give its workdir: --config.generator.from_workdir=DIR; its
-  generator keys, K = 1200 and d = 64, must match) is the task source, N distinct clusters
+  generator keys, K = 200 and d = 64, must match) is the task source, N distinct clusters
   are the N classes and their images are draws from each cluster's fitted Gaussian;
   meta  5-way, K(tr) = 1, K(val) = 5, meta-batch 4; MAML inner lr 0.4, 5 steps, Adam 1e-3,
         1000 meta-iterations (Table 7); evaluation 1000 test tasks, 15 queries, 50 steps.
