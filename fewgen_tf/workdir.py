@@ -62,11 +62,17 @@ def check_resumable(workdir: str, config) -> None:
             + "); resuming would be meaningless: use a new --workdir")
 
 
+def _partial(path: str) -> str:
+    """Where a whole-file or whole-directory write goes before it is renamed to `path`
+    (`remove_torn_writes` recognises the name)."""
+    return f"{path}.partial-{os.getpid()}"
+
+
 def write_text(path: str, text: str) -> str:
     """Write a whole file atomically (a temporary file beside it, then `os.replace`): a
     run killed while writing leaves the old file or the new one, never half of one
     (a half-written settings file would stop every later resume)."""
-    temporary = f"{path}.partial-{os.getpid()}"
+    temporary = _partial(path)
     with open(temporary, "w") as f:
         f.write(text)
     os.replace(temporary, path)
@@ -92,19 +98,15 @@ def remove_torn_writes(workdir: str) -> list:
     from absl import logging
 
     removed = []
-    if not os.path.isdir(workdir):
-        return removed
-    own = f".partial-{os.getpid()}"
-    for directory, subdirectories, files in os.walk(workdir):
+    for directory, subdirectories, files in os.walk(workdir):  # nothing if it is absent
         for name in list(subdirectories):
             path = os.path.join(directory, name)
-            if ((_TORN_FILE.search(name) and not name.endswith(own))
-                    or _is_torn_checkpoint_dir(path)):
+            if _TORN_FILE.search(name) or _is_torn_checkpoint_dir(path):
                 shutil.rmtree(path, ignore_errors=True)
-                subdirectories.remove(name)
+                subdirectories.remove(name)  # do not walk into what is gone
                 removed.append(path)
         for name in files:
-            if _TORN_FILE.search(name) and not name.endswith(own):
+            if _TORN_FILE.search(name):
                 os.remove(os.path.join(directory, name))
                 removed.append(os.path.join(directory, name))
     for path in removed:
@@ -118,7 +120,7 @@ def replace_directory(write, path: str) -> str:
     after). A kill or an error mid-write leaves the previous `path` untouched; a reader
     (TF Serving polling `export/NAME/`, whose versions are integer names) never sees a
     half-written directory."""
-    temporary = f"{path}.partial-{os.getpid()}"
+    temporary = _partial(path)
     shutil.rmtree(temporary, ignore_errors=True)
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     try:
@@ -128,7 +130,7 @@ def replace_directory(write, path: str) -> str:
         raise
     old = None
     if os.path.exists(path):
-        old = f"{path}.old.partial-{os.getpid()}"
+        old = _partial(f"{path}.old")
         shutil.rmtree(old, ignore_errors=True)
         os.replace(path, old)
     os.replace(temporary, path)
