@@ -18,8 +18,16 @@ under `strategy.scope()`.
 
 Meta-learners divide per-replica loss sums by the GLOBAL meta-batch size, so every
 strategy computes the same update as one device (tests/distribute_test.py).
+
+Generators that train on batches of images need two more things for that
+(`global_batch_rows`, `batch_normalization`): each replica's noise must be its rows of
+the draw one device would make for the global batch (a stateful
+`keras.random.SeedGenerator` is mirrored, so without this every replica draws the SAME
+noise for its different images), and BatchNorm must normalise with the global batch's
+statistics.
 """
 
+import keras
 import tensorflow as tf
 from absl import logging
 
@@ -130,3 +138,51 @@ def _tpu_configured() -> bool:
     import os
 
     return any(os.environ.get(k) for k in ("COLAB_TPU_ADDR", "TPU_NAME", "TPU_ACCELERATOR_TYPE"))
+
+
+# ------------------------------------------------------------------- replica-aware layers
+def _replicas():
+    return tf.distribute.get_strategy().num_replicas_in_sync
+
+
+def global_batch_rows(draw, local_rows):
+    """This replica's rows of ONE draw made for the global batch.
+
+    `draw(rows)` makes `rows` rows of noise (it may advance a mirrored SeedGenerator:
+    every replica advances it alike). Under one replica it is just `draw(local_rows)`;
+    under R replicas every replica draws `R * local_rows` rows and keeps rows
+    `[r * local_rows, (r + 1) * local_rows)` for its replica id r, which is how
+    tf.distribute splits a global batch among replicas in order. So the images of the
+    global batch meet the noise they would meet on one device, and no two replicas
+    share noise (a SeedGenerator alone would give every replica the same numbers)."""
+    context = tf.distribute.get_replica_context()
+    replicas = context.num_replicas_in_sync if context is not None else 1
+    if replicas == 1:
+        return draw(local_rows)
+    rows = draw(local_rows * replicas)
+    start = tf.cast(context.replica_id_in_sync_group, tf.int32) * local_rows
+    return rows[start:start + local_rows]
+
+
+def replica_seed(seed):
+    """A stateless seed pair (int32 [2]) for this replica: `seed` itself under one
+    replica (single-device results unchanged), `seed` folded with the replica id under
+    several, so that per-image draws made from it differ between replicas. Use it where
+    the step's maths is per replica anyway (a Hungarian assignment, pairings within the
+    batch) and an exact global-batch draw would buy nothing."""
+    context = tf.distribute.get_replica_context()
+    if context is None or context.num_replicas_in_sync == 1:
+        return seed
+    folded = tf.random.experimental.stateless_fold_in(
+        tf.cast(seed, tf.int64), tf.cast(context.replica_id_in_sync_group, tf.int64))
+    return tf.cast(folded % (2 ** 30), seed.dtype)
+
+
+def batch_normalization(**kwargs):
+    """Keras BatchNormalization for a network trained on batches of images: with several
+    replicas at build time (the model is built under the run's strategy) its batch
+    statistics are the global batch's (`synchronized=True`, three small all-reduces per
+    layer and step), so a distributed step equals one device's step; with one replica it
+    is the plain layer (bitwise the same numbers as before). Not for the meta-learners:
+    their BatchNorm runs per task (`meta/layers.BatchStatNorm`)."""
+    return keras.layers.BatchNormalization(synchronized=_replicas() > 1, **kwargs)

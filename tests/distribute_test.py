@@ -57,6 +57,77 @@ def test_mirrored_step_equals_single_device_step(algorithm, mirrored):
         np.testing.assert_allclose(a, b, atol=1e-5, rtol=1e-4)
 
 
+def _vae_steps(strategy, initial_weights, steps=3):
+    """`steps` VAE steps on a global batch of 8 images, from `initial_weights`. Plain SGD:
+    Adam divides every gradient by its own size, so a weight whose gradient is float
+    noise (a bias before BatchNorm: BatchNorm cancels it) takes a full step of random
+    sign, which hides the equality of the gradients this test is about."""
+    import keras
+
+    from fewgen_tf.generators import vae
+
+    images = np.random.default_rng(1).uniform(size=(8, 28, 28, 1)).astype(np.float32)
+    with strategy.scope():
+        model = vae.omniglot_vae(latent_dim=4, seed=3)
+        model.compile(optimizer=keras.optimizers.SGD(1e-4))
+    if initial_weights is not None:
+        model.set_weights(initial_weights)
+    start = [w.copy() for w in model.get_weights()]
+    model.fit(tf.data.Dataset.from_tensors(images).repeat(), epochs=1, steps_per_epoch=steps,
+              verbose=0)
+    return start, model
+
+
+def test_mirrored_vae_steps_equal_single_device_steps(mirrored):
+    """A generator trained on batches of images (LASIUM's VAE): under 2 replicas each
+    replica's reparameterisation noise is its rows of the global batch's draw and
+    BatchNorm uses the global batch's statistics, so the steps equal one device's (before
+    the fix the replicas shared one noise draw and the weights ended 1.6e-3 apart after
+    these 3 steps; with the noise fixed but per-replica BatchNorm statistics, 5e-3)."""
+    start, single = _vae_steps(tf.distribute.get_strategy(), None)
+    _, replicated = _vae_steps(mirrored, start)
+    assert any(getattr(layer, "synchronized", False)
+               for layer in replicated.encoder.layers)          # global statistics
+    assert not any(getattr(layer, "synchronized", False)
+                   for layer in single.encoder.layers)          # one device: plain BN
+    moved = max(np.abs(a - b).max() for a, b in zip(single.get_weights(), start))
+    assert moved > 1e-3
+    for a, b in zip(single.get_weights(), replicated.get_weights()):
+        np.testing.assert_allclose(a, b, atol=1e-6, rtol=1e-5)
+
+
+def test_replicas_draw_their_rows_of_the_global_noise(mirrored):
+    """`global_batch_rows`: the two replicas' rows are different and, stacked in replica
+    order, equal the one-device draw for the global batch; `replica_seed` differs
+    between replicas and is the seed itself on one device."""
+    import keras
+
+    def draws(strategy):
+        with strategy.scope():
+            generator = keras.random.SeedGenerator(7)
+
+        @tf.function
+        def step():
+            def replica_fn():
+                rows = distribute.global_batch_rows(
+                    lambda n: keras.random.normal((n, 3), seed=generator), 2)
+                seed = distribute.replica_seed(tf.constant([5, 9], tf.int32))
+                return rows, seed
+            return strategy.run(replica_fn)
+        rows, seeds = step()
+        return ([r.numpy() for r in strategy.experimental_local_results(rows)],
+                [s.numpy() for s in strategy.experimental_local_results(seeds)])
+
+    (one,), (one_seed,) = draws(tf.distribute.get_strategy())
+    with tf.distribute.get_strategy().scope():
+        reference = keras.random.normal((4, 3), seed=keras.random.SeedGenerator(7)).numpy()
+    np.testing.assert_array_equal(one, reference[:2])
+    np.testing.assert_array_equal(one_seed, [5, 9])
+    (first, second), (seed0, seed1) = draws(mirrored)
+    np.testing.assert_array_equal(np.concatenate([first, second]), reference)
+    assert not np.array_equal(seed0, seed1)
+
+
 def test_strategy_names():
     assert distribute.make_strategy("default").num_replicas_in_sync == 1
     assert distribute.make_strategy("auto").num_replicas_in_sync == 1  # no GPU, no TPU here

@@ -33,6 +33,7 @@ registry then gives it the paper's learning-rate cuts (x0.1 at 35% and 70% of tr
 import keras
 import tensorflow as tf
 
+from fewgen_tf import distribute
 from fewgen_tf.data import augment
 from fewgen_tf.generators import augintae_nets
 
@@ -254,7 +255,8 @@ class AugIntAE(keras.Model):
             images = images[0]  # labels, if any, are never used
         images = tf.convert_to_tensor(images, tf.float32)
         batch = tf.shape(images)[0]
-        seed = keras.random.randint([2], 0, 2 ** 30, seed=self.noise, dtype="int32")
+        seed = distribute.replica_seed(  # (replicas draw apart; single device unchanged)
+            keras.random.randint([2], 0, 2 ** 30, seed=self.noise, dtype="int32"))
         with tf.GradientTape() as tape:  # E and G forward
             outputs, real = self.training_images(images, seed)
         with tf.GradientTape(persistent=True) as inner:  # the losses of the outputs

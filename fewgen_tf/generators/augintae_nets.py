@@ -21,6 +21,7 @@ import math
 
 import keras
 
+from fewgen_tf import distribute
 from fewgen_tf.errors import ConfigError
 
 ARCHITECTURES = ("auto", "infogan", "dcgan")
@@ -74,15 +75,15 @@ def encoder_network(architecture, image_shape, outputs, width=1.0, name="encoder
         layers += [keras.layers.Conv2D(_w(64, width), 4, strides=2, padding="same"),
                    keras.layers.LeakyReLU(0.1),
                    keras.layers.Conv2D(_w(128, width), 4, strides=2, padding="same"),
-                   keras.layers.BatchNormalization(), keras.layers.LeakyReLU(0.1),
+                   distribute.batch_normalization(), keras.layers.LeakyReLU(0.1),
                    keras.layers.Flatten(),
                    keras.layers.Dense(_w(1024, width)),
-                   keras.layers.BatchNormalization(), keras.layers.LeakyReLU(0.1)]
+                   distribute.batch_normalization(), keras.layers.LeakyReLU(0.1)]
     else:
         for i, filters in enumerate(_dcgan_widths(image_shape[0], width)):
             layers.append(keras.layers.Conv2D(filters, 4, strides=2, padding="same"))
             if i:
-                layers.append(keras.layers.BatchNormalization())
+                layers.append(distribute.batch_normalization())
             layers.append(keras.layers.LeakyReLU(0.2))
         layers.append(keras.layers.Flatten())
     layers.append(keras.layers.Dense(outputs, name="output"))
@@ -95,20 +96,20 @@ def generator_network(architecture, image_shape, latent_dim, width=1.0):
     layers = [keras.Input(shape=(latent_dim,))]
     if architecture == "infogan":
         start = size // 4
-        layers += [keras.layers.Dense(_w(1024, width)), keras.layers.BatchNormalization(),
+        layers += [keras.layers.Dense(_w(1024, width)), distribute.batch_normalization(),
                    keras.layers.ReLU(),
                    keras.layers.Dense(start * start * _w(128, width)),
-                   keras.layers.BatchNormalization(), keras.layers.ReLU(),
+                   distribute.batch_normalization(), keras.layers.ReLU(),
                    keras.layers.Reshape((start, start, _w(128, width))),
                    keras.layers.Conv2DTranspose(_w(64, width), 4, strides=2, padding="same"),
-                   keras.layers.BatchNormalization(), keras.layers.ReLU()]
+                   distribute.batch_normalization(), keras.layers.ReLU()]
     else:
         widths = list(reversed(_dcgan_widths(size, width)))  # top (latent side) first
-        layers += [keras.layers.Dense(4 * 4 * widths[0]), keras.layers.BatchNormalization(),
+        layers += [keras.layers.Dense(4 * 4 * widths[0]), distribute.batch_normalization(),
                    keras.layers.ReLU(), keras.layers.Reshape((4, 4, widths[0]))]
         for filters in widths[1:]:
             layers += [keras.layers.Conv2DTranspose(filters, 4, strides=2, padding="same"),
-                       keras.layers.BatchNormalization(), keras.layers.ReLU()]
+                       distribute.batch_normalization(), keras.layers.ReLU()]
     layers.append(keras.layers.Conv2DTranspose(channels, 4, strides=2, padding="same",
                                                activation="sigmoid", name="pixels"))
     return keras.Sequential(layers, name="generator")

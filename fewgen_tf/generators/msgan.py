@@ -15,6 +15,8 @@ reference computes G(z1) from another latent batch, a bug).
 import keras
 import tensorflow as tf
 
+from fewgen_tf import distribute
+
 MODE_SEEKING_EPS = 1e-5
 
 
@@ -101,7 +103,11 @@ class MSGAN(keras.Model):
             images = images[0]
         batch = tf.shape(images)[0]
         half = batch // 2
-        latents = keras.random.normal((batch, self.latent_dim), seed=self.latent_seed)
+        # this replica's rows of the global batch's latents (the mode-seeking pairs are
+        # the halves of each replica's own rows)
+        latents = distribute.global_batch_rows(
+            lambda rows: keras.random.normal((rows, self.latent_dim), seed=self.latent_seed),
+            batch)
 
         with tf.GradientTape() as tape:
             fake = self.generator(latents, training=True)

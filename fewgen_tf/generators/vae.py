@@ -11,6 +11,7 @@ Loss: Bernoulli reconstruction summed over pixels + KL, averaged over the batch.
 import keras
 import tensorflow as tf
 
+from fewgen_tf import distribute
 from fewgen_tf.errors import ConfigError
 
 
@@ -18,7 +19,7 @@ def _encoder(image_shape, latent_dim, filters):
     layers = [keras.Input(shape=tuple(image_shape))]
     for i, width in enumerate(filters):
         layers += [keras.layers.Conv2D(width, 3, strides=2, padding="same", name=f"conv{i}"),
-                   keras.layers.BatchNormalization(name=f"bn{i}"), keras.layers.ReLU()]
+                   distribute.batch_normalization(name=f"bn{i}"), keras.layers.ReLU()]
     layers += [keras.layers.Flatten(), keras.layers.Dense(2 * latent_dim, name="posterior")]
     return keras.Sequential(layers, name="encoder")
 
@@ -35,10 +36,10 @@ def _decoder(image_shape, latent_dim, filters, deeper):
     for i, width in enumerate(filters[:2]):
         layers += [keras.layers.Conv2DTranspose(width, 3, strides=2, padding="same",
                                                 name=f"up{i}"),
-                   keras.layers.BatchNormalization(name=f"up_bn{i}"), keras.layers.ReLU()]
+                   distribute.batch_normalization(name=f"up_bn{i}"), keras.layers.ReLU()]
         if deeper:
             layers += [keras.layers.Conv2D(width, 3, padding="same", name=f"refine{i}"),
-                       keras.layers.BatchNormalization(name=f"refine_bn{i}"),
+                       distribute.batch_normalization(name=f"refine_bn{i}"),
                        keras.layers.ReLU()]
     layers.append(keras.layers.Conv2D(channels, 3, padding="same", name="pixels"))
     return keras.Sequential(layers, name="decoder")  # logits; decode() applies the sigmoid
@@ -84,7 +85,11 @@ class VAE(keras.Model):
     # -------------------------------------------------------------------- training
     def losses_per_example(self, images, training=True):
         mean, log_variance = self.posterior(images, training=training)
-        epsilon = keras.random.normal(tf.shape(mean), seed=self.noise)
+        # (under several replicas: this replica's rows of the global batch's draw, and
+        # BatchNorm on the global batch's statistics: the step equals one device's)
+        epsilon = distribute.global_batch_rows(
+            lambda rows: keras.random.normal((rows, self.latent_dim), seed=self.noise),
+            tf.shape(mean)[0])
         z = mean + tf.exp(0.5 * log_variance) * epsilon
         logits = self.decoder(z, training=training)
         reconstruction = tf.reduce_sum(
