@@ -5,29 +5,38 @@ Trains on the 24,000 images of the LASIUM split's 1200 training characters; labe
 read only to score step I (clustering accuracy, NMI) and CAS, both on the training split
 itself (`cola.eval_subset = ""`: the characters LASIUM meta-trains on; its test
 characters stay unseen). K = 200 clusters of ~120 images (~6 characters) each. The paper
-sets K to the number of classes (10 for MNIST and CIFAR-10), here 1200, but step III keeps
-a full covariance per cluster in R^(K+d): 1200 x 1264 x 1264 floats (7.1 GiB, twice that
-while fitting) is refused (fewgen_tf/generators/cola.py, MAX_MIXTURE_BYTES); K = 200 needs
-56 MiB. d = 64. Step I's encoder is the narrow ResNet of configs/cola_mnist.py
+sets K to the number of classes (10 for MNIST and CIFAR-10), here 1200, but step III's
+full covariance per cluster in R^(K+d), 1200 x 1264 x 1264 floats (7.1 GiB, twice that
+while fitting), is refused (fewgen_tf/generators/cola.py, MAX_MIXTURE_BYTES); K = 200 needs
+56 MiB. The variant `cola_k1200` follows the paper's rule with the low-rank store
+(`cola.mixture_rank = 32`: 0.18 GiB, the same Gaussians as the full fit for every cluster
+of at most 33 codes; clusters hold ~20). d = 64. Step I's encoder is the narrow ResNet of configs/cola_mnist.py
 (32-64-128, two basic blocks a stage); the character augmentation of
 `add_augmentation(..., "characters")`. CAS / Frechet use 5 generated images a cluster
 (1,000 in all).
 
-Variants: cola (steps I-III) | glo (random codes, an EM mixture).
+Variants: cola (steps I-III, K = 200) | cola_k1200 (K = 1200, low-rank store) |
+glo (random codes, an EM mixture, K = 200).
 The budgets are the paper's (200 clustering epochs, 500 generator epochs); shorten them
 with --config.cola.cluster_epochs / --config.generator.epochs.
 """
 
 from fewgen_tf.config import add_cola, base_config
 
-VARIANTS = ("cola", "glo")
+VARIANTS = ("cola", "cola_k1200", "glo")
 CLUSTERS = 200  # K (the LASIUM split has 1200 training characters; see above)
+CHARACTERS = 1200  # cola_k1200: one cluster per training character
+MIXTURE_RANK = 32
 
 
 def get_config(variant="cola"):
     if variant not in VARIANTS:
         raise ValueError(f"unknown variant {variant!r}; valid: {', '.join(VARIANTS)}")
-    config = add_cola(base_config(), variant, num_clusters=CLUSTERS)
+    k1200 = variant == "cola_k1200"
+    config = add_cola(base_config(), "cola" if k1200 else variant,
+                      num_clusters=CHARACTERS if k1200 else CLUSTERS)
+    if k1200:
+        config.cola.mixture_rank = MIXTURE_RANK
     config.data.name = "omniglot"
     config.data.split = "lasium"
     config.data.image_size = 28

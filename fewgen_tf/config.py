@@ -268,6 +268,10 @@ def add_cola(config: ml_collections.ConfigDict, variant: str = "cola",
     # step III
     config.cola.covariance_reg = 1e-4         # + reg I on every fitted covariance
     config.cola.em_iterations = 50            # GLO's mixture
+    config.cola.mixture_rank = 0              # 0: full covariances (the paper); r > 0: r
+                                              # principal directions + isotropic rest per
+                                              # cluster (exact for clusters of <= r + 1
+                                              # codes; for K in the hundreds or more)
     # step I (Algorithm 2)
     config.cola.encoder_widths = (64, 128, 256, 512)  # ResNet-18 (32x32)
     config.cola.encoder_blocks = (2, 2, 2, 2)

@@ -264,6 +264,59 @@ def test_per_cluster_gaussians_match_numpy_and_sampling_follows_them():
                                   model.sample_latents(5, tf.constant([3, 4])))  # stateless
 
 
+def test_low_rank_store_equals_the_full_fit_for_small_clusters_and_is_ppca_otherwise():
+    """`mixture_rank` r: a cluster of <= r + 1 codes gets exactly the full fit's
+    covariance (sample covariance + reg I); a larger one the PPCA covariance (the r
+    leading eigenpairs kept, the other eigenvalues replaced by their mean: the trace is
+    kept); GLO's full covariances convert the same way; sampling follows the stored
+    Gaussian."""
+    r = np.random.default_rng(2)
+    dim, reg = 6, 1e-3
+    codes = r.normal(size=(15, dim)) * np.array([3.0, 2.0, 1.0, 0.5, 0.2, 0.1])
+    clusters = np.repeat([0, 1], [4, 11])                  # 4 codes: rank 3; 11: rank 6
+    means, covs = cola.fit_cluster_gaussians(codes, clusters, 2, reg=reg)
+    low_means, factors, scales = cola.fit_cluster_gaussians_low_rank(codes, clusters, 2, 3,
+                                                                     reg=reg)
+    assert factors.shape == (2, 3, dim) and scales.shape == (2,)
+    np.testing.assert_allclose(low_means, means)
+    stored = [f.T @ f + s ** 2 * np.eye(dim) for f, s in zip(factors, scales)]
+    np.testing.assert_allclose(stored[0], covs[0], atol=1e-10)  # exact: 4 <= 3 + 1
+    lam, vec = np.linalg.eigh(covs[1] - reg * np.eye(dim))
+    lam, vec = lam[::-1], vec[:, ::-1]
+    sigma2 = lam[3:].mean()
+    ppca = (vec[:, :3] * (lam[:3] - sigma2)) @ vec[:, :3].T + (sigma2 + reg) * np.eye(dim)
+    np.testing.assert_allclose(stored[1], ppca, atol=1e-10)
+    np.testing.assert_allclose(np.trace(stored[1]), np.trace(covs[1]), rtol=1e-12)
+    assert not np.allclose(stored[1], covs[1], atol=1e-3)  # (rank 6 > 3: not exact)
+    glo_factors, glo_scales = cola.low_rank_from_covariances(covs, 3)
+    np.testing.assert_allclose(glo_factors[0].T @ glo_factors[0]
+                               + glo_scales[0] ** 2 * np.eye(dim), covs[0], atol=1e-10)
+    generator = keras.Sequential([keras.Input((dim,)), keras.layers.Dense(4)])
+    model = cola.COLA(generator, 2, mixture_rank=3)  # K = 2, d = 4
+    assert not hasattr(model, "mixture_scale_tril")
+    model.set_low_rank_mixture(low_means, factors, scales)
+    z = model.component_latents(tf.fill([40000], 0), tf.constant([1, 2])).numpy()
+    np.testing.assert_allclose(z.mean(0), means[0], atol=0.05)
+    np.testing.assert_allclose(np.cov(z.T), covs[0], atol=0.1)
+    np.testing.assert_array_equal(model.sample_latents(5, tf.constant([3, 4])),
+                                  model.sample_latents(5, tf.constant([3, 4])))
+    model.set_mixture(means, covs)  # full covariances into the low-rank store (GLO)
+    np.testing.assert_allclose(model.mixture_factors.numpy(), glo_factors, atol=1e-6)
+    with pytest.raises(ConfigError, match="cola.mixture_rank must be an int >= 0"):
+        cola.COLA(generator, 2, mixture_rank=-1)
+    # step III of the pipelines (steps/cola.fit_mixture) fills the store of the config's rank
+    config = _config(mixture_rank=3)
+    learnt = cola.initial_codes(np.eye(2)[clusters], 4, seed=1)   # [15, K + d = 6]
+    pipeline_model = cola_steps.build_model(config, (SIZE, SIZE, 1), 2, learnt)
+    assert pipeline_model.mixture_rank == 3
+    cola_steps.fit_mixture(config, pipeline_model, clusters)
+    expected = cola.fit_cluster_gaussians_low_rank(learnt, clusters, 2, 3,
+                                                   config.cola.covariance_reg)
+    np.testing.assert_allclose(pipeline_model.mixture_factors.numpy(), expected[1], atol=1e-6)
+    np.testing.assert_allclose(pipeline_model.mixture_noise_scale.numpy(), expected[2],
+                               rtol=1e-6)
+
+
 def test_glo_mixture_by_em_separates_two_blobs():
     r = np.random.default_rng(1)
     codes = np.concatenate([r.normal(size=(40, 2)), r.normal(size=(40, 2)) + 8.0])
@@ -311,6 +364,9 @@ def test_a_mixture_too_large_for_memory_is_refused_before_allocating():
     with pytest.raises(ConfigError, match=r"cola.num_clusters=1200 .* 7.1 GiB .* lower "
                                           "cola.num_clusters"):
         cola.COLA(stand_in, 1200)
+    # the low-rank store holds it: 1200 x 32 x 1264 floats (0.18 GiB)
+    assert cola.COLA(stand_in, 1200, mixture_rank=32).mixture_factors.shape == (1200, 32, 1264)
+    assert cola.mixture_bytes(1200, 1264, 32) < 0.2 * 2 ** 30
 
 
 # ------------------------------------------------------------------------ pipeline

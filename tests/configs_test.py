@@ -64,6 +64,11 @@ def test_lasium_omniglot_variants_follow_the_paper():
     assert cola.pipeline == "lasium" and cola.lasium.strategy == "cluster"
     assert cola.generator.name == "cola" and cola.cola.num_clusters == 200
     assert _module("cola_omniglot").get_config().cola.num_clusters == cola.cola.num_clusters
+    from fewgen_tf.generators import cola as cola_lib
+    k1200 = _module("cola_omniglot").get_config("cola_k1200")  # the paper's K rule
+    assert k1200.cola.num_clusters == 1200 and k1200.cola.mixture_rank == 32
+    assert cola_lib.mixture_bytes(1200, 1200 + k1200.generator.latent_dim,
+                                  k1200.cola.mixture_rank) <= cola_lib.MAX_MIXTURE_BYTES
     with pytest.raises(ValueError, match="unknown variant"):
         module.get_config("vae_maml_x")
 

@@ -21,6 +21,13 @@ Step III: one multivariate Gaussian per cluster fitted to the learnt codes
 (`fit_cluster_gaussians`; GLO, without clusters, fits a K-component Gaussian mixture by
 EM, `fit_gaussian_mixture`), covariances + `reg` I. Sampling draws a component from the
 mixture weights (uniform for COLA / sCOLA) and z = mu_c + L_c eps, L_c L_c^T = Sigma_c.
+A full covariance per cluster is K (K+d)^2 floats: cubic in K (K = 1200 characters,
+d = 64: 7.1 GiB). `mixture_rank` r > 0 stores each Gaussian as W_c^T W_c + s_c^2 I
+instead (probabilistic PCA, Tipping & Bishop 1999: the r leading principal directions
+of the cluster's codes, the rest isotropic), K (r + 1)(K+d) floats, and samples
+z = mu_c + W_c^T e + s_c eps. It is the same Gaussian as the full fit for every cluster
+of at most r + 1 codes (its covariance has rank <= r), which is every cluster when K is
+near the number of classes.
 
 Contract: `latent_dim` (= K + d), `sample_latents(n, seed)`, `decode(z)`,
 `sample_class(class_index, num_images, seed)` (class = cluster, or label for sCOLA).
@@ -78,6 +85,60 @@ def fit_cluster_gaussians(codes, clusters, num_clusters: int, reg: float = 1e-4)
         means.append(points.mean(0))
         covariances.append(cov + reg * np.eye(codes.shape[1]))
     return np.stack(means), np.stack(covariances)
+
+
+def _principal_factors(eigenvalues, eigenvectors, rank, dim):
+    """PPCA of one covariance from its eigenpairs (descending; the missing ones are 0):
+    W [rank, dim] with rows sqrt(lambda_i - sigma2) u_i, and sigma2 the mean of the
+    dim - rank eigenvalues left out, so that W^T W + sigma2 I keeps the leading
+    eigenpairs and the total variance (Tipping & Bishop 1999, Eq. 7-8)."""
+    lam = np.clip(np.asarray(eigenvalues, np.float64), 0.0, None)
+    kept = min(rank, len(lam))
+    sigma2 = float(lam[kept:].sum()) / (dim - rank) if dim > rank else 0.0
+    factors = np.zeros((rank, dim))
+    factors[:kept] = (np.sqrt(np.clip(lam[:kept] - sigma2, 0.0, None))[:, None]
+                      * np.asarray(eigenvectors[:kept], np.float64))
+    return factors, sigma2
+
+
+def fit_cluster_gaussians_low_rank(codes, clusters, num_clusters: int, rank: int,
+                                   reg: float = 1e-4):
+    """`fit_cluster_gaussians` in the low-rank store (module doc): (means [K, D],
+    factors [K, r, D], noise_scales [K]) with Sigma_c = W_c^T W_c + s_c^2 I, s_c^2 =
+    sigma2_c + reg. From the SVD of each cluster's centred codes ([n_c, D]): no D x D
+    matrix is ever formed. Equal to the full fit for a cluster of <= r + 1 codes."""
+    codes = np.asarray(codes, np.float64)
+    clusters = np.asarray(clusters).ravel()
+    dim = codes.shape[1]
+    means, factors, scales = [], [], []
+    for c in range(num_clusters):
+        points = codes[clusters == c]
+        if len(points) == 0:
+            raise DataError(f"cluster {c} holds no code: cannot fit its Gaussian")
+        mean = points.mean(0)
+        if len(points) > 1:  # eigenpairs of np.cov (ddof 1) from the SVD
+            _, singular, directions = np.linalg.svd(points - mean, full_matrices=False)
+            eigenvalues = singular ** 2 / (len(points) - 1)
+        else:
+            eigenvalues, directions = np.zeros([0]), np.zeros([0, dim])
+        w, sigma2 = _principal_factors(eigenvalues, directions, rank, dim)
+        means.append(mean)
+        factors.append(w)
+        scales.append(np.sqrt(sigma2 + reg))
+    return np.stack(means), np.stack(factors), np.asarray(scales)
+
+
+def low_rank_from_covariances(covariances, rank: int):
+    """(factors [K, r, D], noise_scales [K]) of full covariances (GLO's EM mixture in
+    the low-rank store): PPCA of each, exact when its rank above the smallest
+    eigenvalue's level is <= r."""
+    factors, scales = [], []
+    for cov in np.asarray(covariances, np.float64):
+        eigenvalues, vectors = np.linalg.eigh(cov)
+        w, sigma2 = _principal_factors(eigenvalues[::-1], vectors[:, ::-1].T, rank, len(cov))
+        factors.append(w)
+        scales.append(np.sqrt(sigma2))
+    return np.stack(factors), np.asarray(scales)
 
 
 def _log_gaussians(x, means, covariances):
@@ -223,15 +284,22 @@ def _seed_pair(seed):
 
 # ------------------------------------------------------------------------- model
 # The fitted mixture keeps a full [K, K+d, K+d] Cholesky factor (step III fits full
-# covariances, float64 while fitting): cubic in K, so K ~ 1000 needs tens of GiB.
+# covariances, float64 while fitting): cubic in K, so K ~ 1000 needs tens of GiB, unless
+# `mixture_rank` > 0 stores [K, r, K+d] factors (module doc).
 MAX_MIXTURE_BYTES = 2 * 2**30
+
+
+def mixture_bytes(num_clusters: int, latent_dim: int, mixture_rank: int = 0) -> int:
+    """float32 bytes of the stored mixture's covariance part."""
+    k, d, r = int(num_clusters), int(latent_dim), int(mixture_rank)
+    return 4 * k * d * d if r == 0 else 4 * k * (r * d + 1)
 
 
 class COLA(keras.Model):
     """G, the learnt codes (when training) and the fitted mixture (module doc)."""
 
     def __init__(self, generator, num_clusters, codes=None, loss_fn=None,
-                 steps_per_epoch=1, **kwargs):
+                 steps_per_epoch=1, mixture_rank=0, **kwargs):
         super().__init__(**kwargs)
         self.generator = generator
         self.num_clusters = int(num_clusters)
@@ -240,13 +308,21 @@ class COLA(keras.Model):
         self.image_shape = tuple(generator.output_shape[1:])
         self.loss_fn, self.steps_per_epoch = loss_fn, int(steps_per_epoch)
         d, k = self.latent_dim, self.num_clusters
-        mixture_bytes = 4 * k * d * d
-        if mixture_bytes > MAX_MIXTURE_BYTES:
+        if (not isinstance(mixture_rank, (int, np.integer)) or isinstance(mixture_rank, bool)
+                or mixture_rank < 0):
+            raise ConfigError(f"cola.mixture_rank must be an int >= 0 (0: full covariances), "
+                              f"got {mixture_rank!r}")
+        self.mixture_rank = int(mixture_rank)
+        size = mixture_bytes(k, d, self.mixture_rank)
+        if size > MAX_MIXTURE_BYTES:
+            store = (f"a full covariance per cluster, {k} x {d} x {d} floats"
+                     if self.mixture_rank == 0 else
+                     f"{k} x {self.mixture_rank} x {d} floats (cola.mixture_rank)")
             raise ConfigError(
-                f"cola.num_clusters={k} with codes of {d} entries (K + d) needs a full "
-                f"covariance per cluster, {k} x {d} x {d} floats = "
-                f"{mixture_bytes / 2**30:.1f} GiB (more while fitting); the limit is "
-                f"{MAX_MIXTURE_BYTES / 2**30:.0f} GiB: lower cola.num_clusters or "
+                f"cola.num_clusters={k} with codes of {d} entries (K + d) needs {store} = "
+                f"{size / 2**30:.1f} GiB (more while fitting); the limit is "
+                f"{MAX_MIXTURE_BYTES / 2**30:.0f} GiB: set cola.mixture_rank (e.g. 32: "
+                "exact for clusters of <= 33 codes), or lower cola.num_clusters or "
                 "generator.latent_dim")
         self.codes = None
         if codes is not None:
@@ -260,9 +336,16 @@ class COLA(keras.Model):
             initializer=keras.initializers.Constant(-np.log(k)))
         self.mixture_means = self.add_weight(shape=(k, d), trainable=False, initializer="zeros",
                                              name="mixture_means")
-        self.mixture_scale_tril = self.add_weight(
-            shape=(k, d, d), trainable=False, name="mixture_scale_tril",
-            initializer=keras.initializers.Constant(np.tile(np.eye(d), (k, 1, 1))))
+        if self.mixture_rank == 0:  # L_c (module doc); identity until step III
+            self.mixture_scale_tril = self.add_weight(
+                shape=(k, d, d), trainable=False, name="mixture_scale_tril",
+                initializer=keras.initializers.Constant(np.tile(np.eye(d), (k, 1, 1))))
+        else:  # W_c and s_c; N(mu_c, I) until step III
+            self.mixture_factors = self.add_weight(
+                shape=(k, self.mixture_rank, d), trainable=False, initializer="zeros",
+                name="mixture_factors")
+            self.mixture_noise_scale = self.add_weight(
+                shape=(k,), trainable=False, initializer="ones", name="mixture_noise_scale")
         self.trackers = {"loss": keras.metrics.Mean(name="loss")}
         self.built = True
 
@@ -305,21 +388,48 @@ class COLA(keras.Model):
 
     # ------------------------------------------------------------------ step III
     def set_mixture(self, means, covariances, weights=None):
-        """Store a fitted mixture (Cholesky factors of the covariances)."""
-        k = self.num_clusters
-        weights = np.full(k, 1.0 / k) if weights is None else np.asarray(weights, np.float64)
+        """Store a fitted mixture of full covariances: their Cholesky factors, or in the
+        low-rank store (`mixture_rank` > 0) their PPCA factors."""
+        if self.mixture_rank:
+            factors, scales = low_rank_from_covariances(covariances, self.mixture_rank)
+            self.set_low_rank_mixture(means, factors, scales, weights)
+            return
         self.mixture_means.assign(np.asarray(means, np.float32))
         scale_tril = np.linalg.cholesky(np.asarray(covariances, np.float64))
         self.mixture_scale_tril.assign(scale_tril.astype(np.float32))
+        self._set_weights(weights)
+
+    def set_low_rank_mixture(self, means, factors, noise_scales, weights=None):
+        """Store a mixture in the low-rank store (`fit_cluster_gaussians_low_rank`)."""
+        if not self.mixture_rank:
+            raise ValueError("set_low_rank_mixture needs a model built with mixture_rank > 0")
+        self.mixture_means.assign(np.asarray(means, np.float32))
+        self.mixture_factors.assign(np.asarray(factors, np.float32))
+        self.mixture_noise_scale.assign(np.asarray(noise_scales, np.float32))
+        self._set_weights(weights)
+
+    def _set_weights(self, weights):
+        k = self.num_clusters
+        weights = np.full(k, 1.0 / k) if weights is None else np.asarray(weights, np.float64)
         self.mixture_log_weights.assign(np.log(np.maximum(weights, 1e-30)).astype(np.float32))
 
     def component_latents(self, components, seed):
-        """z = mu_c + L_c eps for each entry of `components` [n] (stateless in `seed`)."""
+        """z = mu_c + L_c eps (low-rank store: mu_c + W_c^T e + s_c eps) for each entry
+        of `components` [n] (stateless in `seed`)."""
         components = tf.cast(components, tf.int32)
-        eps = tf.random.stateless_normal(tf.stack([tf.shape(components)[0], self.latent_dim]),
-                                         _seed_pair(seed), alg="philox")
-        scale = tf.gather(self.mixture_scale_tril, components)
-        return tf.gather(self.mixture_means, components) + tf.einsum("nij,nj->ni", scale, eps)
+        n = tf.shape(components)[0]
+        pair = _seed_pair(seed)
+        eps = tf.random.stateless_normal(tf.stack([n, self.latent_dim]), pair, alg="philox")
+        means = tf.gather(self.mixture_means, components)
+        if self.mixture_rank == 0:
+            scale = tf.gather(self.mixture_scale_tril, components)
+            return means + tf.einsum("nij,nj->ni", scale, eps)
+        e = tf.random.stateless_normal(tf.stack([n, self.mixture_rank]),
+                                       tf.random.experimental.stateless_fold_in(pair, 1),
+                                       alg="philox")
+        factors = tf.gather(self.mixture_factors, components)
+        scales = tf.gather(self.mixture_noise_scale, components)[:, None]
+        return means + tf.einsum("nrd,nr->nd", factors, e) + scales * eps
 
     # ---------------------------------------------------------------- contract
     def sample_latents(self, n, seed):
@@ -359,7 +469,7 @@ def halving_schedule(lr: float, total_steps: int, pieces: int = 10):
 
 def build_cola(image_shape, num_clusters, noise_dim, architecture="infogan",
                conditional=False, width=1.0, codes=None, loss_fn=None, steps_per_epoch=1,
-               seed=0):
+               seed=0, mixture_rank=0):
     """A COLA model for `image_shape`: latent K + d; with `codes` [N, K+d] it can train."""
     if not isinstance(noise_dim, int) or noise_dim < 1:
         raise ConfigError(f"generator.latent_dim (COLA's d) must be an int >= 1, got "
@@ -367,4 +477,5 @@ def build_cola(image_shape, num_clusters, noise_dim, architecture="infogan",
     keras.utils.set_random_seed(seed)
     generator = generator_network(architecture, image_shape, num_clusters + noise_dim,
                                   num_clusters, conditional, width)
-    return COLA(generator, num_clusters, codes, loss_fn, steps_per_epoch, name="cola")
+    return COLA(generator, num_clusters, codes, loss_fn, steps_per_epoch, mixture_rank,
+                name="cola")

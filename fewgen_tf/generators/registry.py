@@ -88,7 +88,8 @@ def _build_cola(config, image_shape):
     return cola.build_cola(image_shape, int(options.get("num_clusters", 10)),
                            config.generator.latent_dim, options.get("architecture", "infogan"),
                            bool(options.get("conditional_bn", False)),
-                           float(options.get("width", 1.0)), seed=config.seed)
+                           float(options.get("width", 1.0)), seed=config.seed,
+                           mixture_rank=options.get("mixture_rank", 0))
 
 
 def _build_meta_favae(config, image_shape):

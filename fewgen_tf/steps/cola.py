@@ -132,7 +132,8 @@ def build_model(config, image_shape, num_clusters, codes=None, steps_per_epoch=1
     loss_fn = reconstruction_loss(config, image_shape) if codes is not None else None
     return cola_lib.build_cola(image_shape, int(num_clusters), config.generator.latent_dim,
                                c.architecture, bool(c.conditional_bn), float(c.width), codes,
-                               loss_fn, steps_per_epoch, config.seed)
+                               loss_fn, steps_per_epoch, config.seed,
+                               c.get("mixture_rank", 0))
 
 
 def steps_per_epoch(config, num_images):
@@ -183,7 +184,16 @@ def fit_mixture(config, model, clusters=None):
     c = config.cola
     codes = model.codes.numpy()
     k = model.num_clusters
-    if clusters is not None:
+    if clusters is not None and model.mixture_rank:
+        means, factors, scales = cola_lib.fit_cluster_gaussians_low_rank(
+            codes, clusters, k, model.mixture_rank, float(c.covariance_reg))
+        model.set_low_rank_mixture(means, factors, scales)
+        sizes = np.bincount(np.asarray(clusters).ravel(), minlength=k)
+        logging.info("COLA step III: low-rank store (rank %d): %d of %d clusters exact "
+                     "(<= %d codes; largest %d)", model.mixture_rank,
+                     int(np.sum(sizes <= model.mixture_rank + 1)), k,
+                     model.mixture_rank + 1, int(sizes.max()))
+    elif clusters is not None:
         means, covariances = cola_lib.fit_cluster_gaussians(codes, clusters, k,
                                                             float(c.covariance_reg))
         model.set_mixture(means, covariances)
