@@ -24,7 +24,8 @@ RESUME_DEFINING_KEYS = ("pipeline", "data.name", "data.image_size", "data.channe
                         "augintae.architecture", "augintae.width", "augintae.adversarial",
                         "cola.class_codes", "cola.num_clusters", "cola.architecture",
                         "cola.conditional_bn", "cola.width", "cola.encoder_widths",
-                        "cola.encoder_blocks", "meta_favae.variant", "meta_favae.vae",
+                        "cola.encoder_blocks", "cola.mixture_rank", "meta_favae.variant",
+                        "meta_favae.vae",
                         "meta_favae.noise_dim", "meta_favae.width")
 
 
