@@ -345,6 +345,10 @@ def test_scola_on_two_trivial_classes_samples_the_asked_class(tmp_path):
 
 
 def test_unknown_options_are_clear_errors():
+    config = _config()
+    config.distribute = "mirrored"
+    with pytest.raises(ConfigError, match="train on one device: .* got 'mirrored'"):
+        cola_steps.check_config(config)
     with pytest.raises(ConfigError, match="unknown cola.architecture 'dcgan'"):
         cola.generator_network("dcgan", (SIZE, SIZE, 1), 6, 2)
     with pytest.raises(ConfigError, match="needs cola.architecture = residual"):

@@ -185,6 +185,39 @@ def test_every_pipeline_trains_under_mirrored_through_the_cli(pipeline, options,
         assert any((tmp_path / "checkpoints").iterdir())
 
 
+_TINY_AUGINTAE = (  # 30 glyph classes of 12 images at 16x16 (tests/augintae_test.py's data)
+    "--config=configs/augintae_omniglot.py", "--config.data.name=synthetic",
+    "--config.data.split=random", "--config.data.num_classes=30",
+    "--config.data.images_per_class=12", "--config.data.image_size=16",
+    "--config.gen_eval.num_classes=3", "--config.gen_eval.seeds_per_class=4",
+    "--config.gen_eval.real_per_class=3", "--config.gen_eval.images_per_class=4",
+    "--config.gen_eval.evaluation_network_steps=20", "--config.gen_eval.classifier_steps=5",
+    "--config.generator.latent_dim=8", "--config.generator.batch_size=32",
+    "--config.generator.epochs=2", "--config.augintae.width=0.125",
+    "--config.augintae.interpolation_pairs=2", "--config.augintae.interpolation_steps=4",
+    "--config.distribute=mirrored", "--config.cpu_devices=2")
+
+
+def test_augintae_trains_under_mirrored_and_the_one_device_pipelines_refuse(tmp_path):
+    """AugIntAE (an adversarial autoencoder with synchronised BatchNorm and per-replica
+    augmentation seeds) trains end to end under `mirrored`; Meta-FAVAE and COLA, which
+    train on one device, stop with a message instead of silently ignoring the strategy."""
+    from cli_test import _main
+
+    result = _main(*_TINY_AUGINTAE, f"--config.gen_eval.feature_cache={tmp_path / 'cache'}",
+                   f"--workdir={tmp_path / 'augintae'}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "MirroredStrategy with 2 replica(s)" in result.stderr
+    assert (tmp_path / "augintae" / "gen_eval.json").exists()
+    for config, message in (("configs/meta_favae_omniglot.py", "pipeline meta_favae trains"),
+                            ("configs/scola_mnist.py", "the COLA pipelines")):
+        result = _main(f"--config={config}", "--config.distribute=mirrored",
+                       "--config.data.name=synthetic", "--config.data.split=all",
+                       "--config.data.image_size=16", f"--workdir={tmp_path / 'refused'}")
+        assert result.returncode != 0 and message in result.stderr, result.stderr[-2000:]
+        assert "Traceback" not in result.stderr
+
+
 _RESUME = ("--config=configs/quickstart.py", "--config.pipeline=supervised",
            "--config.meta.algorithm=maml", "--config.meta.inner_steps=1",
            "--config.meta.meta_batch_size=2", "--config.meta.filters=8",
