@@ -141,10 +141,6 @@ def _tpu_configured() -> bool:
 
 
 # ------------------------------------------------------------------- replica-aware layers
-def _replicas():
-    return tf.distribute.get_strategy().num_replicas_in_sync
-
-
 def global_batch_rows(draw, local_rows):
     """This replica's rows of ONE draw made for the global batch.
 
@@ -168,8 +164,8 @@ def replica_seed(seed):
     """A stateless seed pair (int32 [2]) for this replica: `seed` itself under one
     replica (single-device results unchanged), `seed` folded with the replica id under
     several, so that per-image draws made from it differ between replicas. Use it where
-    the step's maths is per replica anyway (a Hungarian assignment, pairings within the
-    batch) and an exact global-batch draw would buy nothing."""
+    the step's maths is per replica anyway (pairings within the batch, as AugIntAE's) and
+    an exact global-batch draw would buy nothing."""
     context = tf.distribute.get_replica_context()
     if context is None or context.num_replicas_in_sync == 1:
         return seed
@@ -185,4 +181,5 @@ def batch_normalization(**kwargs):
     layer and step), so a distributed step equals one device's step; with one replica it
     is the plain layer (bitwise the same numbers as before). Not for the meta-learners:
     their BatchNorm runs per task (`meta/layers.BatchStatNorm`)."""
-    return keras.layers.BatchNormalization(synchronized=_replicas() > 1, **kwargs)
+    replicas = tf.distribute.get_strategy().num_replicas_in_sync
+    return keras.layers.BatchNormalization(synchronized=replicas > 1, **kwargs)

@@ -37,7 +37,6 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from fewgen_tf import distribute
 from fewgen_tf.data import rng
 from fewgen_tf.errors import ConfigError, DataError
 from fewgen_tf.generators import augintae_nets
@@ -200,7 +199,7 @@ class ConditionalBatchNorm(keras.layers.Layer):
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        self.norm = distribute.batch_normalization(center=False, scale=False)
+        self.norm = keras.layers.BatchNormalization(center=False, scale=False)
 
     def build(self, input_shape):
         x_shape, t_shape = input_shape
@@ -242,7 +241,7 @@ def residual_generator(image_shape, latent_dim, num_clusters, conditional=False,
     def norm(x, name):
         if conditional:
             return ConditionalBatchNorm(name=name)([x, t])
-        return distribute.batch_normalization(name=name)(x)
+        return keras.layers.BatchNormalization(name=name)(x)
 
     h = keras.layers.Reshape((start, start, filters))(
         keras.layers.Dense(start * start * filters, name="project")(z))

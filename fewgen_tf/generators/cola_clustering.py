@@ -34,7 +34,6 @@ import numpy as np
 import scipy.optimize
 import tensorflow as tf
 
-from fewgen_tf import distribute
 from fewgen_tf.data import augment, rng
 from fewgen_tf.errors import ConfigError
 
@@ -94,14 +93,14 @@ def hungarian_assignment(embeddings, targets, timer=None) -> np.ndarray:
 def _basic_block(x, filters, stride, name):
     shortcut = x
     y = keras.layers.Conv2D(filters, 3, stride, "same", use_bias=False, name=f"{name}_conv1")(x)
-    y = distribute.batch_normalization(name=f"{name}_bn1")(y)
+    y = keras.layers.BatchNormalization(name=f"{name}_bn1")(y)
     y = keras.layers.ReLU()(y)
     y = keras.layers.Conv2D(filters, 3, 1, "same", use_bias=False, name=f"{name}_conv2")(y)
-    y = distribute.batch_normalization(name=f"{name}_bn2")(y)
+    y = keras.layers.BatchNormalization(name=f"{name}_bn2")(y)
     if stride != 1 or x.shape[-1] != filters:
         shortcut = keras.layers.Conv2D(filters, 1, stride, use_bias=False,
                                        name=f"{name}_proj")(x)
-        shortcut = distribute.batch_normalization(name=f"{name}_proj_bn")(shortcut)
+        shortcut = keras.layers.BatchNormalization(name=f"{name}_proj_bn")(shortcut)
     return keras.layers.ReLU()(y + shortcut)
 
 
@@ -114,7 +113,7 @@ def resnet_backbone(image_shape, widths=(64, 128, 256, 512), blocks=(2, 2, 2, 2)
                           "must be equally long lists of positive ints")
     inputs = keras.Input(tuple(image_shape))
     x = keras.layers.Conv2D(widths[0], 3, 1, "same", use_bias=False, name="stem")(inputs)
-    x = keras.layers.ReLU()(distribute.batch_normalization(name="stem_bn")(x))
+    x = keras.layers.ReLU()(keras.layers.BatchNormalization(name="stem_bn")(x))
     for s, (filters, count) in enumerate(zip(widths, blocks)):
         for b in range(count):
             x = _basic_block(x, filters, 2 if s and not b else 1, f"stage{s}_block{b}")
@@ -228,8 +227,7 @@ class ClusteringModel(keras.Model):
         indices, images = data
         indices = tf.cast(indices, tf.int32)
         images = tf.convert_to_tensor(images, tf.float32)
-        seed = distribute.replica_seed(  # (replicas draw apart; single device unchanged)
-            keras.random.randint([2], 0, 2 ** 30, seed=self.noise, dtype="int32"))
+        seed = keras.random.randint([2], 0, 2 ** 30, seed=self.noise, dtype="int32")
         epoch = self.optimizer.iterations // self.steps_per_epoch
         assign_epoch = tf.equal(epoch % 2, 0)
 
