@@ -216,6 +216,8 @@ def add_augintae(config: ml_collections.ConfigDict,
     config.augintae.architecture = "auto"     # auto | infogan (characters) | dcgan (RGB)
     config.augintae.width = 1.0               # layer-width multiplier (1 = the paper's)
     config.augintae.adversarial = True        # False: no discriminator, lr x0.1 at 35%, 70%
+    config.augintae.lsgan_targets = (-1.0, 1.0, 0.0)  # D's fake / real and G's targets:
+    # (0, 1, 1) caps D's separation at 1, so Eq. 5's k can only fall (to 0 by pass 4)
     config.augintae.train_splits = ("train",)  # splits whose images (labels dropped) train it
     config.augintae.interpolation_pairs = 6   # rows of samples/interpolations.png
     config.augintae.interpolation_steps = 8   # images per seed-to-seed path

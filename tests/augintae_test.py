@@ -97,6 +97,49 @@ def test_gamma_rescales_the_adversarial_gradient_per_image():
     np.testing.assert_allclose(both, [0.25, 2.0, 0.125, 1.0], rtol=1e-6)
 
 
+def _linear_discriminator(scale, offset):
+    """D(x) = scale * mean(x) + offset: a fixed (one-kernel) discriminator for the k tests."""
+    d = keras.Sequential([keras.Input((SIZE, SIZE, 1)), keras.layers.GlobalAveragePooling2D(),
+                          keras.layers.Dense(1)])
+    d.layers[-1].set_weights([np.full((1, 1), scale, np.float32), np.full((1,), offset, np.float32)])
+    return d
+
+
+def test_the_default_targets_are_minus_one_one_zero(glyphs):
+    # a constant D(x) = 0.3: D's loss 0.5 (0.3 - 1)^2 + 0.5 (0.3 + 1)^2 = 1.09, the
+    # generator's 0.5 (0.3 - 0)^2 = 0.045, and no separation: k falls by 0.001 (Eq. 5)
+    assert augintae.LSGAN_TARGETS == (-1.0, 1.0, 0.0)
+    model = _model()
+    model.discriminator = _linear_discriminator(0.0, 0.3)
+    model.d_optimizer = keras.optimizers.SGD(0.0)
+    model.build_optimizers()
+    logs = model.train_step(tf.constant(glyphs[:8]))
+    assert float(logs["d_loss"]) == pytest.approx(1.09, abs=1e-5)
+    assert float(logs["adversarial"]) == pytest.approx(0.045, abs=1e-6)
+    assert float(logs["d_real"]) == pytest.approx(0.3, abs=1e-6)
+    assert float(model.k) == pytest.approx(0.999, abs=1e-6)
+    with pytest.raises(ValueError, match="real > fake"):
+        augintae.check_targets((1.0, 0.0, 1.0))
+
+
+def test_k_recovers_once_d_separates_by_more_than_one(glyphs):
+    # glyphs are mostly white background (mean ~0.8), the untrained generator's images
+    # grey (~0.5): D(x) = 20 (mean(x) - 0.65) separates them by ~6, so k climbs from 0.5
+    # by 0.001 (separation - 1) per step (Eq. 5), reaching the clip at 1 (Eq. 6)
+    model = _model()
+    model.discriminator = _linear_discriminator(20.0, -13.0)
+    model.d_optimizer = keras.optimizers.SGD(0.0)
+    model.build_optimizers()
+    model.k.assign(0.5)
+    logs = model.train_step(tf.constant(glyphs[:8]))
+    separation = float(logs["d_real"]) - float(logs["d_fake"])
+    assert separation > 2.0
+    assert float(model.k) == pytest.approx(0.5 - 0.001 * (1.0 - separation), abs=1e-6)
+    model.k.assign(0.9995)
+    model.train_step(tf.constant(glyphs[:8]))
+    assert float(model.k) == 1.0
+
+
 # -------------------------------------------------------------------------- triplets
 def test_triplet_construction(glyphs):
     images = tf.constant(glyphs[:4])

@@ -11,8 +11,14 @@ C = x(alpha*rho1 + (1-alpha)*rho2), so alpha = 1 gives C = A. Per image
   gamma   = ||grad L_recon|| / ||grad L_adv||                             (Eq. 3)
   k_0 = 1;  k <- clip(k - 0.001 * (1 - (D(real) - D(fake))), 0, 1)        (Eq. 4-6)
 
-with an LSGAN discriminator D (the encoder's architecture, one output): D minimises
-0.5 (D(real) - 1)^2 + 0.5 D(fake)^2, the generator's L_adv = 0.5 (D(fake) - 1)^2.
+with an LSGAN discriminator D (the encoder's architecture, one output) and LSGAN targets
+(a, b, c) (`targets`, Mao et al. 2017): D minimises 0.5 (D(real) - b)^2 + 0.5 (D(fake) - a)^2,
+the generator's L_adv = 0.5 (D(fake) - c)^2. The default (a, b, c) = (-1, 1, 0) lets a
+confident D separate real from fake by up to b - a = 2, so Eq. 5 can raise k again once
+D separates by more than 1, as the paper describes ("catch up until the margin of
+separation is greater than 1 again"). With the (0, 1, 1) targets the best separation IS
+1, k can only fall, and it reached 0 by the 4th pass on Omniglot (the adversarial term
+switched itself off; benchmarks/RESULTS.md). The paper does not give its targets.
 |.|_1 is the per-image MEAN absolute pixel error (only its scale differs from the sum;
 gamma makes the adversarial part follow it).
 
@@ -42,6 +48,7 @@ DOT_LIMIT = 1.0 - 1e-6   # the SLERP dot product is clipped to [-DOT_LIMIT, DOT_
 SMALL_ANGLE = 1e-3       # radians; below it SLERP falls back to linear interpolation
 GAMMA_EPS = 1e-12        # keeps gamma finite where the adversarial gradient vanishes
 K_RATE = 0.001           # Eq. 5
+LSGAN_TARGETS = (-1.0, 1.0, 0.0)  # (fake, real, generator's) targets: see the module doc
 
 
 # --------------------------------------------------------------------- the maths, small
@@ -121,6 +128,15 @@ def sample_triplet(images, ranges, seed):
     return augmentation_triplet(images, rho1, rho2, alpha, ranges.fill) + (alpha,)
 
 
+def check_targets(targets):
+    """(fake, real, generator's) LSGAN targets as floats; ValueError unless real > fake."""
+    values = tuple(float(t) for t in targets)
+    if len(values) != 3 or not values[1] > values[0]:
+        raise ValueError(f"LSGAN targets must be (fake, real, generator's) with real > fake; "
+                         f"got {tuple(targets)}")
+    return values
+
+
 def _l1_per_image(target, output):
     return tf.reduce_mean(tf.abs(target - output), axis=[1, 2, 3])
 
@@ -134,12 +150,13 @@ class AugIntAE(keras.Model):
     """E, G and (when adversarial) D; `variant` picks the training loss (module doc)."""
 
     def __init__(self, encoder, generator, discriminator=None, variant="augintae",
-                 ranges=None, seed=0, **kwargs):
+                 ranges=None, seed=0, targets=LSGAN_TARGETS, **kwargs):
         super().__init__(**kwargs)
         if variant not in VARIANTS:
             raise ValueError(f"unknown AugIntAE variant {variant!r}; valid: {', '.join(VARIANTS)}")
         self.encoder, self.generator, self.discriminator = encoder, generator, discriminator
         self.variant = variant
+        self.targets = check_targets(targets)
         self.adversarial = discriminator is not None
         self.ranges = ranges or augment.AugmentationRanges.characters()
         self.latent_dim = int(encoder.output_shape[-1])
@@ -148,7 +165,8 @@ class AugIntAE(keras.Model):
         # k of Eq. 4-6; "mean" so that replicas' updates average under a strategy.
         self.k = self.add_weight(shape=(), initializer="ones", trainable=False,
                                  aggregation="mean", name="k")
-        names = ["loss", "reconstruction"] + (["adversarial", "d_loss", "k", "gamma"]
+        names = ["loss", "reconstruction"] + (["adversarial", "d_loss", "k", "gamma",
+                                               "d_real", "d_fake"]
                                               if self.adversarial else [])
         self.trackers = {name: keras.metrics.Mean(name=name) for name in names}
         self.built = True
@@ -266,10 +284,12 @@ class AugIntAE(keras.Model):
             if self.adversarial:
                 d_real = self.discriminator(real, training=True)
                 d_fake = self.discriminator(outputs, training=True)
-                adv = _lsgan(d_fake, 1.0)  # the generator's L_adv per output image
+                fake_target, real_target, generator_target = self.targets
+                adv = _lsgan(d_fake, generator_target)  # the generator's L_adv per output
                 adv_loss = tf.nn.compute_average_loss(adv)
-                d_loss = (tf.nn.compute_average_loss(_lsgan(d_real, 1.0))
-                          + tf.nn.compute_average_loss(_lsgan(d_fake, 0.0)))
+                d_real_loss, d_fake_loss = _lsgan(d_real, real_target), _lsgan(d_fake, fake_target)
+                d_loss = (tf.nn.compute_average_loss(d_real_loss)
+                          + tf.nn.compute_average_loss(d_fake_loss))
         output_gradient = inner.gradient(recon_loss, outputs)
         if self.adversarial:
             recon_gradient = output_gradient[:batch]
@@ -288,10 +308,14 @@ class AugIntAE(keras.Model):
             self.d_optimizer.apply_gradients(zip(d_grads, d_vars))
             # per seed image: L_recon + k * gamma * L_adv over its outputs (Eq. 2)
             loss = recon + self.k * tf.reduce_sum(tf.reshape(gamma * adv, [-1, batch]), 0)
-            self.k.assign(update_k(self.k, tf.reduce_mean(d_real), tf.reduce_mean(d_fake)))
+            mean_real = tf.reduce_mean(tf.cast(d_real, tf.float32))
+            mean_fake = tf.reduce_mean(tf.cast(d_fake, tf.float32))
+            self.k.assign(update_k(self.k, mean_real, mean_fake))
             self.trackers["adversarial"].update_state(adv)
-            self.trackers["d_loss"].update_state(tf.reduce_mean(_lsgan(d_real, 1.0))
-                                                + tf.reduce_mean(_lsgan(d_fake, 0.0)))
+            self.trackers["d_loss"].update_state(tf.reduce_mean(d_real_loss)
+                                                + tf.reduce_mean(d_fake_loss))
+            self.trackers["d_real"].update_state(mean_real)
+            self.trackers["d_fake"].update_state(mean_fake)
             self.trackers["k"].update_state(self.k)
             self.trackers["gamma"].update_state(gamma)
         self.trackers["loss"].update_state(loss)
@@ -300,7 +324,7 @@ class AugIntAE(keras.Model):
 
 
 def build_augintae(image_shape, latent_dim=32, variant="augintae", architecture="auto",
-                   width=1.0, adversarial=True, ranges=None, seed=0):
+                   width=1.0, adversarial=True, ranges=None, seed=0, targets=LSGAN_TARGETS):
     """The paper's networks for `image_shape` (ConfigError for a shape or latent size
     they cannot take)."""
     image_shape = tuple(int(s) for s in image_shape)
@@ -311,4 +335,5 @@ def build_augintae(image_shape, latent_dim=32, variant="augintae", architecture=
     discriminator = (augintae_nets.encoder_network(architecture, image_shape, 1, width,
                                                    name="discriminator")
                      if adversarial else None)
-    return AugIntAE(encoder, generator, discriminator, variant, ranges, seed, name=variant)
+    return AugIntAE(encoder, generator, discriminator, variant, ranges, seed, targets,
+                    name=variant)

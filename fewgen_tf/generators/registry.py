@@ -65,7 +65,8 @@ def _build_augintae(config, image_shape, total_steps=None):
     model = augintae.build_augintae(
         image_shape, g.latent_dim, options.get("variant", "augintae"),
         options.get("architecture", "auto"), float(options.get("width", 1.0)), adversarial,
-        ranges, seed=config.seed)
+        ranges, seed=config.seed,
+        targets=tuple(options.get("lsgan_targets", augintae.LSGAN_TARGETS)))
     lr = g.lr
     if not adversarial and total_steps:
         cuts = [max(1, int(0.35 * total_steps)), max(2, int(0.7 * total_steps))]
