@@ -71,7 +71,7 @@ def trained_on_white(workdir):
 
 def main(argv):
     del argv
-    from fewgen_tf.steps.generator import generator_of_run
+    from fewgen_tf.stages.generator import generator_of_run
 
     data = columns(FLAGS.images, FLAGS.seed)
     for spec in FLAGS.autoencoder:

@@ -5,12 +5,18 @@ Every character keeps `--train_per_class` of its 20 drawings for training and th
 for testing (fixed by `--split_seed`). A classifier (metrics/classifier.py, strided4 of
 64 filters, Adam 1e-3, batch 64) learns the 659 classes with one augmentation:
 
-  none      real drawings only, for 2 x `--steps` steps (the paper: "the same batch size
-            but train for twice as long");
-  mixup     half of every batch is a same-class pixel interpolation 0.5 a + 0.5 b;
-  <name>    half of every batch is G(slerp(E(a), E(b), 0.5)) of a trained autoencoder
+  none      real drawings only;
+  mixup     every batch adds a same-class pixel interpolation 0.5 a + 0.5 b per real image;
+  <name>    every batch adds G(slerp(E(a), E(b), 0.5)) of a trained autoencoder per real image
             (`--autoencoder=name=WORKDIR`, e.g. the Table 2 AE and AugIntAE runs, trained
             on the background characters only: no test class was ever seen);
+
+`--protocol=fair` (the default): every row trains `--steps` steps on `--batch_size` REAL
+drawings a step, augmented rows with as many interpolations beside them (batches of
+2 x batch_size), so a row differs from `none` only by the added interpolations.
+`--protocol=paper`: every row trains on batches of `--batch_size` (augmented rows: half
+real, half interpolated) and `none` for twice the steps ("the same batch size but train
+for twice as long"), which gives `none` twice the real images of the others.
 
 a and b are two different training drawings of one class, labels preserved; the pool of
 interpolations holds every unordered pair of every class, made once. Each row is
@@ -31,7 +37,9 @@ from absl import app, flags
 flags.DEFINE_multi_string("autoencoder", [], "name=WORKDIR of a trained augintae-pipeline run")
 flags.DEFINE_integer("train_per_class", 10, "training drawings per character (of 20)")
 flags.DEFINE_integer("split_seed", 0, "which drawings train")
-flags.DEFINE_integer("steps", 1500, "classifier steps with augmentation (none: twice)")
+flags.DEFINE_integer("steps", 1500, "classifier steps (protocol paper: none twice as many)")
+flags.DEFINE_integer("batch_size", 64, "real drawings a step (protocol paper: the whole batch)")
+flags.DEFINE_enum("protocol", "fair", ["fair", "paper"], "see the module docstring")
 flags.DEFINE_integer("runs", 10, "classifier seeds per row")
 flags.DEFINE_integer("filters", 64, "classifier width")
 flags.DEFINE_string("backbone", "strided4", "classifier backbone (meta.backbones)")
@@ -71,7 +79,7 @@ def interpolation_pool(kind, images, labels, generator=None, batch=512):
     """(images, labels) of the 0.5 interpolation of every same-class pair."""
     import tensorflow as tf
 
-    from fewgen_tf.generators.augintae import slerp
+    from fewgen_tf.methods.augintae.model import slerp
 
     first, second = same_class_pairs(labels)
     if kind == "mixup":
@@ -92,7 +100,7 @@ def main(argv):
     from fewgen_tf.data import registry
     from fewgen_tf.metrics.classifier import train_classifier
     from fewgen_tf.metrics.fewshot import accuracy_summary
-    from fewgen_tf.steps.generator import generator_of_run
+    from fewgen_tf.stages.generator import generator_of_run
 
     config = base_config()
     config.data.name, config.data.split, config.data.image_size = "omniglot", "lake", 28
@@ -105,20 +113,25 @@ def main(argv):
     summary = {}
     for row in rows:
         start = time.time()
-        sources, steps = [(train_x, train_y)], 2 * FLAGS.steps
+        sources, steps, batch = [(train_x, train_y)], FLAGS.steps, FLAGS.batch_size
+        if row == "none" and FLAGS.protocol == "paper":
+            steps = 2 * FLAGS.steps
         if row != "none":
             generator = (generator_of_run(autoencoders[row], train_x.shape[1:])
                          if row in autoencoders else None)
             sources.append(interpolation_pool("mixup" if row == "mixup" else "latent",
                                               train_x, train_y, generator))
-            steps = FLAGS.steps
+            if FLAGS.protocol == "fair":
+                batch = 2 * FLAGS.batch_size  # batch_size real + batch_size interpolated
         accuracies = []
         for run in range(FLAGS.runs):
             classifier = train_classifier(sources, novel.num_classes, steps, seed=run,
-                                          filters=FLAGS.filters, backbone=FLAGS.backbone)
+                                          batch_size=batch, filters=FLAGS.filters,
+                                          backbone=FLAGS.backbone)
             accuracies.append(classifier.accuracy(test_x, test_y))
         result = accuracy_summary(accuracies)
-        result.update(row=row, steps=steps, runs=FLAGS.runs, wall_s=round(time.time() - start, 1),
+        result.update(row=row, steps=steps, batch_size=batch, protocol=FLAGS.protocol,
+                      runs=FLAGS.runs, wall_s=round(time.time() - start, 1),
                       pool=len(sources[-1][0]) if row != "none" else 0,
                       train_per_class=FLAGS.train_per_class, classes=novel.num_classes,
                       source=autoencoders.get(row, ""), accuracies=accuracies)

@@ -26,7 +26,7 @@ def main(argv):
     from fewgen_tf.config import add_generation_eval, base_config
     from fewgen_tf.data import registry
     from fewgen_tf.generators.reference import CopySeeds
-    from fewgen_tf.steps import generation_eval
+    from fewgen_tf.stages import generation_eval
 
     config = add_generation_eval(base_config())
     config.data.name = FLAGS.dataset

@@ -238,34 +238,34 @@ _PHASE_RULES = (
     ("checkpoint write", lambda fr: _has(fr, "checkpoint_management.py", "save")),
     ("checkpoint restore", lambda fr: _has(fr, "fewgen_tf/training.py",
                                            "_restore_newest_readable")
-     or _has(fr, "fewgen_tf/steps/generator.py", "load_trained_generator")),
+     or _has(fr, "fewgen_tf/stages/generator.py", "load_trained_generator")),
     ("best-weights write", lambda fr: _has(fr, "fewgen_tf/training.py", "on_epoch_end")
      and _has(fr, "checkpoint/checkpoint.py", "write")),
     ("best-weights restore", lambda fr: _has(fr, "fewgen_tf/training.py", "fit_resumable")
      and _has(fr, "checkpoint/checkpoint.py", "read")),
-    ("validation", lambda fr: _has(fr, "fewgen_tf/steps/meta_learning.py", "validate")),
-    ("epoch-end sample grid", lambda fr: _has(fr, "fewgen_tf/steps/generator.py",
+    ("validation", lambda fr: _has(fr, "fewgen_tf/stages/meta_learning.py", "validate")),
+    ("epoch-end sample grid", lambda fr: _has(fr, "fewgen_tf/stages/generator.py",
                                               "on_epoch_end")
-     or _has(fr, "fewgen_tf/pipelines/meta_favae.py", "on_epoch_end")
-     or _has(fr, "fewgen_tf/steps/cola.py", "on_epoch_end")),
+     or _has(fr, "fewgen_tf/methods/meta_favae/pipeline.py", "on_epoch_end")
+     or _has(fr, "fewgen_tf/methods/cola/stages.py", "on_epoch_end")),
     ("metrics / tensorboard write", lambda fr: _has(fr, "fewgen_tf/workdir.py",
                                                     "append_metrics")
      or _has(fr, "callbacks/tensorboard.py")),
     ("evaluation", lambda fr: _has(fr, "fewgen_tf/meta/evaluation.py", "task_accuracies")),
     ("evaluation-network training", lambda fr: _has(fr, "fewgen_tf/metrics/generative.py",
                                                     "evaluation_network")),
-    ("generation evaluation", lambda fr: _has(fr, "fewgen_tf/steps/generation_eval.py")
-     or _has(fr, "fewgen_tf/steps/cola.py", "evaluate_class_generator")),
-    ("small-sample classifiers", lambda fr: _has(fr, "fewgen_tf/metrics/small_sample.py")),
-    ("COLA step I (clustering)", lambda fr: _has(fr, "fewgen_tf/steps/cola.py",
+    ("generation evaluation", lambda fr: _has(fr, "fewgen_tf/stages/generation_eval.py")
+     or _has(fr, "fewgen_tf/methods/cola/stages.py", "evaluate_class_generator")),
+    ("small-sample classifiers", lambda fr: _has(fr, "fewgen_tf/methods/cola/small_sample.py")),
+    ("COLA step I (clustering)", lambda fr: _has(fr, "fewgen_tf/methods/cola/stages.py",
                                                  "cluster_images")),
-    ("sCOLA / COLA step II training", lambda fr: _has(fr, "fewgen_tf/steps/cola.py",
+    ("sCOLA / COLA step II training", lambda fr: _has(fr, "fewgen_tf/methods/cola/stages.py",
                                                       "train_codes")),
-    ("COLA step III / samples", lambda fr: _has(fr, "fewgen_tf/steps/cola.py")),
-    ("meta-training", lambda fr: _has(fr, "fewgen_tf/steps/meta_learning.py", "meta_learn")
+    ("COLA step III / samples", lambda fr: _has(fr, "fewgen_tf/methods/cola/stages.py")),
+    ("meta-training", lambda fr: _has(fr, "fewgen_tf/stages/meta_learning.py", "meta_learn")
      and _has(fr, "fewgen_tf/training.py", "fit_resumable")),
     ("generator training", lambda fr: _has(fr, "fewgen_tf/training.py", "fit_resumable")),
-    ("task sampling", lambda fr: _has(fr, "fewgen_tf/lasium/")),
+    ("task sampling", lambda fr: _has(fr, "fewgen_tf/methods/lasium/")),
     ("data / model setup", lambda fr: _has(fr, "/fewgen_tf/")),
 )
 

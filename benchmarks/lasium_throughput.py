@@ -47,9 +47,10 @@ def main(_):
     import numpy as np
     import tensorflow as tf
 
-    from fewgen_tf.config import add_lasium, add_meta_learning, base_config
+    from fewgen_tf.config import add_meta_learning, base_config
+    from fewgen_tf.methods.lasium.config import add_lasium
     from fewgen_tf.generators import registry
-    from fewgen_tf.lasium.tasks import LatentTaskSampler
+    from fewgen_tf.methods.lasium.tasks import LatentTaskSampler
     from fewgen_tf.meta import factory as meta_factory
 
     config = add_lasium(add_meta_learning(base_config(), FLAGS.algorithm), FLAGS.generator, "n")

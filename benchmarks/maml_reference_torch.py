@@ -7,7 +7,7 @@ the same tasks): only torch and numpy, so it runs in its own virtual environment
 torch never becomes a dependency of the library.
 
 The setting mirrors fewgen_tf's defaults (`add_meta_learning(base_config(), "maml")`):
-conv4 as `fewgen_tf.meta.backbones.classifier(backbone="conv4")`: 4 x [Conv2d(64, 3x3,
+conv4 as `fewgen_tf.nets.backbones.classifier(backbone="conv4")`: 4 x [Conv2d(64, 3x3,
 'same', NO bias), BatchNorm2d (batch statistics always, affine), ReLU, MaxPool2d(2)],
 flatten, Linear(64 -> ways); PyTorch's default initialisation (= the library's
 meta.init="torch"); BN eps 1e-3 (meta.bn_epsilon). Inner loop: 5 SGD steps at 0.4 via

@@ -12,8 +12,9 @@ to check that the 64x64 model builds and generates (16.7M parameters), not to ru
 pipeline, whose protocol needs unseen identities.
 """
 
-from fewgen_tf.config import AUGINTAE_VARIANTS as VARIANTS  # noqa: F401 (for callers)
-from fewgen_tf.config import add_augmentation, add_augintae, base_config
+from fewgen_tf.methods.augintae.config import AUGINTAE_VARIANTS as VARIANTS  # noqa: F401 (for callers)
+from fewgen_tf.config import add_augmentation, base_config
+from fewgen_tf.methods.augintae.config import add_augintae
 
 
 def get_config(variant="augintae"):

@@ -12,8 +12,9 @@ characters' white fill would paint a white frame around shifted digits. (Colour 
 does not touch grey images.)
 """
 
-from fewgen_tf.config import AUGINTAE_VARIANTS as VARIANTS  # noqa: F401 (for callers)
-from fewgen_tf.config import add_augintae, base_config
+from fewgen_tf.methods.augintae.config import AUGINTAE_VARIANTS as VARIANTS  # noqa: F401 (for callers)
+from fewgen_tf.config import base_config
+from fewgen_tf.methods.augintae.config import add_augintae
 
 
 def get_config(variant="augintae"):

@@ -12,8 +12,9 @@ Adam 1e-3, 100 passes; character augmentation ranges (rotation +-20, translation
 scale 0.8-1.2, shear +-6). data.root (or FEWGEN_DATA_DIR) must hold omniglot/.
 """
 
-from fewgen_tf.config import AUGINTAE_VARIANTS as VARIANTS  # noqa: F401 (for callers)
-from fewgen_tf.config import add_augintae, base_config
+from fewgen_tf.methods.augintae.config import AUGINTAE_VARIANTS as VARIANTS  # noqa: F401 (for callers)
+from fewgen_tf.config import base_config
+from fewgen_tf.methods.augintae.config import add_augintae
 
 
 def get_config(variant="augintae"):

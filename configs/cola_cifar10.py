@@ -9,7 +9,8 @@ Variants: cola | glo | scola (sCOLA: pipeline scola, the residual generator with
 conditional BatchNorm, the paper's CGAN row of Table 5).
 """
 
-from fewgen_tf.config import add_augmentation, add_cola, base_config
+from fewgen_tf.config import add_augmentation, base_config
+from fewgen_tf.methods.cola.config import add_cola
 
 VARIANTS = ("cola", "glo", "scola")
 

@@ -15,7 +15,8 @@ The budgets are the paper's (200 clustering epochs, 500 generator epochs); short
 with --config.cola.cluster_epochs / --config.generator.epochs.
 """
 
-from fewgen_tf.config import add_cola, base_config
+from fewgen_tf.config import base_config
+from fewgen_tf.methods.cola.config import add_cola
 
 VARIANTS = ("cola", "glo")
 

@@ -7,7 +7,7 @@ itself (`cola.eval_subset = ""`: the characters LASIUM meta-trains on; its test
 characters stay unseen). K = 200 clusters of ~120 images (~6 characters) each. The paper
 sets K to the number of classes (10 for MNIST and CIFAR-10), here 1200, but step III's
 full covariance per cluster in R^(K+d), 1200 x 1264 x 1264 floats (7.1 GiB, twice that
-while fitting), is refused (fewgen_tf/generators/cola.py, MAX_MIXTURE_BYTES); K = 200 needs
+while fitting), is refused (fewgen_tf/methods/cola/model.py, MAX_MIXTURE_BYTES); K = 200 needs
 56 MiB. The variant `cola_k1200` follows the paper's rule with the low-rank store
 (`cola.mixture_rank = 32`: 0.18 GiB, the same Gaussians as the full fit for every cluster
 of at most 33 codes; clusters hold ~20). d = 64. Step I's encoder is the narrow ResNet of configs/cola_mnist.py
@@ -21,7 +21,8 @@ The budgets are the paper's (200 clustering epochs, 500 generator epochs); short
 with --config.cola.cluster_epochs / --config.generator.epochs.
 """
 
-from fewgen_tf.config import add_cola, base_config
+from fewgen_tf.config import base_config
+from fewgen_tf.methods.cola.config import add_cola
 
 VARIANTS = ("cola", "cola_k1200", "glo")
 CLUSTERS = 200  # K (the LASIUM split has 1200 training characters; see above)

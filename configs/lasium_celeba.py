@@ -6,7 +6,7 @@ downloaded by the tests. 84x84 RGB, 5-way 1-shot, RO alpha 0.4 (the paper's sett
 for the 512-d ProGAN latent), ProtoNets by default (variant `maml` for MAML).
 """
 
-from fewgen_tf.config import pretrained_rgb_lasium
+from fewgen_tf.methods.lasium.config import pretrained_rgb_lasium
 
 
 def get_config(variant="protonets"):

@@ -6,7 +6,7 @@ data.split_sizes) and the BigBiGAN module (generator.path); nothing is
 downloaded by the tests. 84x84 RGB, 5-way 1-shot, RO alpha 0.4, ProtoNets by default.
 """
 
-from fewgen_tf.config import pretrained_rgb_lasium
+from fewgen_tf.methods.lasium.config import pretrained_rgb_lasium
 
 
 def get_config(variant="protonets"):

@@ -21,8 +21,10 @@ data.root (or FEWGEN_DATA_DIR) must hold omniglot/.
 
 import itertools
 
-from fewgen_tf.config import (add_augintae, add_cola, add_lasium, add_meta_learning,
-                              base_config)
+from fewgen_tf.config import add_meta_learning, base_config
+from fewgen_tf.methods.augintae.config import add_augintae
+from fewgen_tf.methods.cola.config import add_cola
+from fewgen_tf.methods.lasium.config import add_lasium
 
 GENERATORS = {"gan": "msgan", "vae": "vae", "aug": "augintae", "cola": "cola"}
 COLA_CLUSTERS = 200  # configs/cola_omniglot.py's K

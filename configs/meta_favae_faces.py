@@ -12,8 +12,9 @@ class, so no novel identity and no generation protocol):
     --config.meta_favae.steps_per_epoch=2 --workdir=/tmp/faces_smoke
 """
 
-from fewgen_tf.config import META_FAVAE_VARIANTS as VARIANTS  # noqa: F401 (for callers)
-from fewgen_tf.config import add_meta_favae, base_config
+from fewgen_tf.methods.meta_favae.config import META_FAVAE_VARIANTS as VARIANTS  # noqa: F401 (for callers)
+from fewgen_tf.config import base_config
+from fewgen_tf.methods.meta_favae.config import add_meta_favae
 
 
 def get_config(variant="favae"):

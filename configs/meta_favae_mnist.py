@@ -8,8 +8,9 @@ the novel digits 1, 6, 8, 9 (the same four novel digits as configs/augintae_mnis
 ../shared/data). MNIST keeps its white-on-black pixels.
 """
 
-from fewgen_tf.config import META_FAVAE_VARIANTS as VARIANTS  # noqa: F401 (for callers)
-from fewgen_tf.config import add_meta_favae, base_config
+from fewgen_tf.methods.meta_favae.config import META_FAVAE_VARIANTS as VARIANTS  # noqa: F401 (for callers)
+from fewgen_tf.config import base_config
+from fewgen_tf.methods.meta_favae.config import add_meta_favae
 
 
 def get_config(variant="favae"):

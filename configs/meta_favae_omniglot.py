@@ -14,8 +14,9 @@ lower it to what the machine allows (the run is resumable). data.root (or
 FEWGEN_DATA_DIR) must hold omniglot/.
 """
 
-from fewgen_tf.config import META_FAVAE_VARIANTS as VARIANTS  # noqa: F401 (for callers)
-from fewgen_tf.config import add_meta_favae, base_config
+from fewgen_tf.methods.meta_favae.config import META_FAVAE_VARIANTS as VARIANTS  # noqa: F401 (for callers)
+from fewgen_tf.config import base_config
+from fewgen_tf.methods.meta_favae.config import add_meta_favae
 
 
 def get_config(variant="favae"):

@@ -5,7 +5,8 @@ glyph classes, and export the classifier, generator and task sampler.
 `--config.pipeline=supervised` runs the labelled-episode baseline with the same
 settings, `--config.pipeline=preview` shows the data."""
 
-from fewgen_tf.config import add_lasium, add_meta_learning, base_config
+from fewgen_tf.config import add_meta_learning, base_config
+from fewgen_tf.methods.lasium.config import add_lasium
 
 
 def get_config():

@@ -5,7 +5,8 @@ Adam 1e-3 (generator) / 1e-2 (codes) halved every tenth of 500 epochs.
 `--config.cola.architecture=residual --config.cola.conditional_bn=True` gives the
 CGAN-style generator of the paper's Table 5."""
 
-from fewgen_tf.config import add_cola, base_config
+from fewgen_tf.config import base_config
+from fewgen_tf.methods.cola.config import add_cola
 
 
 def get_config():

@@ -13,7 +13,8 @@ Every variant's result is small_sample.json in its workdir. For a CPU budget, lo
 --config.small_sample.backbone=strided4 (the command in README.md).
 """
 
-from fewgen_tf.config import add_cola, add_small_sample, base_config
+from fewgen_tf.config import base_config
+from fewgen_tf.methods.cola.config import add_cola, add_small_sample
 
 SIZES = (5, 10, 20, 50, 100)
 VARIANTS = tuple(f"spc{n}" for n in SIZES) + ("all",)

@@ -11,6 +11,7 @@ import keras
 import tensorflow as tf
 from absl import logging
 
+from fewgen_tf import seeds
 from fewgen_tf import workdir as workdir_lib
 
 
@@ -72,7 +73,7 @@ def export_generator(generator, path: str) -> str:
         return {"images": generator.decode(latents)}
 
     def sample(num_images, seed):
-        seed_pair = tf.stack([tf.cast(seed, tf.int64), tf.constant(0, tf.int64)])
+        seed_pair = seeds.seed_pair(seed)
         return {"images": generator.decode(generator.sample_latents(num_images, seed_pair))}
 
     archive = keras.export.ExportArchive()

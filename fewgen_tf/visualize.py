@@ -34,16 +34,23 @@ def stack_vertically(blocks, gap: int = 6, gap_value: float = 0.0) -> np.ndarray
     return np.concatenate(padded[:-1], 0)
 
 
+def spaced_row(*groups) -> np.ndarray:
+    """One image strip: the groups of HWC images side by side, each group's images
+    touching, a half-image-wide grey spacer between groups (e.g. seeds | generated, or
+    seed A | path | seed B). Empty groups are left out."""
+    groups = [list(g) for g in groups if len(g)]
+    h, w, c = groups[0][0].shape
+    spacer = np.full((h, w // 2, c), BORDER_VALUE, np.float32)
+    parts = []
+    for group in groups:
+        parts += ([spacer] if parts else []) + group
+    return np.concatenate(parts, 1)
+
+
 def episode_grid(episode: dict, ways: int) -> np.ndarray:
     """One row per class: its support images, a wider gap, then its query images."""
     shots = len(episode["support_images"]) // ways
     queries = len(episode["query_images"]) // ways
-    h, w, c = episode["support_images"].shape[1:]
-    spacer = np.full((h, w // 2, c), BORDER_VALUE, np.float32)
-    rows = []
-    for j in range(ways):
-        support = np.concatenate(list(episode["support_images"][j * shots:(j + 1) * shots]), 1)
-        query_images = list(episode["query_images"][j * queries:(j + 1) * queries])
-        parts = [support, spacer] + ([np.concatenate(query_images, 1)] if query_images else [])
-        rows.append([np.concatenate(parts, 1)])
-    return tile(rows)
+    return tile([[spaced_row(episode["support_images"][j * shots:(j + 1) * shots],
+                             episode["query_images"][j * queries:(j + 1) * queries])]
+                 for j in range(ways)])

@@ -18,15 +18,10 @@ import numpy as np
 
 # Config values that define what a workdir's checkpoints ARE: resuming under other values
 # would load weights of another shape or meaning (or fail deep inside TensorFlow).
+# The shared keys; a method's own keys come from its generator's registry entry.
 RESUME_DEFINING_KEYS = ("pipeline", "data.name", "data.image_size", "data.channels",
                         "meta.algorithm", "meta.backbone", "meta.filters", "train.ways",
-                        "generator.name", "generator.latent_dim", "augintae.variant",
-                        "augintae.architecture", "augintae.width", "augintae.adversarial",
-                        "cola.class_codes", "cola.num_clusters", "cola.architecture",
-                        "cola.conditional_bn", "cola.width", "cola.encoder_widths",
-                        "cola.encoder_blocks", "cola.mixture_rank", "meta_favae.variant",
-                        "meta_favae.vae",
-                        "meta_favae.noise_dim", "meta_favae.width")
+                        "generator.name", "generator.latent_dim")
 
 
 def _lookup(tree, dotted):
@@ -37,10 +32,11 @@ def _lookup(tree, dotted):
     return tree
 
 
-def check_resumable(workdir: str, config) -> None:
+def check_resumable(workdir: str, config, method_keys=()) -> None:
     """Refuse (ConfigError) to run `config` in a workdir that is a file, or whose
-    checkpoints were trained under a config that differs in a `RESUME_DEFINING_KEYS`
-    value: the message names the keys and both values. Nothing in the workdir changes."""
+    checkpoints were trained under a config that differs in a `RESUME_DEFINING_KEYS` or
+    `method_keys` value: the message names the keys and both values. Nothing in the
+    workdir changes."""
     from fewgen_tf.errors import ConfigError
 
     if os.path.exists(workdir) and not os.path.isdir(workdir):
@@ -54,7 +50,7 @@ def check_resumable(workdir: str, config) -> None:
     except (OSError, ValueError):
         return  # an unreadable config.json defines nothing; checkpoints restore strictly
     new = json.loads(config.to_json_best_effort())
-    differ = [(k, _lookup(old, k), _lookup(new, k)) for k in RESUME_DEFINING_KEYS
+    differ = [(k, _lookup(old, k), _lookup(new, k)) for k in RESUME_DEFINING_KEYS + tuple(method_keys)
               if _lookup(old, k) != _lookup(new, k)]
     if differ:
         raise ConfigError(

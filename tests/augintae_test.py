@@ -12,13 +12,13 @@ import tensorflow as tf
 
 from fewgen_tf import pipelines
 from fewgen_tf import workdir as workdir_lib
-from fewgen_tf.config import add_augintae
+from fewgen_tf.methods.augintae.config import add_augintae
 from fewgen_tf.data import augment, registry, synthetic
 from fewgen_tf.errors import ConfigError
-from fewgen_tf.generators import augintae
+from fewgen_tf.methods.augintae import model as augintae
 from fewgen_tf.generators import registry as generator_registry
-from fewgen_tf.lasium.tasks import LatentTaskSampler
-from fewgen_tf.steps.generator import train_generator
+from fewgen_tf.methods.lasium.tasks import LatentTaskSampler
+from fewgen_tf.stages.generator import train_generator
 
 SIZE, LATENT, WIDTH = 16, 8, 0.125
 

@@ -8,7 +8,7 @@ from conftest import REPO_ROOT
 
 _TARGET = re.compile(r"^(py_\w+)\(\s*\n(.*?)^\)", re.S | re.M)
 _NAME = re.compile(r'name\s*=\s*"([^"]+)"')
-_SRCS = re.compile(r"srcs\s*=\s*\[(.*?)\]", re.S)
+_SRCS = re.compile(r"srcs\s*=\s*(glob\()?\[(.*?)\](?:,\s*exclude\s*=\s*\[(.*?)\])?", re.S)
 _DIRS = ("fewgen_tf", "configs", "tests", "benchmarks", "export")
 
 
@@ -16,7 +16,12 @@ def _targets():
     text = (REPO_ROOT / "BUILD").read_text()
     targets = []
     for kind, body in _TARGET.findall(text):
-        srcs = re.findall(r'"([^"]+)"', _SRCS.search(body).group(1)) if _SRCS.search(body) else []
+        found = _SRCS.search(body)
+        srcs = re.findall(r'"([^"]+)"', found.group(2)) if found else []
+        if found and found.group(1):  # glob([patterns], exclude = [files]), as Bazel expands it
+            excluded = set(re.findall(r'"([^"]+)"', found.group(3) or ""))
+            srcs = sorted({str(p.relative_to(REPO_ROOT)) for pattern in srcs
+                           for p in REPO_ROOT.glob(pattern)} - excluded)
         targets.append((kind, _NAME.search(body).group(1), srcs))
     return targets
 

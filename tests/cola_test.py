@@ -11,16 +11,19 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from fewgen_tf import losses, pipelines
+from fewgen_tf import pipelines
+from fewgen_tf.methods.cola import losses
 from fewgen_tf import workdir as workdir_lib
-from fewgen_tf.config import add_cola, base_config
+from fewgen_tf.config import base_config
+from fewgen_tf.methods.cola.config import add_cola
 from fewgen_tf.data import registry
 from fewgen_tf.errors import ConfigError, DataError
-from fewgen_tf.generators import cola, cola_clustering
-from fewgen_tf.lasium.tasks import LatentTaskSampler
+from fewgen_tf.methods.cola import model as cola
+from fewgen_tf.methods.cola import clustering as cola_clustering
+from fewgen_tf.methods.lasium.tasks import LatentTaskSampler
 from fewgen_tf.metrics import clustering as clustering_metrics
-from fewgen_tf.steps import cola as cola_steps
-from fewgen_tf.steps.generator import train_generator
+from fewgen_tf.methods.cola import stages as cola_steps
+from fewgen_tf.stages.generator import train_generator
 
 SIZE = 16
 
@@ -304,7 +307,7 @@ def test_low_rank_store_equals_the_full_fit_for_small_clusters_and_is_ppca_other
     np.testing.assert_allclose(model.mixture_factors.numpy(), glo_factors, atol=1e-6)
     with pytest.raises(ConfigError, match="cola.mixture_rank must be an int >= 0"):
         cola.COLA(generator, 2, mixture_rank=-1)
-    # step III of the pipelines (steps/cola.fit_mixture) fills the store of the config's rank
+    # step III of the pipelines (methods/cola/stages.fit_mixture) fills the store of the config's rank
     config = _config(mixture_rank=3)
     learnt = cola.initial_codes(np.eye(2)[clusters], 4, seed=1)   # [15, K + d = 6]
     pipeline_model = cola_steps.build_model(config, (SIZE, SIZE, 1), 2, learnt)

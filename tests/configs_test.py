@@ -8,7 +8,7 @@ import pytest
 from conftest import REPO_ROOT
 from fewgen_tf.data import registry
 from fewgen_tf.generators.registry import GENERATORS
-from fewgen_tf.lasium.strategies import STRATEGIES
+from fewgen_tf.methods.lasium.strategies import STRATEGIES
 from fewgen_tf.meta.factory import ALGORITHMS
 from fewgen_tf.pipelines import PIPELINES
 
@@ -64,7 +64,7 @@ def test_lasium_omniglot_variants_follow_the_paper():
     assert cola.pipeline == "lasium" and cola.lasium.strategy == "cluster"
     assert cola.generator.name == "cola" and cola.cola.num_clusters == 200
     assert _module("cola_omniglot").get_config().cola.num_clusters == cola.cola.num_clusters
-    from fewgen_tf.generators import cola as cola_lib
+    from fewgen_tf.methods.cola import model as cola_lib
     k1200 = _module("cola_omniglot").get_config("cola_k1200")  # the paper's K rule
     assert k1200.cola.num_clusters == 1200 and k1200.cola.mixture_rank == 32
     assert cola_lib.mixture_bytes(1200, 1200 + k1200.generator.latent_dim,

@@ -15,7 +15,7 @@ from fewgen_tf.config import add_generation_eval
 from fewgen_tf.data import generation_tasks, registry
 from fewgen_tf.errors import DataError
 from fewgen_tf.generators.reference import CopySeeds, PixelBlend
-from fewgen_tf.steps import generation_eval
+from fewgen_tf.stages import generation_eval
 
 
 @pytest.fixture

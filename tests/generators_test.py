@@ -6,7 +6,8 @@ import pytest
 import tensorflow as tf
 
 from fewgen_tf import training
-from fewgen_tf.config import add_lasium, add_meta_learning, base_config
+from fewgen_tf.config import add_meta_learning, base_config
+from fewgen_tf.methods.lasium.config import add_lasium
 from fewgen_tf.data import synthetic
 from fewgen_tf.generators import msgan, registry, vae
 

@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 
 from fewgen_tf.errors import ConfigError
-from fewgen_tf.lasium import strategies
+from fewgen_tf.methods.lasium import strategies
 
 
 def test_strategy_maths_on_fixed_latents():
@@ -72,7 +72,7 @@ def _cluster_generator(num_clusters=6, noise_dim=2):
     c's Gaussian sits at 0.1 + 0.8 e_c with a tiny spread: an image's cluster is the
     argmax of its first K pixels."""
     import keras
-    from fewgen_tf.generators import cola
+    from fewgen_tf.methods.cola import model as cola
 
     d = num_clusters + noise_dim
     generator = keras.Sequential([keras.Input((d,)), keras.layers.Dense(
@@ -89,7 +89,7 @@ def _clusters_of(images, num_clusters):
 
 
 def test_cluster_strategy_classes_are_distinct_clusters():
-    from fewgen_tf.lasium.tasks import LatentTaskSampler
+    from fewgen_tf.methods.lasium.tasks import LatentTaskSampler
 
     model = _cluster_generator(6)
     sampler = LatentTaskSampler(model, ways=4, shots=2, queries=3, strategy="cluster",
@@ -124,7 +124,7 @@ def test_cluster_strategy_classes_are_distinct_clusters():
 
 def test_cluster_strategy_needs_a_generator_with_enough_clusters():
     import keras
-    from fewgen_tf.lasium.tasks import LatentTaskSampler
+    from fewgen_tf.methods.lasium.tasks import LatentTaskSampler
 
     class PlainGenerator:  # the plain generator contract, no clusters
         latent_dim = 4

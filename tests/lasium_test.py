@@ -7,12 +7,14 @@ import pytest
 import tensorflow as tf
 
 from fewgen_tf import export, pipelines, workdir as workdir_lib
-from fewgen_tf.config import add_augintae, add_lasium, add_meta_learning, base_config
+from fewgen_tf.config import add_meta_learning, base_config
+from fewgen_tf.methods.augintae.config import add_augintae
+from fewgen_tf.methods.lasium.config import add_lasium
 from fewgen_tf.data import registry, synthetic
 from fewgen_tf.errors import ConfigError
 from fewgen_tf.generators import msgan, pretrained, vae
-from fewgen_tf.lasium.tasks import LatentTaskSampler, translate_images
-from fewgen_tf.steps.generator import generator_of_run, train_generator
+from fewgen_tf.methods.lasium.tasks import LatentTaskSampler, translate_images
+from fewgen_tf.stages.generator import generator_of_run, train_generator
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,9 @@ import pytest
 import tensorflow as tf
 
 from fewgen_tf.errors import DataError
-from fewgen_tf.meta import adaptation, backbones
-from fewgen_tf.meta import layers as meta_layers
+from fewgen_tf.meta import adaptation
+from fewgen_tf.nets import backbones
+from fewgen_tf.nets import layers as meta_layers
 from fewgen_tf.meta.maml import MAML
 
 

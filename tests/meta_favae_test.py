@@ -16,13 +16,15 @@ import tensorflow as tf
 
 from fewgen_tf import export, pipelines
 from fewgen_tf import workdir as workdir_lib
-from fewgen_tf.config import add_meta_favae
+from fewgen_tf.methods.meta_favae.config import add_meta_favae
 from fewgen_tf.data import registry, synthetic
 from fewgen_tf.errors import ConfigError, DataError
-from fewgen_tf.generators import meta_favae, meta_favae_nets, msgan
+from fewgen_tf.generators import msgan
+from fewgen_tf.methods.meta_favae import model as meta_favae
+from fewgen_tf.methods.meta_favae import nets as meta_favae_nets
 from fewgen_tf.generators import registry as generator_registry
-from fewgen_tf.pipelines import meta_favae as pipeline
-from fewgen_tf.steps.generator import load_trained_generator
+from fewgen_tf.methods.meta_favae import pipeline
+from fewgen_tf.stages.generator import load_trained_generator
 
 SIZE, CODE, NOISE, WIDTH = 16, 4, 4, 1 / 16
 SMALL = dict(rounds=2, vae_steps=2, d_steps=1, g_steps=2)

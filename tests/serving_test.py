@@ -11,7 +11,7 @@ from conftest import REPO_ROOT
 from fewgen_tf import export
 from fewgen_tf.config import add_meta_learning, base_config
 from fewgen_tf.generators import msgan
-from fewgen_tf.lasium.tasks import LatentTaskSampler
+from fewgen_tf.methods.lasium.tasks import LatentTaskSampler
 from fewgen_tf.meta import factory
 
 _spec = importlib.util.spec_from_file_location("client", REPO_ROOT / "export" / "client.py")

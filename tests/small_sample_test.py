@@ -12,9 +12,11 @@ import tensorflow as tf
 from fewgen_tf.config import base_config
 from fewgen_tf.data import cifar, registry
 from fewgen_tf.data.class_dataset import ClassDataset
-from fewgen_tf.data.small_sample import draw_indices, draw_small_sample
+from fewgen_tf.data.class_subsample import draw_indices, draw_small_sample
 from fewgen_tf.errors import ConfigError, DataError
-from fewgen_tf.metrics import classifier, resnet, small_sample
+from fewgen_tf.metrics import classifier
+from fewgen_tf.nets import resnet
+from fewgen_tf.methods.cola import small_sample
 
 
 # -- CIFAR ------------------------------------------------------------------------------
@@ -217,16 +219,6 @@ def test_mix_batches_are_half_real_half_synthetic():
     assert len(classifier.calibration_sample(sources[1:], [128], 128, 64, seed=0)) == 40
 
 
-def test_learning_rate_halved_on_the_fixed_schedule():
-    rates = classifier.learning_rates(0.1, 180, 5)  # the paper's 180 epochs, x0.5 every 30
-    changes = np.flatnonzero(np.diff(rates)) + 1
-    assert changes.tolist() == [30, 60, 90, 120, 150]
-    np.testing.assert_allclose(rates[[0, 29, 30, 179]], [0.1, 0.1, 0.05, 0.1 / 32])
-    np.testing.assert_array_equal(classifier.learning_rates(0.1, 7, 0), 0.1)
-    with pytest.raises(DataError, match="lr_halvings"):
-        classifier.learning_rates(0.1, 7, -1)
-
-
 def test_flip_crop_is_a_shifted_window_of_the_zero_padded_image_maybe_flipped():
     images = np.random.RandomState(0).rand(16, 6, 5, 3).astype(np.float32) + 0.01
     out = small_sample.flip_crop(images, tf.constant([3, 4], tf.int64), padding=2).numpy()
@@ -317,7 +309,7 @@ def test_trainer_errors_name_the_problem():
 # -- the `small_sample` pipeline ---------------------------------------------------------
 
 def _pipeline_config(spc=(2, 3), draws=2):
-    from fewgen_tf.config import add_cola, add_small_sample
+    from fewgen_tf.methods.cola.config import add_cola, add_small_sample
 
     config = add_small_sample(add_cola(base_config(), "scola", num_clusters=2), spc)
     config.data.name = "synthetic"
@@ -344,7 +336,7 @@ def test_pipeline_end_to_end_resumes_without_redoing_finished_draws(tmp_path, mo
     import json
 
     from fewgen_tf import pipelines, workdir as workdir_lib
-    from fewgen_tf.pipelines import small_sample as pipeline
+    from fewgen_tf.methods.cola import pipeline_small_sample as pipeline
 
     config = _pipeline_config()
     workdir = tmp_path / "run"

@@ -138,3 +138,19 @@ def omniglot_msgan(image_shape=(28, 28, 1), latent_dim=128, mode_seeking_weight=
     return MSGAN(omniglot_generator(latent_dim, image_shape[-1], image_shape[0]),
                  omniglot_discriminator(image_shape), latent_dim, mode_seeking_weight, seed,
                  name="msgan")
+
+
+def build_from_config(config, image_shape):
+    """The registry's builder: the paper's MSGAN, two Adams(generator.lr, beta_1 0.5)."""
+    g = config.generator
+    if g.mixed_bfloat16:  # measured for the GAN step only
+        keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        model = omniglot_msgan(tuple(image_shape), g.latent_dim, g.mode_seeking_weight,
+                                     seed=config.seed)
+        model.compile(g_optimizer=keras.optimizers.Adam(g.lr, beta_1=0.5),
+                      d_optimizer=keras.optimizers.Adam(g.lr, beta_1=0.5),
+                      jit_compile=bool(g.jit_compile))
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    return model

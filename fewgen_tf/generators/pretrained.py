@@ -78,3 +78,13 @@ class PretrainedGenerator(keras.layers.Layer):
 
     def call(self, latents):
         return self.decode(latents)
+
+
+def build_bigbigan(config, image_shape):
+    """The registry's builder for `generator.name = bigbigan` (its `generate` signature)."""
+    return PretrainedGenerator(config.generator.path, "bigbigan", image_shape[0])
+
+
+def build_progan(config, image_shape):
+    """The registry's builder for `generator.name = progan` (its `default` signature)."""
+    return PretrainedGenerator(config.generator.path, "progan", image_shape[0])

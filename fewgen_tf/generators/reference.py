@@ -18,11 +18,8 @@ Every method must beat them (benchmarks/RESULTS.md gives their numbers).
 
 import tensorflow as tf
 
+from fewgen_tf import seeds
 from fewgen_tf.errors import ConfigError
-
-
-def _seed_pair(seed, salt):
-    return tf.stack([tf.cast(seed, tf.int64), tf.constant(salt, tf.int64)])
 
 
 class CopySeeds(tf.Module):
@@ -31,7 +28,7 @@ class CopySeeds(tf.Module):
     def generate(self, seed_images, num_images, seed):
         seed_images = tf.convert_to_tensor(seed_images, tf.float32)
         count = tf.shape(seed_images)[0]
-        order = tf.argsort(tf.random.stateless_uniform([count], _seed_pair(seed, 11)))
+        order = tf.argsort(tf.random.stateless_uniform([count], seeds.seed_pair(seed, 11)))
         return tf.gather(seed_images, tf.gather(order, tf.range(num_images) % count))
 
 
@@ -49,14 +46,14 @@ class PixelBlend(tf.Module):
     def generate(self, seed_images, num_images, seed):
         seed_images = tf.convert_to_tensor(seed_images, tf.float32)
         count = tf.shape(seed_images)[0]
-        first = tf.random.stateless_uniform([num_images], _seed_pair(seed, 21), 0, count,
+        first = tf.random.stateless_uniform([num_images], seeds.seed_pair(seed, 21), 0, count,
                                             dtype=tf.int32)
         # The second seed differs from the first whenever there are two or more seeds.
-        offset = tf.random.stateless_uniform([num_images], _seed_pair(seed, 22), 1,
+        offset = tf.random.stateless_uniform([num_images], seeds.seed_pair(seed, 22), 1,
                                              tf.maximum(count, 2), dtype=tf.int32)
         second = tf.math.floormod(first + offset, count)
         low, high = self.alpha_range
-        alpha = tf.random.stateless_uniform([num_images, 1, 1, 1], _seed_pair(seed, 23),
+        alpha = tf.random.stateless_uniform([num_images, 1, 1, 1], seeds.seed_pair(seed, 23),
                                             low, high)
         return alpha * tf.gather(seed_images, first) + (1 - alpha) * tf.gather(seed_images,
                                                                                second)

@@ -45,6 +45,17 @@ def _decoder(image_shape, latent_dim, filters, deeper):
     return keras.Sequential(layers, name="decoder")  # logits; decode() applies the sigmoid
 
 
+def reparameterize(mean, log_variance, epsilon):
+    """z = mean + exp(log_variance / 2) * epsilon: a posterior draw that gradients pass."""
+    return mean + tf.exp(0.5 * log_variance) * epsilon
+
+
+def kl_divergence(mean, log_variance):
+    """KL(N(mean, exp(log_variance)) || N(0, I)) per example [B]:
+    -0.5 sum(1 + log_variance - mean^2 - exp(log_variance))."""
+    return -0.5 * tf.reduce_sum(1 + log_variance - tf.square(mean) - tf.exp(log_variance), -1)
+
+
 class VAE(keras.Model):
 
     def __init__(self, image_shape, latent_dim=20, filters=(64, 64, 64, 64), deeper=False,
@@ -90,12 +101,11 @@ class VAE(keras.Model):
         epsilon = distribute.global_batch_rows(
             lambda rows: keras.random.normal((rows, self.latent_dim), seed=self.noise),
             tf.shape(mean)[0])
-        z = mean + tf.exp(0.5 * log_variance) * epsilon
+        z = reparameterize(mean, log_variance, epsilon)
         logits = self.decoder(z, training=training)
         reconstruction = tf.reduce_sum(
             tf.nn.sigmoid_cross_entropy_with_logits(labels=images, logits=logits), [1, 2, 3])
-        kl = -0.5 * tf.reduce_sum(1 + log_variance - tf.square(mean) - tf.exp(log_variance), -1)
-        return reconstruction, kl
+        return reconstruction, kl_divergence(mean, log_variance)
 
     def train_step(self, images):
         if isinstance(images, (tuple, list)):
@@ -117,3 +127,13 @@ def omniglot_vae(image_shape=(28, 28, 1), latent_dim=20, seed=0):
 
 def rgb_vae(image_shape=(84, 84, 3), latent_dim=128, seed=0):
     return VAE(image_shape, latent_dim, (32, 64, 128, 256), deeper=True, seed=seed, name="vae")
+
+
+def build_from_config(config, image_shape):
+    """The registry's builder: the Omniglot VAE for small one-channel images, the RGB one
+    otherwise, compiled with Adam(generator.lr)."""
+    g = config.generator
+    builder = omniglot_vae if image_shape[-1] == 1 and image_shape[0] <= 32 else rgb_vae
+    model = builder(tuple(image_shape), g.latent_dim, seed=config.seed)
+    model.compile(optimizer=keras.optimizers.Adam(g.lr), jit_compile=bool(g.jit_compile))
+    return model

@@ -3,8 +3,8 @@
 import keras
 
 from fewgen_tf.errors import ConfigError
-from fewgen_tf.meta import backbones
-from fewgen_tf.meta import layers as meta_layers
+from fewgen_tf.nets import backbones
+from fewgen_tf.nets import layers as meta_layers
 from fewgen_tf.meta.maml import MAML
 from fewgen_tf.meta.protonets import ProtoNets
 from fewgen_tf.meta.reptile import Reptile

@@ -26,11 +26,11 @@ still dominated by their initial values (0 mean, unit variance), and inference w
 them would measure that artefact, not the classifier. Its cost is about half a forward
 pass per normalisation layer over the sample (ResNet-20: ~10 passes).
 
-Options for recipes that need another network or optimiser (the small-sample protocol,
-`metrics.small_sample`): `backbone="resnet20"` (or resnet32/44/56, `metrics.resnet`;
+Options for recipes that need another network or optimiser (e.g. COLA's small-sample
+protocol): `backbone="resnet20"` (or resnet32/44/56, `nets.resnet`;
 `filters` is then the first stage's width, 16 in the paper), `optimizer="sgd"` with
 `momentum`, `weight_decay` (added to the gradient of every trainable variable, as
-PyTorch's SGD does), `lr_halvings` (see `learning_rates`) and `augment`, a function
+PyTorch's SGD does), `lr_halvings` (`schedules.halving_rates`) and `augment`, a function
 `(images, seed [2] int64) -> images` applied to every training batch inside the step.
 """
 
@@ -41,11 +41,12 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from fewgen_tf import schedules
 from fewgen_tf.data import rng
 from fewgen_tf.errors import DataError
-from fewgen_tf.meta import backbones
-from fewgen_tf.meta import layers as meta_layers
-from fewgen_tf.metrics import resnet
+from fewgen_tf.nets import backbones
+from fewgen_tf.nets import layers as meta_layers
+from fewgen_tf.nets import resnet
 
 OPTIMIZERS = ("adam", "sgd")
 
@@ -199,18 +200,6 @@ def compose_batch(sources, batch_size: int, key: int, step: int):
     return np.concatenate(xs), np.concatenate(ys), np.concatenate(ids)
 
 
-def learning_rates(learning_rate: float, steps: int, halvings: int) -> np.ndarray:
-    """[steps] learning rate of each step: `learning_rate`, halved `halvings` times at
-    equal intervals, i.e. at steps floor(k * steps / (halvings + 1)), k = 1..halvings.
-    COLA's ResNet-20 recipe (180 epochs, x0.5 every 30) is halvings = 5."""
-    if int(halvings) < 0:
-        raise DataError(f"lr_halvings must be >= 0, got {halvings}")
-    boundaries = np.array([k * int(steps) // (int(halvings) + 1)
-                           for k in range(1, int(halvings) + 1)], np.int64)
-    done = np.searchsorted(boundaries, np.arange(int(steps)), side="right")
-    return float(learning_rate) * 0.5 ** done
-
-
 def _bn_inputs(embedding, position, layer):
     """A function images -> the input of BatchStatNorm `layer` (inference mode)."""
     if isinstance(embedding, keras.Sequential):
@@ -274,7 +263,9 @@ def train_classifier(sources, num_classes: int, steps: int, seed: int, *,
     shapes = {x.shape[1:] for x, _ in checked}
     if len(shapes) != 1:
         raise DataError(f"training sources have different image shapes: {sorted(shapes)}")
-    schedule = learning_rates(learning_rate, int(steps), lr_halvings)
+    if int(lr_halvings) < 0:
+        raise DataError(f"lr_halvings must be >= 0, got {lr_halvings}")
+    schedule = schedules.halving_rates(learning_rate, int(steps), lr_halvings)
     classifier = Classifier(checked[0][0].shape[1:], num_classes, filters, backbone, seed)
     model = classifier.model
     optimizer = (keras.optimizers.Adam(learning_rate) if optimizer == "adam"

@@ -40,7 +40,7 @@ from absl import logging
 
 from fewgen_tf.data import rng
 from fewgen_tf.errors import ConfigError, DataError
-from fewgen_tf.meta import backbones
+from fewgen_tf.nets import backbones
 from fewgen_tf.metrics import classifier as classifier_lib
 from fewgen_tf.metrics.classifier import check_images, check_labels
 

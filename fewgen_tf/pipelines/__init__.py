@@ -1,23 +1,27 @@
-"""Pipelines: one module per method, each with `run(config, workdir)`.
+"""`config.pipeline` -> the module whose `run(config, workdir)` runs it: the one place
+every pipeline registers. A method's pipelines live in its folder
+(`fewgen_tf/methods/<method>/`); this folder holds the registry and the method-free
+pipelines (preview, supervised meta-learning).
 
-Modules are imported only when named by `config.pipeline`, so a config error is
-reported before TensorFlow loads.
+Modules are named by path and imported only when `config.pipeline` names them, so a
+config error is reported before TensorFlow loads, and shared code imports no method.
 """
 
 import importlib
 
 from fewgen_tf import workdir as workdir_lib
 from fewgen_tf.errors import ConfigError
+from fewgen_tf.generators import registry as generator_registry
 
 PIPELINES = {
     "preview": "fewgen_tf.pipelines.preview",
     "supervised": "fewgen_tf.pipelines.supervised",
-    "lasium": "fewgen_tf.pipelines.lasium",
-    "augintae": "fewgen_tf.pipelines.augintae",
-    "cola": "fewgen_tf.pipelines.cola",
-    "scola": "fewgen_tf.pipelines.scola",
-    "small_sample": "fewgen_tf.pipelines.small_sample",
-    "meta_favae": "fewgen_tf.pipelines.meta_favae",
+    "lasium": "fewgen_tf.methods.lasium.pipeline",
+    "augintae": "fewgen_tf.methods.augintae.pipeline",
+    "cola": "fewgen_tf.methods.cola.pipeline_cola",
+    "scola": "fewgen_tf.methods.cola.pipeline_scola",
+    "small_sample": "fewgen_tf.methods.cola.pipeline_small_sample",
+    "meta_favae": "fewgen_tf.methods.meta_favae.pipeline",
 }
 
 
@@ -28,7 +32,7 @@ def run(config, workdir: str):
     name = config.get("pipeline")
     if name not in PIPELINES:
         raise ConfigError(f"unknown pipeline {name!r}; valid: {', '.join(sorted(PIPELINES))}")
-    workdir_lib.check_resumable(workdir, config)
+    workdir_lib.check_resumable(workdir, config, generator_registry.resume_keys(config))
     own = workdir_lib.own_workdir(workdir, config)  # a temporary one for non-chief workers
     if own != workdir:
         from absl import logging

@@ -8,7 +8,7 @@ generated training episodes.
 """
 
 from fewgen_tf.data import episodes, registry
-from fewgen_tf.steps.meta_learning import meta_learn
+from fewgen_tf.stages.meta_learning import meta_learn
 
 
 def run(config, workdir):

@@ -39,9 +39,10 @@ registry then gives it the paper's learning-rate cuts (x0.1 at 35% and 70% of tr
 import keras
 import tensorflow as tf
 
+from fewgen_tf import seeds
 from fewgen_tf import distribute
 from fewgen_tf.data import augment
-from fewgen_tf.generators import augintae_nets
+from fewgen_tf.nets import infogan_dcgan
 
 VARIANTS = ("augintae", "ae", "intae")
 DOT_LIMIT = 1.0 - 1e-6   # the SLERP dot product is clipped to [-DOT_LIMIT, DOT_LIMIT]
@@ -215,8 +216,8 @@ class AugIntAE(keras.Model):
         (parameters from the training ranges). Stateless in `seed`: deterministic."""
         seed_images = tf.convert_to_tensor(seed_images, tf.float32)
         num_images = tf.cast(num_images, tf.int32)
-        seed_pair = tf.stack([tf.cast(seed, tf.int64), tf.constant(0, tf.int64)])
-        fold = tf.random.experimental.stateless_fold_in
+        seed_pair = seeds.seed_pair(seed)
+        fold = seeds.fold
         count = tf.shape(seed_images)[0]
         codes = self.encode(seed_images)
         first = tf.random.stateless_uniform([num_images], fold(seed_pair, 1), 0, count,
@@ -328,12 +329,39 @@ def build_augintae(image_shape, latent_dim=32, variant="augintae", architecture=
     """The paper's networks for `image_shape` (ConfigError for a shape or latent size
     they cannot take)."""
     image_shape = tuple(int(s) for s in image_shape)
-    architecture = augintae_nets.resolve_architecture(architecture, image_shape)
-    augintae_nets.check_shapes(architecture, image_shape, latent_dim)
-    encoder = augintae_nets.encoder_network(architecture, image_shape, latent_dim, width)
-    generator = augintae_nets.generator_network(architecture, image_shape, latent_dim, width)
-    discriminator = (augintae_nets.encoder_network(architecture, image_shape, 1, width,
+    architecture = infogan_dcgan.resolve_architecture(architecture, image_shape,
+                                                      "augintae.architecture")
+    infogan_dcgan.check_shapes(architecture, image_shape, latent_dim, "AugIntAE")
+    encoder = infogan_dcgan.encoder_network(architecture, image_shape, latent_dim, width)
+    generator = infogan_dcgan.generator_network(architecture, image_shape, latent_dim, width)
+    discriminator = (infogan_dcgan.encoder_network(architecture, image_shape, 1, width,
                                                    name="discriminator")
                      if adversarial else None)
     return AugIntAE(encoder, generator, discriminator, variant, ranges, seed, targets,
                     name=variant)
+
+
+def build_from_config(config, image_shape, total_steps=None):
+    """AugIntAE / AE / IntAE (`augintae.variant`): one entry, because the three are one
+    model class with the same networks and `generator.*` keys, differing only in the loss.
+    Adam(generator.lr) for E+G and for D; without the discriminator the E+G rate is cut
+    x0.1 at 35% and 70% of `total_steps` (appendix A.1), with it it stays constant."""
+    g, options = config.generator, config.get("augintae") or {}
+    adversarial = bool(options.get("adversarial", True))
+    ranges = (augment.AugmentationRanges.from_config(config.augment) if "augment" in config
+              else augment.AugmentationRanges.characters() if image_shape[-1] == 1
+              else augment.AugmentationRanges.natural())
+    model = build_augintae(
+        image_shape, g.latent_dim, options.get("variant", "augintae"),
+        options.get("architecture", "auto"), float(options.get("width", 1.0)), adversarial,
+        ranges, seed=config.seed,
+        targets=tuple(options.get("lsgan_targets", LSGAN_TARGETS)))
+    lr = g.lr
+    if not adversarial and total_steps:
+        cuts = [max(1, int(0.35 * total_steps)), max(2, int(0.7 * total_steps))]
+        lr = keras.optimizers.schedules.PiecewiseConstantDecay(cuts, [g.lr, g.lr / 10,
+                                                                      g.lr / 100])
+    model.compile(optimizer=keras.optimizers.Adam(lr),
+                  d_optimizer=keras.optimizers.Adam(g.lr) if adversarial else None,
+                  jit_compile=False)  # (the augmentation's affine transform has no XLA kernel)
+    return model

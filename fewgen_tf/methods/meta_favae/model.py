@@ -61,24 +61,17 @@ import dataclasses
 import keras
 import tensorflow as tf
 
+from fewgen_tf import seeds
 from fewgen_tf.errors import ConfigError, DataError
-from fewgen_tf.generators import meta_favae_nets
+from fewgen_tf.methods.meta_favae import nets as meta_favae_nets
 from fewgen_tf.generators.msgan import mode_seeking_term
+from fewgen_tf.generators.vae import kl_divergence, reparameterize
 
 GAN_LOSSES = ("standard", "relativistic")
 CODE_SOURCES = ("prior", "encoder")
 
 
 # --------------------------------------------------------------------- the maths, small
-def reparameterize(mu, log_var, eps):
-    return mu + tf.exp(0.5 * log_var) * eps
-
-
-def kl_divergence(mu, log_var):
-    """KL(N(mu, exp(log_var)) || N(0, I)) per image [B]: 0.5 sum(exp(lv) + mu^2 - 1 - lv)."""
-    return 0.5 * tf.reduce_sum(tf.exp(log_var) + tf.square(mu) - 1.0 - log_var, axis=-1)
-
-
 def vae_loss(images, reconstructions, mu, log_var, beta):
     """Eq. 1: (L_VAE, reconstruction, KL): per-image squared-error sums and KLs, both
     averaged over the g images."""
@@ -155,12 +148,6 @@ def adam_step(params, grads, state, lr, beta_1, beta_2, epsilon=1e-7):
     params = tf.nest.map_structure(lambda p, m_, v_: p - step * m_ / (tf.sqrt(v_) + epsilon),
                                    params, m, v)
     return params, (m, v, t)
-
-
-def _fold(seed, *parts):
-    for part in parts:
-        seed = tf.random.experimental.stateless_fold_in(seed, tf.cast(part, tf.int64))
-    return seed
 
 
 # ------------------------------------------------------------------------- the settings
@@ -286,10 +273,10 @@ class MetaFAVAE(keras.Model):
         return mu, log_var, reparameterize(mu, log_var, eps)
 
     def _noise_pair(self, batch, codes, seed):
-        z1 = tf.random.stateless_normal([batch, self.noise_dim], _fold(seed, 1))
-        z2 = tf.random.stateless_normal([batch, self.noise_dim], _fold(seed, 2))
+        z1 = tf.random.stateless_normal([batch, self.noise_dim], seeds.fold(seed, 1))
+        z2 = tf.random.stateless_normal([batch, self.noise_dim], seeds.fold(seed, 2))
         if codes is None:  # FIGR: c is more noise
-            codes = tf.random.stateless_normal([batch, self.code_dim], _fold(seed, 3))
+            codes = tf.random.stateless_normal([batch, self.code_dim], seeds.fold(seed, 3))
         return z1, z2, codes
 
     def _fakes(self, params, batch, codes, seed):
@@ -335,7 +322,7 @@ class MetaFAVAE(keras.Model):
             full.update(own)
             with tf.GradientTape() as tape:
                 tape.watch(own)
-                loss, new_aux = objective(full, _fold(seed, j))
+                loss, new_aux = objective(full, seeds.fold(seed, j))
             grads = tape.gradient(loss, own)
             own, state = adam_step(own, grads, state, lr, s.inner_beta_1, s.inner_beta_2)
             return j + 1, own, state, new_aux
@@ -360,19 +347,19 @@ class MetaFAVAE(keras.Model):
                    "codes": codes}
             params, states["vae"], aux = self._descend(
                 ("encoder", "decoder"), lambda p, sd: self.vae_objective(p, images, sd),
-                s.vae_steps, s.inner_vae_lr, params, states["vae"], _fold(seed, 0), aux)
+                s.vae_steps, s.inner_vae_lr, params, states["vae"], seeds.fold(seed, 0), aux)
             codes = tf.stop_gradient(aux.pop("codes"))
             losses.update(aux)
         gan_codes = codes if s.vae else None
         params, states["discriminator"], aux = self._descend(
             ("discriminator",),
             lambda p, sd: self.discriminator_objective(p, images, gan_codes, sd),
-            s.d_steps, s.inner_gan_lr, params, states["discriminator"], _fold(seed, 1),
+            s.d_steps, s.inner_gan_lr, params, states["discriminator"], seeds.fold(seed, 1),
             {"d_loss": losses["d_loss"]})
         losses.update(aux)
         params, states["generator"], aux = self._descend(
             ("generator",), lambda p, sd: self.generator_objective(p, images, gan_codes, sd),
-            s.g_steps, s.inner_gan_lr, params, states["generator"], _fold(seed, 2),
+            s.g_steps, s.inner_gan_lr, params, states["generator"], seeds.fold(seed, 2),
             {"g_loss": losses["g_loss"], "mode_seeking": losses["mode_seeking"]})
         losses.update(aux)
         return params, states, codes, losses
@@ -381,9 +368,9 @@ class MetaFAVAE(keras.Model):
         """The n^2 blends of n generations from the task's codes (cycled), as data."""
         n = self.settings.feedback_generations
         codes = tf.gather(codes, tf.range(n) % tf.shape(codes)[0])
-        z = tf.random.stateless_normal([n, self.noise_dim], _fold(seed, 0))
+        z = tf.random.stateless_normal([n, self.noise_dim], seeds.fold(seed, 0))
         generated = self._call("generator", params, tf.concat([z, codes], -1))
-        coefficients = feedback_coefficients(n, _fold(seed, 1), self.settings.feedback_range)
+        coefficients = feedback_coefficients(n, seeds.fold(seed, 1), self.settings.feedback_range)
         return tf.stop_gradient(feedback_interpolations(generated, coefficients))
 
     def adapt(self, params, images, seed):
@@ -410,10 +397,10 @@ class MetaFAVAE(keras.Model):
             if s.feedback:
                 blends = tf.cond(
                     k < s.rounds, lambda: no_blends,
-                    lambda: self.feedback_images(params, codes, _fold(seed, s.rounds, 1)))
+                    lambda: self.feedback_images(params, codes, seeds.fold(seed, s.rounds, 1)))
                 inputs = tf.concat([images, blends], 0)
             params, states, new_codes, new_losses = self.inner_round(params, states, inputs,
-                                                                     _fold(seed, k))
+                                                                     seeds.fold(seed, k))
             in_rounds = k < s.rounds  # (the feedback round's codes and losses are not kept)
             new_codes = tf.ensure_shape(new_codes[:batch], codes.shape)
             codes = tf.where(in_rounds, new_codes, codes)
@@ -494,18 +481,18 @@ class MetaFAVAE(keras.Model):
             message=f"generate: Meta-FAVAE needs at least {self.settings.min_seeds} seed "
                     "images")
         with tf.control_dependencies([check]):
-            seed_pair = tf.stack([seed, tf.constant(0, tf.int64)])
-        phi1, _, _ = self.adapt(self.meta_parameters(), seed_images, _fold(seed_pair, 1))
-        z = tf.random.stateless_normal([num_images, self.noise_dim], _fold(seed_pair, 2))
+            seed_pair = seeds.seed_pair(seed)
+        phi1, _, _ = self.adapt(self.meta_parameters(), seed_images, seeds.fold(seed_pair, 1))
+        z = tf.random.stateless_normal([num_images, self.noise_dim], seeds.fold(seed_pair, 2))
         if self.settings.code_source == "encoder":
-            mu, log_var, _ = self._encode(phi1, seed_images, _fold(seed_pair, 3))
-            pick = tf.random.stateless_uniform([num_images], _fold(seed_pair, 4), 0,
+            mu, log_var, _ = self._encode(phi1, seed_images, seeds.fold(seed_pair, 3))
+            pick = tf.random.stateless_uniform([num_images], seeds.fold(seed_pair, 4), 0,
                                                tf.shape(seed_images)[0], dtype=tf.int32)
-            eps = tf.random.stateless_normal([num_images, self.code_dim], _fold(seed_pair, 5))
+            eps = tf.random.stateless_normal([num_images, self.code_dim], seeds.fold(seed_pair, 5))
             codes = reparameterize(tf.gather(mu, pick), tf.gather(log_var, pick), eps)
         else:
             codes = tf.random.stateless_normal([num_images, self.code_dim],
-                                               _fold(seed_pair, 3))
+                                               seeds.fold(seed_pair, 3))
         return self._call("generator", phi1, tf.concat([z, codes], -1))
 
 
@@ -554,3 +541,17 @@ def compile_meta_favae(model, outer_vae_lr=1e-5, outer_gan_lr=1e-4, jit_compile=
                                  if model.settings.vae else None),
                   jit_compile=bool(jit_compile))
     return model
+
+
+def build_from_config(config, image_shape):
+    """The registry's builder: Meta-FAVAE / Meta-AVAE / FIGR (`meta_favae.*`), with the
+    outer Adams of Algorithm 1 (meta-trained by the `meta_favae` pipeline,
+    `generator.iterations` meta-iterations). c has `generator.latent_dim` dimensions."""
+    options = config.get("meta_favae") or {}
+    settings = settings_from_config(config)
+    model = build_meta_favae(
+        image_shape, config.generator.latent_dim, int(options.get("noise_dim", 64)),
+        float(options.get("width", 1.0)), settings, seed=config.seed)
+    return compile_meta_favae(
+        model, float(options.get("outer_vae_lr", 1e-5)), float(options.get("outer_gan_lr", 1e-4)),
+        jit_compile=bool(config.generator.jit_compile))

@@ -21,7 +21,6 @@ continues exactly where the interrupted one stopped.
 import time
 
 import keras
-import numpy as np
 from absl import logging
 
 from fewgen_tf import distribute, export, training, visualize
@@ -29,8 +28,8 @@ from fewgen_tf import workdir as workdir_lib
 from fewgen_tf.data import episodes, generation_tasks, registry
 from fewgen_tf.errors import ConfigError
 from fewgen_tf.generators import registry as generator_registry
-from fewgen_tf.steps.generation_eval import evaluate_fewshot_generator
-from fewgen_tf.steps.generator import load_trained_generator
+from fewgen_tf.stages.generation_eval import evaluate_fewshot_generator
+from fewgen_tf.stages.generator import load_trained_generator
 
 TASK_STREAM = "meta_favae"
 
@@ -49,9 +48,7 @@ class AdaptedGrid(keras.callbacks.Callback):
         rows = []
         for task in self.tasks:
             images = self.model_.generate(task.seed_images, self.num_images, self.seed).numpy()
-            h, w, c = images.shape[1:]
-            spacer = np.full((h, w // 2, c), visualize.BORDER_VALUE, np.float32)
-            rows.append([np.concatenate(list(task.seed_images) + [spacer] + list(images), 1)])
+            rows.append([visualize.spaced_row(task.seed_images, images)])
         workdir_lib.save_png(self.workdir, f"meta_favae_epoch{epoch + 1:04d}.png",
                              visualize.tile(rows))
 

@@ -1,6 +1,6 @@
 """COLA step I: clustering the latent space (paper section 3.1, Algorithm 2, B.1).
 
-It lives beside COLA's generator (generators/cola.py) because it is that method's first
+It lives beside COLA's generator (methods/cola/model.py) because it is that method's first
 step and a keras.Model with its own `train_step`; its scores are metrics/clustering.py.
 
 Targets (drawn once): image i gets target t_i = v / |v|, v ~ N(e_c, sigma I) in R^K with
@@ -265,10 +265,3 @@ def build_clustering_model(image_shape, num_images, num_clusters, steps_per_epoc
     backbone = resnet_backbone(image_shape, widths, blocks)
     return ClusteringModel(backbone, targets, components, steps_per_epoch, ranges, flip,
                            views, weight_decay, seed, name="cola_clustering")
-
-
-def halving_schedule(lr: float, total_steps: int, halvings: int = 3):
-    """lr halved at every quarter of `total_steps` (B.1: 200 epochs, x0.5 every 50)."""
-    quarter = max(1, int(total_steps) // (halvings + 1))
-    return keras.optimizers.schedules.PiecewiseConstantDecay(
-        [quarter * (i + 1) for i in range(halvings)], [lr * 0.5 ** i for i in range(halvings + 1)])

@@ -20,7 +20,7 @@ numbers); `metrics.classifier.Classifier(backbone="resnet20")` adds the Dense he
 
 import keras
 
-from fewgen_tf.meta import layers as meta_layers
+from fewgen_tf.nets import layers as meta_layers
 
 BACKBONES = {"resnet20": 3, "resnet32": 5, "resnet44": 7, "resnet56": 9}
 BN_EPSILON = 1e-5

@@ -2,7 +2,7 @@
 image (paper section 3, Algorithm 1, B.2), then a Gaussian per cluster of the codes.
 
 Step II (Algorithm 1). Image i has the code z_i = (t_i/|t_i|, v_i/|v_i|) in R^(K+d):
-t_i its class part (COLA: the step-I target, generators/cola_clustering.py; sCOLA: the
+t_i its class part (COLA: the step-I target, methods/cola/clustering.py; sCOLA: the
 one-hot label; GLO: a random N(0, I_K) vector, i.e. no clustering), v_i ~ N(0, sigma I_d)
 its variation part. The codes (`codes`, [N, K+d], trainable) and the generator G are
 optimised jointly (Eq. 3):
@@ -10,10 +10,10 @@ optimised jointly (Eq. 3):
 Adam(0.01) on the codes and Adam(0.001) on G (the registry halves both every tenth of
 training); after every epoch the two parts of every code are re-normalised to the unit
 spheres of R^K and R^d (in the train step that ends the epoch, so checkpoints hold
-projected codes). L_rec is fewgen_tf/losses.py's Laplacian-pyramid loss (Eq. 5), its
+projected codes). L_rec is fewgen_tf/methods/cola/losses.py's Laplacian-pyramid loss (Eq. 5), its
 perceptual loss (Eq. 4) or L1.
 Generators: `infogan` (InfoGAN's, the paper's small-sample choice; the same network as
-AugIntAE's, generators/augintae_nets.py) and `residual` (DCGAN/CGAN-style residual
+AugIntAE's, nets/infogan_dcgan.py) and `residual` (DCGAN/CGAN-style residual
 blocks with bilinear upsampling, `conditional_bn` for CGAN's conditional BatchNorm:
 gamma = 1 + W_g t, beta = W_b t from the code's class part t, which for a one-hot t is
 exactly a per-class scale and shift; paper Table 4-5).
@@ -37,9 +37,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from fewgen_tf import seeds
 from fewgen_tf.data import rng
 from fewgen_tf.errors import ConfigError, DataError
-from fewgen_tf.generators import augintae_nets
+from fewgen_tf.nets import infogan_dcgan
 
 ARCHITECTURES = ("infogan", "residual")
 
@@ -271,14 +272,9 @@ def generator_network(architecture, image_shape, latent_dim, num_clusters,
     if architecture == "infogan":
         if conditional:
             raise ConfigError("cola.conditional_bn needs cola.architecture = residual")
-        augintae_nets.check_shapes("infogan", image_shape, latent_dim)
-        return augintae_nets.generator_network("infogan", image_shape, latent_dim, width)
+        infogan_dcgan.check_shapes("infogan", image_shape, latent_dim, "COLA")
+        return infogan_dcgan.generator_network("infogan", image_shape, latent_dim, width)
     return residual_generator(image_shape, latent_dim, num_clusters, conditional, width)
-
-
-def _seed_pair(seed):
-    seed = tf.cast(tf.convert_to_tensor(seed), tf.int64)
-    return tf.stack([seed, tf.zeros_like(seed)]) if seed.shape.rank == 0 else seed
 
 
 # ------------------------------------------------------------------------- model
@@ -417,7 +413,7 @@ class COLA(keras.Model):
         of `components` [n] (stateless in `seed`)."""
         components = tf.cast(components, tf.int32)
         n = tf.shape(components)[0]
-        pair = _seed_pair(seed)
+        pair = seeds.seed_pair(seed)
         eps = tf.random.stateless_normal(tf.stack([n, self.latent_dim]), pair, alg="philox")
         means = tf.gather(self.mixture_means, components)
         if self.mixture_rank == 0:
@@ -434,7 +430,7 @@ class COLA(keras.Model):
     def sample_latents(self, n, seed):
         """Latents from the fitted mixture: a component by the mixture weights, then its
         Gaussian."""
-        pair = _seed_pair(seed)
+        pair = seeds.seed_pair(seed)
         fold = tf.random.experimental.stateless_fold_in
         components = tf.random.stateless_categorical(self.mixture_log_weights[None], n,
                                                      fold(pair, 1), dtype=tf.int32)[0]
@@ -453,17 +449,10 @@ class COLA(keras.Model):
         components = tf.fill(tf.reshape(tf.cast(num_images, tf.int32), [1]),
                              tf.cast(class_index, tf.int32))
         fold = tf.random.experimental.stateless_fold_in
-        return self.decode(self.component_latents(components, fold(_seed_pair(seed), 3)))
+        return self.decode(self.component_latents(components, fold(seeds.seed_pair(seed), 3)))
 
     def call(self, latents, training=False):
         return self.decode(latents, training)
-
-
-def halving_schedule(lr: float, total_steps: int, pieces: int = 10):
-    """lr halved at every tenth of `total_steps` (B.2: 500 epochs, x0.5 every 50)."""
-    step = max(1, int(total_steps) // pieces)
-    return keras.optimizers.schedules.PiecewiseConstantDecay(
-        [step * (i + 1) for i in range(pieces - 1)], [lr * 0.5 ** i for i in range(pieces)])
 
 
 def build_cola(image_shape, num_clusters, noise_dim, architecture="infogan",
@@ -478,3 +467,16 @@ def build_cola(image_shape, num_clusters, noise_dim, architecture="infogan",
                                   num_clusters, conditional, width)
     return COLA(generator, num_clusters, codes, loss_fn, steps_per_epoch, mixture_rank,
                 name="cola")
+
+
+def build_from_config(config, image_shape):
+    """COLA / sCOLA / GLO for sampling (G and the fitted mixture, no codes): trained in
+    stages by the `cola` / `scola` pipelines (methods/cola/stages.py), reused through
+    `generator.from_workdir` (e.g. as LASIUM's task source). Latent: K + d with
+    K = cola.num_clusters and d = generator.latent_dim."""
+    options = config.get("cola") or {}
+    return build_cola(image_shape, int(options.get("num_clusters", 10)),
+                           config.generator.latent_dim, options.get("architecture", "infogan"),
+                           bool(options.get("conditional_bn", False)),
+                           float(options.get("width", 1.0)), seed=config.seed,
+                           mixture_rank=options.get("mixture_rank", 0))

@@ -2,12 +2,12 @@
 sample, with and without the images of an sCOLA trained on that sample alone.
 
 For every size spc in `small_sample.spc` and draw d in range(`small_sample.draws`):
-  1. draw spc images of every class of `cola.train_split` (`data.small_sample`: draw d of
+  1. draw spc images of every class of `cola.train_split` (`data.class_subsample`: draw d of
      `small_sample.seed`; fixed on every machine, nested across sizes);
-  2. train sCOLA on them (`steps.cola.train_scola`, `generator.*` / `cola.*`) in the
+  2. train sCOLA on them (`stages.train_scola`, `generator.*` / `cola.*`) in the
      sub-workdir `spc{spc}/draw{d}/` (resumable from its checkpoints), and generate
      `small_sample.synthetic_per_class` images of every class (`sample_class`);
-  3. train the same classifier (`metrics.small_sample`: ResNet-20 by default) the
+  3. train the same classifier (`small_sample.py`: ResNet-20 by default) the
      `small_sample.modes` ways, real / synthetic / mix, for the same
      `classifier_steps`, from the same initial weights, and test each on all the real
      images of `small_sample.test_subset` (MNIST: the 10k test digits).
@@ -31,12 +31,12 @@ from absl import logging
 
 from fewgen_tf import visualize
 from fewgen_tf import workdir as workdir_lib
-from fewgen_tf.data.small_sample import draw_indices, draw_small_sample
+from fewgen_tf.data.class_subsample import draw_indices, draw_small_sample
 from fewgen_tf.errors import ConfigError
-from fewgen_tf.meta import backbones
-from fewgen_tf.metrics import resnet
-from fewgen_tf.metrics import small_sample as recipe
-from fewgen_tf.steps import cola as steps
+from fewgen_tf.nets import backbones
+from fewgen_tf.nets import resnet
+from fewgen_tf.methods.cola import small_sample as recipe
+from fewgen_tf.methods.cola import stages
 
 PHASE = "small_sample"
 SETTINGS_FILE = "small_sample_settings.json"
@@ -49,7 +49,7 @@ _NOT_DEFINING = ("small_sample.spc", "small_sample.draws", "small_sample.grid_im
 
 
 def check_config(config):
-    steps.check_config(config)
+    stages.check_config(config)
     s = config.small_sample
     spc = tuple(s.spc) if isinstance(s.spc, (tuple, list)) else (s.spc,)
     if not spc or any(not isinstance(n, int) or isinstance(n, bool) or n < 1 for n in spc):
@@ -146,12 +146,12 @@ def run_draw(config, workdir, train, test_images, test_labels, spc, draw, modes)
     if set(modes) & {"synthetic", "mix"}:
         record["scola_resumed"] = os.path.isdir(os.path.join(subdir, "checkpoints"))
         start = time.perf_counter()
-        model = steps.train_scola(draw_config, subdir, sample.images, sample.labels,
+        model = stages.train_scola(draw_config, subdir, sample.images, sample.labels,
                                   train.num_classes)
         record["seconds"]["scola"] = time.perf_counter() - start
         start = time.perf_counter()
         per_class = int(s.synthetic_per_class)
-        synthetic_images = np.clip(steps.generate_per_cluster(
+        synthetic_images = np.clip(stages.generate_per_cluster(
             model, range(train.num_classes), per_class, seed), 0.0, 1.0).astype(np.float32)
         synthetic_labels = np.repeat(np.arange(train.num_classes), per_class)
         record["seconds"]["generate"] = time.perf_counter() - start
@@ -221,9 +221,9 @@ def write_summary(config, workdir, runs, sizes, modes, train, test_images, test_
 def run(config, workdir):
     sizes, modes = check_config(config)
     s = config.small_sample
-    train = steps.training_split(config, labelled_by="small_sample")
+    train = stages.training_split(config, labelled_by="small_sample")
     draw_indices(train, max(sizes), 0, int(s.seed))  # spc too large: a DataError, up front
-    test_images, test_labels, dataset = steps.evaluation_data(config, train, s.test_subset)
+    test_images, test_labels, dataset = stages.evaluation_data(config, train, s.test_subset)
     check_settings(config, workdir)
     runs = finished_runs(workdir)
     total = len(sizes) * int(s.draws)

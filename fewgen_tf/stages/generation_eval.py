@@ -168,8 +168,5 @@ def save_fewshot_grid(workdir, tasks, generated):
     """samples/fewshot.png: a row per class, its seeds, a gap, then generated images."""
     rows = []
     for task, images in list(zip(tasks, generated))[:SAMPLE_ROWS]:
-        h, w, c = images.shape[1:]
-        spacer = np.full((h, w // 2, c), visualize.BORDER_VALUE, np.float32)
-        row = np.concatenate(list(task.seed_images) + [spacer] + list(images[:SAMPLE_IMAGES]), 1)
-        rows.append([row])
+        rows.append([visualize.spaced_row(task.seed_images, images[:SAMPLE_IMAGES])])
     return workdir_lib.save_png(workdir, "fewshot.png", visualize.tile(rows))

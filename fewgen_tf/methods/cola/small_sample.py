@@ -29,7 +29,7 @@ The paper counts its budget in epochs over the (fixed-size) extended set; here i
 `steps`, identical for the three ways and every spc. A protocol run is then:
 
     for draw in range(3):
-        sample = data.small_sample.draw_small_sample(train_set, spc, draw, seed)
+        sample = data.class_subsample.draw_small_sample(train_set, spc, draw, seed)
         ... train sCOLA on sample; synthetic = its sample_class(c, n, seed) for every c
         for mode in MODES:
             accuracy[mode].append(train_small_sample_classifier(
@@ -44,16 +44,17 @@ import tensorflow as tf
 
 from fewgen_tf.data import augment as augment_lib
 from fewgen_tf.errors import DataError
+from fewgen_tf.methods.cola import config
 from fewgen_tf.metrics import classifier as classifier_lib
 
-MODES = ("real", "synthetic", "mix")
+MODES = config.SMALL_SAMPLE_MODES
 AUGMENTATIONS = ("auto", "flip_crop", "affine", "none")
 
-BATCH_SIZE = 128
-LEARNING_RATE = 0.1
-MOMENTUM = 0.9
-LR_HALVINGS = 5
-WEIGHT_DECAY = 5e-4
+BATCH_SIZE = config.SMALL_SAMPLE_RECIPE["batch_size"]
+LEARNING_RATE = config.SMALL_SAMPLE_RECIPE["learning_rate"]
+MOMENTUM = config.SMALL_SAMPLE_RECIPE["momentum"]
+LR_HALVINGS = config.SMALL_SAMPLE_RECIPE["lr_halvings"]
+WEIGHT_DECAY = config.SMALL_SAMPLE_RECIPE["weight_decay"]
 CROP_PADDING = 4
 SMALL_AFFINE = augment_lib.AugmentationRanges(
     rotation=(-10.0, 10.0), translation=(-3.0, 3.0), scale=(0.9, 1.1), shear=(-5.0, 5.0),
@@ -131,8 +132,10 @@ def fit_small_sample_classifier(real_images, real_labels, synthetic_images, synt
                                 learning_rate: float = LEARNING_RATE,
                                 momentum: float = MOMENTUM, weight_decay: float = WEIGHT_DECAY,
                                 lr_halvings: int = LR_HALVINGS, augmentation: str = "auto",
-                                backbone: str = "resnet20", filters: int = 16,
-                                calibration_size: int = 1024,
+                                backbone: str = config.SMALL_SAMPLE_RECIPE["backbone"],
+                                filters: int = config.SMALL_SAMPLE_RECIPE["filters"],
+                                calibration_size: int = config.SMALL_SAMPLE_RECIPE[
+                                    "calibration_size"],
                                 image_shape=None) -> classifier_lib.Classifier:
     """The recipe trained the `mode` way: a `metrics.classifier.Classifier`.
 

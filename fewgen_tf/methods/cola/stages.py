@@ -24,13 +24,13 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from fewgen_tf import training, visualize
+from fewgen_tf import schedules, training, visualize
 from fewgen_tf import workdir as workdir_lib
 from fewgen_tf.data import augment, registry
 from fewgen_tf.errors import ConfigError, DataError
-from fewgen_tf.generators import cola as cola_lib
-from fewgen_tf.generators import cola_clustering
-from fewgen_tf.losses import make_reconstruction_loss
+from fewgen_tf.methods.cola import model as cola_lib
+from fewgen_tf.methods.cola import clustering as cola_clustering
+from fewgen_tf.methods.cola.losses import make_reconstruction_loss
 from fewgen_tf.metrics import clustering as clustering_metrics
 from fewgen_tf.metrics import generative
 
@@ -76,8 +76,8 @@ def cluster_images(config, workdir, images):
         blocks=tuple(c.encoder_blocks), target_variance=float(c.target_variance),
         ranges=augmentation_ranges(config, images.shape[1:]), flip=bool(c.flip),
         views=int(c.views), weight_decay=float(c.weight_decay), seed=config.seed)
-    model.compile(optimizer=keras.optimizers.SGD(
-        cola_clustering.halving_schedule(float(c.cluster_lr), total),
+    model.compile(optimizer=keras.optimizers.SGD(  # B.1: halved every quarter
+        schedules.halving_schedule(float(c.cluster_lr), total, 3),
         momentum=float(c.cluster_momentum)), jit_compile=False)  # (numpy_function, affine)
     logging.info("COLA step I: %d epochs of %d steps (batch %d) on %d images, K=%d",
                  c.cluster_epochs, steps, batch, n, c.num_clusters)
@@ -163,9 +163,10 @@ def train_codes(config, workdir, images, class_parts):
     total = int(g.epochs) * steps
     codes = cola_lib.initial_codes(class_parts, g.latent_dim, float(c.code_sigma), config.seed)
     model = build_model(config, images.shape[1:], class_parts.shape[1], codes, steps)
-    model.compile(optimizer=keras.optimizers.Adam(cola_lib.halving_schedule(float(g.lr), total)),
+    model.compile(optimizer=keras.optimizers.Adam(  # B.2: halved every tenth
+                      schedules.halving_schedule(float(g.lr), total, 9)),
                   code_optimizer=keras.optimizers.Adam(
-                      cola_lib.halving_schedule(float(c.code_lr), total)),
+                      schedules.halving_schedule(float(c.code_lr), total, 9)),
                   jit_compile=False)
     logging.info("COLA step II: %d epochs of %d steps (batch %d), %d codes in R^%d, loss %s",
                  g.epochs, steps, batch, n, model.latent_dim, c.loss)

@@ -18,8 +18,8 @@ from fewgen_tf import export, visualize
 from fewgen_tf import workdir as workdir_lib
 from fewgen_tf.data import registry, rng
 from fewgen_tf.errors import ConfigError, DataError
-from fewgen_tf.steps.generation_eval import evaluate_fewshot_generator
-from fewgen_tf.steps.generator import train_generator
+from fewgen_tf.stages.generation_eval import evaluate_fewshot_generator
+from fewgen_tf.stages.generator import train_generator
 
 
 def training_images(config, splits):
@@ -59,9 +59,7 @@ def save_interpolations(workdir, generator, split, count, steps, seed):
     rows = []
     for a, b in interpolation_pairs(split, count, seed):
         path = generator.interpolate(a, b, steps).numpy()
-        h, w, c = a.shape
-        spacer = np.full((h, w // 2, c), visualize.BORDER_VALUE, np.float32)
-        rows.append([np.concatenate([a, spacer] + list(path) + [spacer, b], 1)])
+        rows.append([visualize.spaced_row([a], path, [b])])
     return workdir_lib.save_png(workdir, "interpolations.png", visualize.tile(rows))
 
 

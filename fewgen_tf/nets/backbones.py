@@ -14,7 +14,7 @@ normalisation's epsilon.
 
 import keras
 
-from fewgen_tf.meta import layers as meta_layers
+from fewgen_tf.nets import layers as meta_layers
 
 BACKBONES = ("conv4", "strided4")
 

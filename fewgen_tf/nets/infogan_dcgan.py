@@ -1,4 +1,5 @@
-"""AugIntAE's networks (appendix A.1): encoder E, generator G, auxiliary discriminator D.
+"""The InfoGAN / DCGAN encoder E, generator G and discriminator D of AugIntAE's appendix
+A.1 (COLA's InfoGAN generator is the same G).
 
   infogan  the InfoGAN 4-layer networks for handwritten characters (Chen et al. 2016),
            square images with a side divisible by 4 (28x28 -> 7x7):
@@ -27,34 +28,35 @@ from fewgen_tf.errors import ConfigError
 ARCHITECTURES = ("auto", "infogan", "dcgan")
 
 
-def resolve_architecture(name, image_shape):
-    """`auto`: InfoGAN for grey images up to 32 pixels wide (characters), else DCGAN."""
+def resolve_architecture(name, image_shape, key="architecture"):
+    """`auto`: InfoGAN for grey images up to 32 pixels wide (characters), else DCGAN.
+    `key`: the config key the name came from (for the error)."""
     if name not in ARCHITECTURES:
-        raise ConfigError(f"unknown augintae.architecture {name!r}; valid: "
+        raise ConfigError(f"unknown {key} {name!r}; valid: "
                           f"{', '.join(ARCHITECTURES)}")
     if name == "auto":
         return "infogan" if image_shape[-1] == 1 and image_shape[0] <= 32 else "dcgan"
     return name
 
 
-def check_shapes(architecture, image_shape, latent_dim):
-    """A ConfigError naming the value the architecture cannot take."""
+def check_shapes(architecture, image_shape, latent_dim, owner="this model"):
+    """A ConfigError naming the value the architecture cannot take; `owner` names the
+    model in the message (e.g. "AugIntAE")."""
     if not isinstance(latent_dim, int) or isinstance(latent_dim, bool) or latent_dim < 2:
-        raise ConfigError(f"generator.latent_dim must be an int >= 2 for AugIntAE (latents "
-                          f"live on the unit sphere, interpolated by SLERP), got {latent_dim!r}")
+        raise ConfigError(f"generator.latent_dim must be an int >= 2 for {owner}, got {latent_dim!r}")
     if len(image_shape) != 3 or image_shape[-1] not in (1, 3):
-        raise ConfigError(f"AugIntAE needs [H, W, 1] or [H, W, 3] images, got {tuple(image_shape)}")
+        raise ConfigError(f"{owner} needs [H, W, 1] or [H, W, 3] images, got {tuple(image_shape)}")
     height, width = image_shape[:2]
     if height != width:
-        raise ConfigError(f"the {architecture} AugIntAE needs square images, got "
+        raise ConfigError(f"the {architecture} {owner} needs square images, got "
                           f"{height}x{width} (set data.image_size)")
     if architecture == "infogan" and (height % 4 or height < 8):
-        raise ConfigError(f"the infogan AugIntAE needs an image side divisible by 4 and >= 8 "
+        raise ConfigError(f"the infogan {owner} needs an image side divisible by 4 and >= 8 "
                           f"(28 for characters), got {height} (set data.image_size)")
     if architecture == "dcgan":
         layers = math.log2(height / 4) if height >= 32 else 0
         if not float(layers).is_integer() or height < 32:
-            raise ConfigError(f"the dcgan AugIntAE needs an image side of 32 * 2^j (32, 64, "
+            raise ConfigError(f"the dcgan {owner} needs an image side of 32 * 2^j (32, 64, "
                               f"128, ...), got {height} (set data.image_size)")
 
 

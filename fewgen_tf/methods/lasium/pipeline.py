@@ -17,9 +17,9 @@ from fewgen_tf import export, visualize
 from fewgen_tf import workdir as workdir_lib
 from fewgen_tf.data import episodes, registry
 from fewgen_tf.errors import DataError
-from fewgen_tf.lasium.tasks import LatentTaskSampler
-from fewgen_tf.steps.generator import train_generator
-from fewgen_tf.steps.meta_learning import meta_learn
+from fewgen_tf.methods.lasium.tasks import LatentTaskSampler
+from fewgen_tf.stages.generator import train_generator
+from fewgen_tf.stages.meta_learning import meta_learn
 
 
 def make_task_sampler(config, generator, train_split):

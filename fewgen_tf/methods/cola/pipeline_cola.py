@@ -1,7 +1,7 @@
 """Pipeline `cola` (COLA, paper section 3.1; the GLO baseline with
 `cola.class_codes = "random"`), unsupervised: labels are read only to score.
 
-  I.   cluster the images of `cola.train_split` (Algorithm 2; steps.cola.cluster_images):
+  I.   cluster the images of `cola.train_split` (Algorithm 2; stages.cola.cluster_images):
        clustering accuracy and NMI to metrics.jsonl (phase "cola_clustering_eval");
        GLO skips it and gives every code a random class part;
   II.  the generator with one learnable code per image (Algorithm 1), the codes' class
@@ -21,38 +21,38 @@ from absl import logging
 
 from fewgen_tf import export
 from fewgen_tf import workdir as workdir_lib
-from fewgen_tf.generators import cola as cola_lib
-from fewgen_tf.steps import cola as steps
+from fewgen_tf.methods.cola import model as cola_lib
+from fewgen_tf.methods.cola import stages
 
 
 def run(config, workdir):
-    steps.check_config(config)
+    stages.check_config(config)
     c = config.cola
-    train = steps.training_split(config)
+    train = stages.training_split(config)
     images, labels = train.images, np.asarray(train.labels)
     timing, scores = {}, {}
     if c.class_codes == "clusters":
-        clustering, step1 = steps.cluster_images(config, workdir, images)
+        clustering, step1 = stages.cluster_images(config, workdir, images)
         timing.update(step1)
         clusters = clustering.clusters()
-        scores = steps.clustering_scores(clustering, labels, images)
+        scores = stages.clustering_scores(clustering, labels, images)
         workdir_lib.append_metrics(workdir, dict(scores, phase="cola_clustering_eval"))
         logging.info("COLA step I: %s", scores)
         class_parts = clustering.targets.numpy()[clustering.assignment.numpy()]
     else:
         clusters = None
         class_parts = cola_lib.random_class_parts(len(images), c.num_clusters, config.seed)
-    model, timing["step2_seconds"] = steps.train_codes(config, workdir, images, class_parts)
+    model, timing["step2_seconds"] = stages.train_codes(config, workdir, images, class_parts)
     start = time.perf_counter()
-    clusters = steps.fit_mixture(config, model, clusters)
-    steps.save_final(model, workdir)
+    clusters = stages.fit_mixture(config, model, clusters)
+    stages.save_final(model, workdir)
     timing["step3_seconds"] = time.perf_counter() - start
-    logging.info("wrote %s", steps.save_cluster_grid(workdir, model, int(c.sample_images),
+    logging.info("wrote %s", stages.save_cluster_grid(workdir, model, int(c.sample_images),
                                                      int(config.gen_eval.seed)))
     start = time.perf_counter()
     name = "cola" if c.class_codes == "clusters" else "glo"
-    result = steps.evaluate_class_generator(
-        config, workdir, model, steps.cluster_to_class(labels, clusters, c.num_clusters),
+    result = stages.evaluate_class_generator(
+        config, workdir, model, stages.cluster_to_class(labels, clusters, c.num_clusters),
         train, name, extra={"clustering": scores} if scores else None)
     timing["eval_seconds"] = time.perf_counter() - start
     workdir_lib.append_metrics(workdir, dict(timing, phase="cola_timing"))

@@ -20,7 +20,7 @@ import keras
 import tensorflow as tf
 
 from fewgen_tf.errors import ConfigError
-from fewgen_tf.lasium import strategies
+from fewgen_tf.methods.lasium import strategies
 
 
 def translate_images(images, shifts):
