@@ -255,6 +255,7 @@ def test_dcgan_shapes_for_rgb():
 
 
 # ------------------------------------------------------------------------- pipeline
+@pytest.mark.slow  # an end-to-end pipeline run
 def test_pipeline_end_to_end_with_resume_and_exports(synthetic_config, tmp_path):
     config = add_augintae(synthetic_config, "augintae")
     config.pipeline = "augintae"

@@ -377,6 +377,7 @@ def test_a_mixture_too_large_for_memory_is_refused_before_allocating():
 
 
 # ------------------------------------------------------------------------ pipeline
+@pytest.mark.slow  # an end-to-end pipeline run
 def test_pipeline_end_to_end_with_resume_export_and_lasium_reuse(tmp_path):
     config = _config("cola")
     config.data.name = "synthetic"

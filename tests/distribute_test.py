@@ -160,6 +160,7 @@ _TINY = ("--config=configs/quickstart.py", "--config.meta.iterations=4",
          "--config.distribute=mirrored", "--config.cpu_devices=2")
 
 
+@pytest.mark.slow  # an end-to-end pipeline run
 @pytest.mark.parametrize("pipeline,options", [
     ("supervised", ("--config.meta.algorithm=maml", "--config.meta.inner_steps=1",
                     "--config.intra_op_threads=1", "--config.inter_op_threads=3")),
@@ -198,6 +199,7 @@ _TINY_AUGINTAE = (  # 30 glyph classes of 12 images at 16x16 (tests/augintae_tes
     "--config.distribute=mirrored", "--config.cpu_devices=2")
 
 
+@pytest.mark.slow  # an end-to-end pipeline run
 def test_augintae_trains_under_mirrored_and_the_one_device_pipelines_refuse(tmp_path):
     """AugIntAE (an adversarial autoencoder with synchronised BatchNorm and per-replica
     augmentation seeds) trains end to end under `mirrored`; Meta-FAVAE and COLA, which

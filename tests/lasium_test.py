@@ -130,6 +130,7 @@ def test_generator_and_task_sampler_exports_round_trip(tmp_path):
     assert not np.allclose(other["support_images"].numpy(), first["support_images"].numpy())
 
 
+@pytest.mark.slow  # an end-to-end pipeline run
 @pytest.mark.parametrize("generator", ["vae", "msgan", "augintae"])
 def test_lasium_pipeline_end_to_end_on_a_tiny_budget(tmp_path, generator):
     config = add_lasium(add_meta_learning(base_config(), "protonets"), generator, "oc")

@@ -288,6 +288,7 @@ def _config(synthetic_config, tmp_path, variant="favae"):
     return config
 
 
+@pytest.mark.slow  # an end-to-end pipeline run
 def test_pipeline_resumes_an_interrupted_meta_training_exactly(synthetic_config, tmp_path):
     config = _config(synthetic_config, tmp_path)
     splits = registry.load_splits(config.data)

@@ -332,6 +332,7 @@ def _pipeline_config(spc=(2, 3), draws=2):
     return config
 
 
+@pytest.mark.slow  # an end-to-end pipeline run
 def test_pipeline_end_to_end_resumes_without_redoing_finished_draws(tmp_path, monkeypatch):
     import json
 

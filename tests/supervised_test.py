@@ -7,6 +7,7 @@ import sys
 
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from fewgen_tf import export, pipelines, training, workdir as workdir_lib
@@ -53,6 +54,7 @@ class _KillAt(keras.callbacks.Callback):
             raise KeyboardInterrupt("simulated kill")
 
 
+@pytest.mark.slow  # an end-to-end pipeline run
 def test_killed_run_resumes_from_its_last_checkpoint(tmp_path):
     config = _tiny_config()
     make = _train_stream(config)
