@@ -252,7 +252,7 @@ _PHASE_RULES = (
                                                     "append_metrics")
      or _has(fr, "callbacks/tensorboard.py")),
     ("evaluation", lambda fr: _has(fr, "fewgen_tf/meta/evaluation.py", "task_accuracies")),
-    ("evaluation-network training", lambda fr: _has(fr, "fewgen_tf/metrics/generative.py",
+    ("evaluation-network training", lambda fr: _has(fr, "fewgen_tf/metrics/evaluation_network.py",
                                                     "evaluation_network")),
     ("generation evaluation", lambda fr: _has(fr, "fewgen_tf/stages/generation_eval.py")
      or _has(fr, "fewgen_tf/methods/cola/stages.py", "evaluate_class_generator")),

@@ -133,7 +133,7 @@ def add_augmentation(config: ml_collections.ConfigDict,
 
 def add_generation_eval(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
     """Add `gen_eval.*`: the fixed few-shot generation protocol and its metrics
-    (fewgen_tf/stages/generation_eval.py, fewgen_tf/metrics/generative.py)."""
+    (fewgen_tf/stages/generation_eval.py, fewgen_tf/metrics/)."""
     config.gen_eval = ml_collections.ConfigDict()
     config.gen_eval.split = "test"            # the split whose classes are the novel ones
     config.gen_eval.num_classes = 20          # novel classes evaluated (fixed by seed)

@@ -18,8 +18,12 @@ from fewgen_tf.data.class_dataset import ClassDataset
 from fewgen_tf.errors import ConfigError, DataError
 from fewgen_tf.generators.reference import CopySeeds, PixelBlend
 from fewgen_tf.metrics import classifier as classifier_lib
-from fewgen_tf.metrics import generative
-
+from fewgen_tf.metrics import classifier_scores
+from fewgen_tf.metrics import evaluation_network
+from fewgen_tf.metrics import features
+from fewgen_tf.metrics import frechet
+from fewgen_tf.metrics import inception
+from fewgen_tf.metrics import sample_scores
 STEPS = 40  # classifier steps: enough for the quadrant data below
 
 
@@ -47,7 +51,7 @@ def test_frechet_distance_diagonal_closed_form():
     mu_a, mu_b = np.array([0.0, 1.0, -2.0]), np.array([1.0, 1.0, 0.5])
     var_a, var_b = np.array([1.0, 4.0, 0.25]), np.array([2.0, 1.0, 0.25])
     expected = np.sum((mu_a - mu_b) ** 2) + np.sum((np.sqrt(var_a) - np.sqrt(var_b)) ** 2)
-    got = generative.frechet_distance_from_statistics(mu_a, np.diag(var_a), mu_b, np.diag(var_b))
+    got = frechet.frechet_distance_from_statistics(mu_a, np.diag(var_a), mu_b, np.diag(var_b))
     assert got == pytest.approx(expected, rel=1e-10)
 
 
@@ -61,7 +65,7 @@ def test_frechet_distance_full_covariances_against_eigenvalues():
     root_a = v @ np.diag(np.sqrt(w)) @ v.T
     trace_root = np.sum(np.sqrt(np.linalg.eigvalsh(root_a @ sigma_b @ root_a)))
     expected = np.sum((mu_a - mu_b) ** 2) + np.trace(sigma_a + sigma_b) - 2 * trace_root
-    got = generative.frechet_distance_from_statistics(mu_a, sigma_a, mu_b, sigma_b)
+    got = frechet.frechet_distance_from_statistics(mu_a, sigma_a, mu_b, sigma_b)
     assert got == pytest.approx(expected, rel=1e-9)
 
 
@@ -71,38 +75,38 @@ def test_frechet_distance_from_large_samples():
     a = r.normal(size=(n, 3)) * np.sqrt([1.0, 4.0, 0.25]) + [0.0, 0.0, 0.0]
     b = r.normal(size=(n, 3)) * np.sqrt([2.0, 1.0, 0.25]) + [1.0, 0.0, 0.5]
     expected = 1.0 + 0.25 + (1 - np.sqrt(2)) ** 2 + (2 - 1) ** 2
-    assert generative.frechet_distance(a, b) == pytest.approx(expected, abs=0.05)
+    assert frechet.frechet_distance(a, b) == pytest.approx(expected, abs=0.05)
 
 
 def test_frechet_distance_identical_and_near_singular():
     x = np.random.default_rng(2).normal(size=(200, 16))
-    assert abs(generative.frechet_distance(x, x)) < 1e-6
+    assert abs(frechet.frechet_distance(x, x)) < 1e-6
     # Fewer samples than dimensions: singular covariances, still a finite number.
     few_a = np.random.default_rng(3).normal(size=(5, 10))
     few_b = np.random.default_rng(4).normal(size=(6, 10))
-    value = generative.frechet_distance(few_a, few_b)
+    value = frechet.frechet_distance(few_a, few_b)
     assert np.isfinite(value) and value > 0
-    assert abs(generative.frechet_distance(few_a, few_a)) < 1e-4
+    assert abs(frechet.frechet_distance(few_a, few_a)) < 1e-4
 
 
 def test_frechet_distance_one_dimension():
     # N(1, 2^2) vs N(-1, 3^2): (1 - -1)^2 + (2 - 3)^2 = 5.
-    assert generative.frechet_distance_from_statistics([1.0], [[4.0]], [-1.0], [[9.0]]) == \
+    assert frechet.frechet_distance_from_statistics([1.0], [[4.0]], [-1.0], [[9.0]]) == \
         pytest.approx(5.0)
     x = np.random.default_rng(5).normal(size=(30, 1))
-    assert abs(generative.frechet_distance(x, x)) < 1e-9
+    assert abs(frechet.frechet_distance(x, x)) < 1e-9
 
 
 def test_frechet_distance_retries_with_offset_and_refuses_imaginary_roots(monkeypatch):
     sigma_a, sigma_b = np.diag([1.0, 4.0]), np.diag([9.0, 1.0])
-    calls, real_sqrtm = [], generative.scipy.linalg.sqrtm
+    calls, real_sqrtm = [], frechet.scipy.linalg.sqrtm
 
     def failing_once(product):
         calls.append(product)
         return np.full_like(product, np.nan) if len(calls) == 1 else real_sqrtm(product)
 
-    monkeypatch.setattr(generative.scipy.linalg, "sqrtm", failing_once)
-    got = generative.frechet_distance_from_statistics(np.zeros(2), sigma_a, np.zeros(2), sigma_b,
+    monkeypatch.setattr(frechet.scipy.linalg, "sqrtm", failing_once)
+    got = frechet.frechet_distance_from_statistics(np.zeros(2), sigma_a, np.zeros(2), sigma_b,
                                                       eps=1e-6)
     assert len(calls) == 2
     offset = 1e-6 * np.eye(2)
@@ -112,27 +116,27 @@ def test_frechet_distance_retries_with_offset_and_refuses_imaginary_roots(monkey
     def imaginary(product):
         return real_sqrtm(product) + 0.5j * np.eye(len(product))
 
-    monkeypatch.setattr(generative.scipy.linalg, "sqrtm", imaginary)
+    monkeypatch.setattr(frechet.scipy.linalg, "sqrtm", imaginary)
     with pytest.raises(DataError, match="imaginary part"):
-        generative.frechet_distance_from_statistics(np.zeros(2), sigma_a, np.zeros(2), sigma_b)
+        frechet.frechet_distance_from_statistics(np.zeros(2), sigma_a, np.zeros(2), sigma_b)
 
-    monkeypatch.setattr(generative.scipy.linalg, "sqrtm", lambda p: 1.1 * real_sqrtm(p))
+    monkeypatch.setattr(frechet.scipy.linalg, "sqrtm", lambda p: 1.1 * real_sqrtm(p))
     with pytest.raises(DataError, match="inaccurate"):
-        generative.frechet_distance_from_statistics(np.zeros(2), sigma_a, np.zeros(2), sigma_b)
+        frechet.frechet_distance_from_statistics(np.zeros(2), sigma_a, np.zeros(2), sigma_b)
 
 
 def test_frechet_distance_bad_input():
     x = np.zeros((10, 4))
     with pytest.raises(DataError, match="dimensions differ"):
-        generative.frechet_distance(x, np.zeros((10, 5)))
+        frechet.frechet_distance(x, np.zeros((10, 5)))
     with pytest.raises(DataError, match="at least 2 samples"):
-        generative.frechet_distance(x, np.zeros((1, 4)))
+        frechet.frechet_distance(x, np.zeros((1, 4)))
     with pytest.raises(DataError, match=r"\[n, d\]"):
-        generative.frechet_distance(np.zeros(10), x)
+        frechet.frechet_distance(np.zeros(10), x)
     with pytest.raises(DataError, match="NaN"):
-        generative.frechet_distance(np.full((3, 4), np.nan), x)
+        frechet.frechet_distance(np.full((3, 4), np.nan), x)
     with pytest.raises(DataError, match="do not match"):
-        generative.frechet_distance_from_statistics(np.zeros(3), np.eye(3), np.zeros(3),
+        frechet.frechet_distance_from_statistics(np.zeros(3), np.eye(3), np.zeros(3),
                                                     np.eye(2))
 
 
@@ -188,19 +192,19 @@ def test_classifier_bad_input(quadrants):
 
 def test_classification_accuracy_score(quadrants):
     train_x, train_y, test_x, test_y = quadrants
-    correct = generative.classification_accuracy_score(train_x, train_y, test_x, test_y, 3,
+    correct = classifier_scores.classification_accuracy_score(train_x, train_y, test_x, test_y, 3,
                                                        STEPS, seed=0)
     assert correct > 0.9
     shuffled_labels = np.random.default_rng(7).permutation(train_y)
-    shuffled = generative.classification_accuracy_score(train_x, shuffled_labels, test_x,
+    shuffled = classifier_scores.classification_accuracy_score(train_x, shuffled_labels, test_x,
                                                         test_y, 3, STEPS, seed=0)
     assert shuffled < 0.6  # chance is 1/3
     # Every generated image of the wrong class: the score sees it.
-    wrong = generative.classification_accuracy_score(train_x, (train_y + 1) % 3, test_x,
+    wrong = classifier_scores.classification_accuracy_score(train_x, (train_y + 1) % 3, test_x,
                                                      test_y, 3, STEPS, seed=0)
     assert wrong < 0.1
     with pytest.raises(DataError, match="shapes differ"):
-        generative.classification_accuracy_score(train_x, train_y,
+        classifier_scores.classification_accuracy_score(train_x, train_y,
                                                  np.zeros((3, 16, 16, 1), np.float32),
                                                  np.zeros(3, np.int32), 3, 1, seed=0)
 
@@ -208,12 +212,12 @@ def test_classification_accuracy_score(quadrants):
 def test_mix_protocol(quadrants):
     train_x, train_y, test_x, test_y = quadrants
     generated_x, generated_y = labelled(60, 3, seed=9)
-    result = generative.mix_protocol(train_x[:30], train_y[:30], generated_x, generated_y,
+    result = classifier_scores.mix_protocol(train_x[:30], train_y[:30], generated_x, generated_y,
                                      test_x, test_y, 3, STEPS, seed=0)
     assert set(result) == {"real_only", "mix"}
     assert result["real_only"] > 0.9 and result["mix"] > 0.9
     with pytest.raises(DataError, match="generated_labels"):
-        generative.mix_protocol(train_x, train_y, generated_x, generated_y[:5], test_x,
+        classifier_scores.mix_protocol(train_x, train_y, generated_x, generated_y[:5], test_x,
                                 test_y, 3, 1, seed=0)
 
 
@@ -222,17 +226,17 @@ def test_domain_classification_rate():
     novel_domain, _ = labelled(40, 4, seed=1, invert=True)
     generated_novel, _ = labelled(20, 4, seed=2, invert=True)
     generated_training, _ = labelled(20, 4, seed=3)
-    good = generative.domain_classification_rate(training_domain, novel_domain,
+    good = classifier_scores.domain_classification_rate(training_domain, novel_domain,
                                                  generated_novel, STEPS, seed=0)
     assert set(good) == {"rate", "classifier_accuracy"}
     assert good["classifier_accuracy"] > 0.9
     assert good["rate"] < 0.1
-    bad = generative.domain_classification_rate(training_domain, novel_domain,
+    bad = classifier_scores.domain_classification_rate(training_domain, novel_domain,
                                                 generated_training, STEPS, seed=0)
     assert bad["rate"] > 0.9
     assert bad["classifier_accuracy"] == good["classifier_accuracy"]  # same classifier
     with pytest.raises(DataError, match="at least 2 real"):
-        generative.domain_classification_rate(training_domain[:1], novel_domain,
+        classifier_scores.domain_classification_rate(training_domain[:1], novel_domain,
                                               generated_novel, 1, seed=0)
 
 
@@ -249,7 +253,7 @@ def quadrant_dataset():
 def evaluation_setup(tmp_path_factory):
     cache = tmp_path_factory.mktemp("evaluation_networks")
     dataset = quadrant_dataset()
-    net = generative.evaluation_network(dataset, str(cache), steps=STEPS, seed=0)
+    net = evaluation_network.evaluation_network(dataset, str(cache), steps=STEPS, seed=0)
     return cache, dataset, net
 
 
@@ -274,11 +278,11 @@ def test_evaluation_network_trains_and_caches(evaluation_setup):
 
 def test_holdout_split_is_per_class_and_disjoint():
     dataset = quadrant_dataset()
-    train, held_out = generative.holdout_split(dataset, seed=0)
+    train, held_out = evaluation_network.holdout_split(dataset, seed=0)
     assert len(np.intersect1d(train, held_out)) == 0
     assert len(train) + len(held_out) == 40
     np.testing.assert_array_equal(np.bincount(dataset.labels[held_out]), [1, 1, 1, 1])
-    np.testing.assert_array_equal(generative.holdout_split(dataset, seed=0)[1], held_out)
+    np.testing.assert_array_equal(evaluation_network.holdout_split(dataset, seed=0)[1], held_out)
 
 
 def test_evaluation_network_reuses_cache(evaluation_setup, monkeypatch):
@@ -289,7 +293,7 @@ def test_evaluation_network_reuses_cache(evaluation_setup, monkeypatch):
         raise AssertionError("the cached network should have been loaded")
 
     monkeypatch.setattr(classifier_lib, "train_classifier", no_training)
-    again = generative.evaluation_network(dataset, str(cache), steps=STEPS, seed=0)
+    again = evaluation_network.evaluation_network(dataset, str(cache), steps=STEPS, seed=0)
     assert again.name == net.name and again.info == net.info
     np.testing.assert_array_equal(again.features(dataset.images), net.features(dataset.images))
     np.testing.assert_array_equal(again.class_logits(dataset.images),
@@ -298,29 +302,29 @@ def test_evaluation_network_reuses_cache(evaluation_setup, monkeypatch):
     config = add_generation_eval(base_config())
     config.gen_eval.feature_cache = str(cache)
     config.gen_eval.evaluation_network_steps = STEPS
-    assert generative.make_feature_extractor(config.gen_eval, dataset).name == net.name
+    assert features.make_feature_extractor(config.gen_eval, dataset).name == net.name
     # A different number of steps is a different network: it would train.
     with pytest.raises(AssertionError, match="should have been loaded"):
-        generative.evaluation_network(dataset, str(cache), steps=STEPS + 1, seed=0)
+        evaluation_network.evaluation_network(dataset, str(cache), steps=STEPS + 1, seed=0)
 
 
 def test_evaluation_network_key_depends_on_what_determines_the_weights():
     dataset = quadrant_dataset()
-    key = generative.evaluation_network_key(dataset, 10, 0, filters=64)
-    assert key == generative.evaluation_network_key(dataset, 10, 0, filters=64)
-    assert key != generative.evaluation_network_key(dataset, 11, 0, filters=64)
-    assert key != generative.evaluation_network_key(dataset, 10, 1, filters=64)
-    assert key != generative.evaluation_network_key(dataset, 10, 0, filters=32)
+    key = evaluation_network.evaluation_network_key(dataset, 10, 0, filters=64)
+    assert key == evaluation_network.evaluation_network_key(dataset, 10, 0, filters=64)
+    assert key != evaluation_network.evaluation_network_key(dataset, 11, 0, filters=64)
+    assert key != evaluation_network.evaluation_network_key(dataset, 10, 1, filters=64)
+    assert key != evaluation_network.evaluation_network_key(dataset, 10, 0, filters=32)
     changed = ClassDataset.from_class_arrays(
         dataset.name, [dataset.class_images(c) * 0.5 for c in range(4)], dataset.class_names)
-    assert key != generative.evaluation_network_key(changed, 10, 0, filters=64)
+    assert key != evaluation_network.evaluation_network_key(changed, 10, 0, filters=64)
 
 
 def test_evaluation_backbone():
-    assert generative.evaluation_backbone((28, 28, 1), 64) == "conv4"    # 64 features
-    assert generative.evaluation_backbone((32, 32, 3), 64) == "conv4"    # 256
-    assert generative.evaluation_backbone((84, 84, 3), 64) == "strided4"  # conv4: 1600
-    assert generative.evaluation_backbone((8, 8, 1), 64) == "strided4"   # too small
+    assert evaluation_network.evaluation_backbone((28, 28, 1), 64) == "conv4"    # 64 features
+    assert evaluation_network.evaluation_backbone((32, 32, 3), 64) == "conv4"    # 256
+    assert evaluation_network.evaluation_backbone((84, 84, 3), 64) == "strided4"  # conv4: 1600
+    assert evaluation_network.evaluation_backbone((8, 8, 1), 64) == "strided4"   # too small
 
 
 def test_cache_write_is_atomic(evaluation_setup, tmp_path, monkeypatch):
@@ -329,9 +333,9 @@ def test_cache_write_is_atomic(evaluation_setup, tmp_path, monkeypatch):
     def killed(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(generative.np, "savez", killed)
+    monkeypatch.setattr(evaluation_network.np, "savez", killed)
     with pytest.raises(KeyboardInterrupt):
-        generative._write_cache_atomically(str(tmp_path), "some-key", net.classifier, {})
+        evaluation_network._write_cache_atomically(str(tmp_path), "some-key", net.classifier, {})
     assert os.listdir(tmp_path) == []
 
 
@@ -343,24 +347,24 @@ def test_broken_cache_entry_is_a_clear_error(evaluation_setup, tmp_path):
     broken.mkdir()
     (broken / "info.json").write_text("{not json")
     with pytest.raises(ConfigError, match="delete that directory"):
-        generative.evaluation_network(dataset, str(tmp_path), steps=STEPS, seed=0)
+        evaluation_network.evaluation_network(dataset, str(tmp_path), steps=STEPS, seed=0)
 
 
 def test_fidelity(evaluation_setup):
     _, dataset, net = evaluation_setup
-    assert generative.fidelity(net, dataset.class_images(2), 2) > 0.9
-    assert generative.fidelity(net, dataset.class_images(2), 0) < 0.1
-    per_image = generative.fidelity(net, dataset.images, dataset.labels)
+    assert sample_scores.fidelity(net, dataset.class_images(2), 2) > 0.9
+    assert sample_scores.fidelity(net, dataset.class_images(2), 0) < 0.1
+    per_image = sample_scores.fidelity(net, dataset.images, dataset.labels)
     assert per_image > 0.9
     with pytest.raises(DataError, match="seed_class_indices"):
-        generative.fidelity(net, dataset.class_images(2), 4)
+        sample_scores.fidelity(net, dataset.class_images(2), 4)
 
 
 def test_frechet_distance_on_evaluation_network_features(evaluation_setup):
     _, dataset, net = evaluation_setup
-    same = generative.feature_frechet_distance(net, dataset.class_images(0),
+    same = frechet.feature_frechet_distance(net, dataset.class_images(0),
                                                dataset.class_images(0))
-    other = generative.feature_frechet_distance(net, dataset.class_images(0),
+    other = frechet.feature_frechet_distance(net, dataset.class_images(0),
                                                 dataset.class_images(1))
     assert same["features"] == net.name
     assert abs(same["frechet_distance"]) < 1e-4 < other["frechet_distance"]
@@ -370,16 +374,16 @@ def test_make_feature_extractor_errors():
     config = add_generation_eval(base_config())
     config.gen_eval.features = "fid"
     with pytest.raises(ConfigError, match="unknown gen_eval.features 'fid'"):
-        generative.make_feature_extractor(config.gen_eval)
+        features.make_feature_extractor(config.gen_eval)
     config.gen_eval.features = "evaluation_network"
     with pytest.raises(ConfigError, match="needs the dataset"):
-        generative.make_feature_extractor(config.gen_eval)
+        features.make_feature_extractor(config.gen_eval)
     config.gen_eval.features = "inception"
     with pytest.raises(ConfigError, match="inception_path is empty"):
-        generative.make_feature_extractor(config.gen_eval)
+        features.make_feature_extractor(config.gen_eval)
     config.gen_eval.inception_path = "/nonexistent/inception_v3"
     with pytest.raises(ConfigError, match="does not exist"):
-        generative.make_feature_extractor(config.gen_eval)
+        features.make_feature_extractor(config.gen_eval)
 
 
 # ---------------------------------------------------------------------------------
@@ -439,7 +443,7 @@ def saved_models(tmp_path_factory):
                                                    ("call_only", "__call__")])
 def test_inception_features_from_saved_model(saved_models, directory, entry_point):
     path = str(saved_models / directory)
-    extractor = generative.InceptionFeatures(path, batch_size=2)
+    extractor = inception.InceptionFeatures(path, batch_size=2)
     assert extractor.name == f"inception_v3:{path}"
     assert extractor.entry_point == entry_point and extractor.feature_dim == 8
     # Constant images: resizing keeps the value, so the features are (r, g, b) @ P.
@@ -450,24 +454,24 @@ def test_inception_features_from_saved_model(saved_models, directory, entry_poin
     colours = np.array([[0.1, 0.5, 0.9], [1.0, 0.0, 0.3]], np.float32)
     rgb = colours[:, None, None, :] * np.ones((1, 5, 7, 3), np.float32)
     np.testing.assert_allclose(extractor.features(rgb), colours @ PROJECTION, atol=1e-5)
-    result = generative.feature_frechet_distance(extractor, grey, rgb[:2])
+    result = frechet.feature_frechet_distance(extractor, grey, rgb[:2])
     assert result["features"] == extractor.name and np.isfinite(result["frechet_distance"])
 
 
 def test_inception_features_errors(saved_models, tmp_path):
     with pytest.raises(ConfigError, match="no serving_default signature.*encode"):
-        generative.InceptionFeatures(str(saved_models / "no_signature"))
+        inception.InceptionFeatures(str(saved_models / "no_signature"))
     with pytest.raises(ConfigError, match=r"serving_default signature takes codes: "
                                           r"float32\[None, 8\]"):
-        generative.InceptionFeatures(str(saved_models / "wrong_input"))
+        inception.InceptionFeatures(str(saved_models / "wrong_input"))
     with pytest.raises(ConfigError, match="does not exist"):
-        generative.InceptionFeatures(str(tmp_path / "missing"))
+        inception.InceptionFeatures(str(tmp_path / "missing"))
     (tmp_path / "file").write_text("x")
     with pytest.raises(ConfigError, match="not a SavedModel directory"):
-        generative.InceptionFeatures(str(tmp_path / "file"))
+        inception.InceptionFeatures(str(tmp_path / "file"))
     with pytest.raises(ConfigError, match="cannot load"):
-        generative.InceptionFeatures(str(tmp_path))
-    extractor = generative.InceptionFeatures(str(saved_models / "serving"))
+        inception.InceptionFeatures(str(tmp_path))
+    extractor = inception.InceptionFeatures(str(saved_models / "serving"))
     with pytest.raises(DataError, match="1 or 3 channels"):
         extractor.features(np.zeros((1, 8, 8, 2), np.float32))
 
@@ -483,25 +487,25 @@ def constant_images(*values, shape=(4, 4, 1)):
 def test_novelty_and_diversity_by_hand():
     seeds = constant_images(0.0)
     unseen = constant_images(0.5)
-    assert generative.novelty(constant_images(0.25), seeds, unseen) == pytest.approx(0.5)
-    assert generative.diversity(constant_images(0.0, 1.0)) == pytest.approx(1.0)
-    assert generative.diversity(constant_images(0.0, 0.5, 1.0)) == pytest.approx(2.0 / 3.0)
-    np.testing.assert_allclose(generative.pixel_distances(constant_images(0.0, 1.0),
+    assert sample_scores.novelty(constant_images(0.25), seeds, unseen) == pytest.approx(0.5)
+    assert sample_scores.diversity(constant_images(0.0, 1.0)) == pytest.approx(1.0)
+    assert sample_scores.diversity(constant_images(0.0, 0.5, 1.0)) == pytest.approx(2.0 / 3.0)
+    np.testing.assert_allclose(sample_scores.pixel_distances(constant_images(0.0, 1.0),
                                                           constant_images(0.5)), [[0.5], [0.5]])
 
 
 def test_novelty_and_diversity_errors():
     images = constant_images(0.1, 0.2)
     with pytest.raises(DataError, match="no images"):
-        generative.novelty(images[:0], images, images)
+        sample_scores.novelty(images[:0], images, images)
     with pytest.raises(DataError, match="shapes differ"):
-        generative.novelty(images, images, constant_images(0.3, shape=(5, 5, 1)))
+        sample_scores.novelty(images, images, constant_images(0.3, shape=(5, 5, 1)))
     with pytest.raises(DataError, match="identical to seed images"):
-        generative.novelty(images, images, images[:1])
+        sample_scores.novelty(images, images, images[:1])
     with pytest.raises(DataError, match="at least 2"):
-        generative.diversity(images[:1])
+        sample_scores.diversity(images[:1])
     with pytest.raises(DataError, match="NHWC"):
-        generative.diversity(images[..., 0])
+        sample_scores.diversity(images[..., 0])
 
 
 @pytest.fixture(scope="module")
@@ -514,26 +518,26 @@ def test_copy_seeds(glyph_class):
     seeds, unseen = glyph_class
     copies = CopySeeds().generate(seeds, 12, seed=3).numpy()
     assert copies.shape == (12,) + seeds.shape[1:] and copies.dtype == np.float32
-    assert generative.novelty(copies, seeds, unseen) == 0.0
+    assert sample_scores.novelty(copies, seeds, unseen) == 0.0
     np.testing.assert_array_equal(copies, CopySeeds().generate(seeds, 12, seed=3).numpy())
     assert not np.array_equal(copies, CopySeeds().generate(seeds, 12, seed=4).numpy())
     # Cycling: every seed appears, 12 = 2 * 5 + 2 times.
     counts = sorted(int(np.sum(np.all(copies == s, axis=(1, 2, 3)))) for s in seeds)
     assert counts == [2, 2, 2, 3, 3]
     one_seed = CopySeeds().generate(seeds[:1], 6, seed=0).numpy()
-    assert generative.diversity(one_seed) == 0.0
+    assert sample_scores.diversity(one_seed) == 0.0
 
 
 def test_pixel_blend(glyph_class):
     seeds, unseen = glyph_class
     blends = PixelBlend().generate(seeds, 16, seed=12).numpy()
     np.testing.assert_array_equal(blends, PixelBlend().generate(seeds, 16, seed=12).numpy())
-    copy_novelty = generative.novelty(CopySeeds().generate(seeds, 16, 0).numpy(), seeds, unseen)
-    blend_novelty = generative.novelty(blends, seeds, unseen)
+    copy_novelty = sample_scores.novelty(CopySeeds().generate(seeds, 16, 0).numpy(), seeds, unseen)
+    blend_novelty = sample_scores.novelty(blends, seeds, unseen)
     noise = np.random.default_rng(0).uniform(size=(16,) + seeds.shape[1:]).astype(np.float32)
-    noise_novelty = generative.novelty(noise, seeds, unseen)
+    noise_novelty = sample_scores.novelty(noise, seeds, unseen)
     assert copy_novelty == 0.0 < blend_novelty < 1.0 < noise_novelty
-    assert generative.diversity(blends) > 0.0
+    assert sample_scores.diversity(blends) > 0.0
     # Two seeds, all 0 and all 1: every blend is a constant alpha or 1 - alpha in range.
     extremes = constant_images(0.0, 1.0)
     values = PixelBlend((0.2, 0.8)).generate(extremes, 50, seed=0).numpy()

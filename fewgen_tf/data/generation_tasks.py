@@ -13,7 +13,6 @@ import numpy as np
 
 from fewgen_tf.data import episodes, rng
 from fewgen_tf.data.class_dataset import ClassDataset
-from fewgen_tf.errors import DataError
 
 
 @dataclasses.dataclass(frozen=True)

@@ -87,6 +87,14 @@ def check_labels(labels, num_images: int, num_classes: int, what: str = "labels"
     return array
 
 
+def check_same_shape(named_images):
+    """DataError naming every set when the (name, images) sets' image shapes differ."""
+    shapes = {name: images.shape[1:] for name, images in named_images}
+    if len(set(shapes.values())) != 1:
+        raise DataError("image shapes differ: " + ", ".join(
+            f"{name} {shape}" for name, shape in shapes.items()))
+
+
 @contextlib.contextmanager
 def _python_random_seeded(seed):
     """Keras draws an unseeded initialiser's seed from Python's `random`: seed it for the

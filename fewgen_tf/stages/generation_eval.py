@@ -33,8 +33,8 @@ from fewgen_tf.data import generation_tasks as tasks_lib
 from fewgen_tf.data import registry, rng
 from fewgen_tf.errors import DataError
 from fewgen_tf.generators import reference
-from fewgen_tf.metrics import generative
-
+from fewgen_tf.metrics import classifier_scores, features, frechet, sample_scores
+from fewgen_tf.metrics.evaluation_network import evaluation_network as load_evaluation_network
 DOMAIN_IMAGES = 2000  # per domain, drawn with a fixed key, for the domain classifier
 SAMPLE_ROWS, SAMPLE_IMAGES = 8, 10
 
@@ -88,19 +88,19 @@ def generation_metrics(generated, tasks, evaluation_network, extractor, class_in
     seed_flat = seeds.reshape((-1,) + seeds.shape[2:])
     seed_labels = np.repeat(np.arange(num_tasks), seeds.shape[1])
     result = {
-        "fidelity": float(np.mean([generative.fidelity(evaluation_network, g, c)
+        "fidelity": float(np.mean([sample_scores.fidelity(evaluation_network, g, c)
                                    for g, c in zip(generated, class_indices)])),
-        "novelty": float(np.mean([generative.novelty(g, t.seed_images, t.real_images)
+        "novelty": float(np.mean([sample_scores.novelty(g, t.seed_images, t.real_images)
                                   for g, t in zip(generated, tasks)])),
-        "diversity": float(np.mean([generative.diversity(g) for g in generated])),
+        "diversity": float(np.mean([sample_scores.diversity(g) for g in generated])),
     }
-    result.update(generative.feature_frechet_distance(extractor, flat, real_flat))
-    result["cas"] = generative.classification_accuracy_score(
+    result.update(frechet.feature_frechet_distance(extractor, flat, real_flat))
+    result["cas"] = classifier_scores.classification_accuracy_score(
         flat, gen_labels, real_flat, real_labels, num_tasks, classifier_steps, seed)
-    mix = generative.mix_protocol(seed_flat, seed_labels, flat, gen_labels, real_flat,
+    mix = classifier_scores.mix_protocol(seed_flat, seed_labels, flat, gen_labels, real_flat,
                                   real_labels, num_tasks, classifier_steps, seed)
     result["mix"] = {k: float(v) for k, v in mix.items()}
-    domain = generative.domain_classification_rate(training_domain, novel_domain, flat,
+    domain = classifier_scores.domain_classification_rate(training_domain, novel_domain, flat,
                                                    classifier_steps, seed)
     result["domain_rate"] = {k: float(v) for k, v in domain.items()}
     return result
@@ -118,11 +118,11 @@ def evaluate_fewshot_generator(generator, config, workdir, splits, name="generat
     tasks = tasks_lib.generation_tasks(novel, gen.num_classes, gen.seeds_per_class,
                                        gen.real_per_class, gen.seed)
     dataset = registry.load_dataset(config.data)
-    evaluation_network = generative.evaluation_network(
+    evaluation_network = load_evaluation_network(
         dataset, gen.feature_cache, gen.evaluation_network_steps,
         seed=gen.get("evaluation_network_seed", 0))
     extractor = (evaluation_network if gen.features == "evaluation_network"
-                 else generative.make_feature_extractor(gen, dataset))
+                 else features.make_feature_extractor(gen, dataset))
     index_of_key = {int(k): i for i, k in enumerate(dataset.class_keys)}
     class_indices = [index_of_key[t.class_key] for t in tasks]
     key = rng.derive_key("gen_eval-domains", gen.seed)

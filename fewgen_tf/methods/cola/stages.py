@@ -32,8 +32,9 @@ from fewgen_tf.methods.cola import model as cola_lib
 from fewgen_tf.methods.cola import clustering as cola_clustering
 from fewgen_tf.methods.cola.losses import make_reconstruction_loss
 from fewgen_tf.metrics import clustering as clustering_metrics
-from fewgen_tf.metrics import generative
-
+from fewgen_tf.metrics import classifier_scores
+from fewgen_tf.metrics import features
+from fewgen_tf.metrics import frechet
 CLUSTERING_PHASE, GENERATOR_PHASE = "cola_clustering", "generator"
 GRID = 8
 
@@ -316,12 +317,12 @@ def evaluate_class_generator(config, workdir, model, class_of_cluster, train_spl
     generated_labels = np.repeat([class_of_cluster[k] for k in clusters],
                                  int(c.eval_images_per_class))
     num_classes = train_split.num_classes
-    cas = generative.classification_accuracy_score(
+    cas = classifier_scores.classification_accuracy_score(
         generated, generated_labels, images, labels, num_classes, int(gen.classifier_steps),
         int(gen.seed))
-    extractor = generative.make_feature_extractor(gen, dataset)
+    extractor = features.make_feature_extractor(gen, dataset)
     metrics = {"cas": cas}
-    metrics.update(generative.feature_frechet_distance(extractor, generated, images))
+    metrics.update(frechet.feature_frechet_distance(extractor, generated, images))
     result = {"generator": name, "metrics": metrics, "features": extractor.name,
               "protocol": {"eval_subset": c.eval_subset or "training split",
                            "real_images": int(len(images)),
