@@ -92,8 +92,12 @@ def test_mirrored_vae_steps_equal_single_device_steps(mirrored):
                    for layer in single.encoder.layers)          # one device: plain BN
     moved = max(np.abs(a - b).max() for a, b in zip(single.get_weights(), start))
     assert moved > 1e-3
+    # atol 1e-5: oneDNN's float32 kernels give results that depend on what the process
+    # ran before (measured 2026-11-29: up to 1.5e-6 apart on 7 of 12,544 decoder weights
+    # after a few other tests, never with TF_ENABLE_ONEDNN_OPTS=0); the defects this test
+    # guards against put the weights 1.6e-3 and 5e-3 apart.
     for a, b in zip(single.get_weights(), replicated.get_weights()):
-        np.testing.assert_allclose(a, b, atol=1e-6, rtol=1e-5)
+        np.testing.assert_allclose(a, b, atol=1e-5, rtol=1e-5)
 
 
 def test_replicas_draw_their_rows_of_the_global_noise(mirrored):
