@@ -3,6 +3,13 @@
 Exports land in `workdir/export/NAME/VERSION/` (TF Serving loads the highest VERSION
 under `export/NAME`). Every signature takes and returns named tensors, images float32
 in [0, 1], and runs with `tf.saved_model.load` alone: no fewgen_tf import is needed.
+
+Every signature checks its inputs inside the graph (`checked_inputs`) before anything
+reads them: a loaded signature enforces only its inputs' dtypes, and a request of the
+wrong shape, an empty support set, a NaN pixel or a label without its class would
+otherwise abort the serving process (oneDNN check failures) or return confident
+nonsense. A bad request fails with an InvalidArgumentError whose message names the
+signature, the input and the problem on one line ("classify: support_images is empty").
 """
 
 import os
@@ -19,13 +26,90 @@ def export_dir(workdir: str, name: str, version: int) -> str:
     return os.path.join(workdir, "export", name, str(int(version)))
 
 
+def checked_inputs(signature: str, checks, *inputs):
+    """`inputs` through identity ops that run only after every check has passed.
+
+    `checks` is a list of (condition, problem): `condition()` builds a scalar bool
+    tensor, built and asserted only after the previous checks passed (so it may assume
+    them: a label check runs on labels already known to be a vector), and a failure
+    stops the call with "SIGNATURE: PROBLEM". Everything computed from the returned
+    tensors waits for the checks, so no kernel ever sees a bad input."""
+    passed = []
+    for condition, problem in checks:
+        with tf.control_dependencies(passed):
+            passed = [tf.debugging.Assert(condition(), [f"{signature}: {problem}"])]
+    with tf.control_dependencies(passed):
+        return tuple(tf.identity(x) for x in inputs)
+
+
+def _has_shape(x, shape):
+    """Whether `x` has exactly len(`shape`) axes, of the sizes `shape` gives (None: any).
+
+    Read from the values of the runtime shape, padded with -1 past its end (an axis
+    there means too many axes, a -1 inside too few): `tf.rank` of a tensor whose rank
+    the trace knows is a constant, which would pass whatever arrives. (The leading axis
+    is unknown in every signature checked here, and then neither tracing nor Grappler
+    folds `tf.shape`: tests/serving_test.py sends ranks 2, 3 and 5. A declared scalar's
+    shape is fully known and Grappler folds a check of it to "passed" (measured), so
+    scalars are not shape-checked: TensorFlow itself refuses an array there.)"""
+    assert shape, "scalars: see above"
+    rank = len(shape)
+    padded = tf.concat([tf.shape(x), tf.fill([rank + 1], -1)], 0)
+    ok = tf.logical_and(tf.equal(padded[rank], -1), padded[rank - 1] >= 0)
+    for axis, size in enumerate(shape):
+        if size is not None:
+            ok = tf.logical_and(ok, tf.equal(padded[axis], size))
+    return ok
+
+
+def _count_checks(name, x):
+    """A scalar image count: at least one image."""
+    return [(lambda: x >= 1, f"{name} must be >= 1")]
+
+
+def _image_checks(name, images, image_shape, batch="S"):
+    """A batch of images [batch, H, W, C], non-empty, every pixel finite and in [0, 1]."""
+    dims = ", ".join(str(d) for d in image_shape)
+    return [
+        (lambda: _has_shape(images, [None] + list(image_shape)),
+         f"{name} must be [{batch}, {dims}]"),
+        (lambda: tf.shape(images)[0] >= 1, f"{name} is empty"),
+        (lambda: tf.reduce_all(tf.math.is_finite(images)),
+         f"{name} must be finite (a NaN or inf pixel)"),
+        (lambda: tf.reduce_all((images >= 0.0) & (images <= 1.0)), f"{name} must lie in [0, 1]"),
+    ]
+
+
+def _label_checks(labels, images, ways=None):
+    """Support labels: one per support image, 0..N-1 with every class present (N any,
+    or `ways` for a network with a fixed head): a class without support has no answer."""
+    def classes_ok():
+        count = tf.reduce_max(labels) + 1
+        ok = tf.logical_and(tf.reduce_min(labels) >= 0,
+                            tf.equal(tf.size(tf.unique(labels).y), count))
+        return ok if ways is None else tf.logical_and(ok, tf.equal(count, ways))
+
+    classes = "0..N-1 with every class present"
+    if ways is not None:
+        classes += f", N = {ways}, the ways of this model"
+    return [
+        (lambda: tf.logical_and(_has_shape(labels, [None]),
+                                tf.equal(tf.size(labels), tf.shape(images)[0])),
+         "support_labels must be [S]: one label per support image"),
+        (classes_ok, f"support_labels must be {classes}"),
+    ]
+
+
 def export_classifier(learner, path: str) -> str:
     """`classify(support_images, support_labels, query_images) -> {logits, predictions}`.
 
     The learner's evaluation-time adaptation runs inside the graph (MAML / Reptile:
     `eval.inner_steps` gradient steps on the support set; ProtoNets: prototypes), so a
     served model classifies a new task from its support set alone. Labels of the
-    support set are 0..N-1; `logits` are [num_queries, N].
+    support set are 0..N-1, every class present (N = the learner's `task_ways` where its
+    head is fixed); `logits` are [num_queries, N]. BatchNorm runs in training mode (batch
+    statistics, as in training): a query's logits depend on the other queries. Inputs
+    are checked first (`checked_inputs`; the contract: export/README.md).
     """
     image_shape = list(learner.image_shape)
     signature = [
@@ -35,6 +119,12 @@ def export_classifier(learner, path: str) -> str:
     ]
 
     def classify(support_images, support_labels, query_images):
+        support_images, support_labels, query_images = checked_inputs(
+            "classify",
+            _image_checks("support_images", support_images, image_shape, "S")
+            + _image_checks("query_images", query_images, image_shape, "Q")
+            + _label_checks(support_labels, support_images, learner.task_ways),
+            support_images, support_labels, query_images)
         weights, non_trainable = learner.current_weights()
         logits = learner.task_logits(weights, non_trainable, support_images, support_labels,
                                      query_images, training=False)
@@ -64,15 +154,25 @@ def export_generator(generator, path: str) -> str:
 
     `sample` draws `num_images` latents from the generator's `sample_latents` with the
     stateless seed (seed, 0): the same seed gives the same images on every call and
-    server. A class-conditional generator (with `sample_class`) also gets
-    `sample_class(class_index int32, num_images int32, seed int64) -> {images}`.
+    server. A class-conditional generator (with `sample_class` and `num_clusters`) also
+    gets `sample_class(class_index int32, num_images int32, seed int64) -> {images}`.
+    Inputs are checked (`checked_inputs`): latents [N >= 1, d] and finite, `num_images`
+    >= 1, `class_index` in 0..num_clusters-1.
     """
     latent_dim = generator.latent_dim
 
     def decode(latents):
+        latents, = checked_inputs("decode", [
+            (lambda: _has_shape(latents, [None, latent_dim]),
+             f"latents must be [N, {latent_dim}]"),
+            (lambda: tf.shape(latents)[0] >= 1, "latents is empty"),
+            (lambda: tf.reduce_all(tf.math.is_finite(latents)), "latents must be finite"),
+        ], latents)
         return {"images": generator.decode(latents)}
 
     def sample(num_images, seed):
+        num_images, seed = checked_inputs(
+            "sample", _count_checks("num_images", num_images), num_images, seed)
         seed_pair = seeds.seed_pair(seed)
         return {"images": generator.decode(generator.sample_latents(num_images, seed_pair))}
 
@@ -84,7 +184,13 @@ def export_generator(generator, path: str) -> str:
         tf.TensorSpec([], tf.int32, name="num_images"), tf.TensorSpec([], tf.int64, name="seed")]))
     what = "generator (decode, sample)"
     if hasattr(generator, "sample_class"):  # class-conditional (COLA clusters, sCOLA)
+        classes = int(generator.num_clusters)  # COLA's clusters, sCOLA's classes
+
         def sample_class(class_index, num_images, seed):
+            class_index, num_images, seed = checked_inputs(
+                "sample_class", [(lambda: (class_index >= 0) & (class_index < classes),
+                                  f"class_index must be in 0..{classes - 1}")]
+                + _count_checks("num_images", num_images), class_index, num_images, seed)
             return {"images": generator.sample_class(class_index, num_images, seed)}
 
         archive.add_endpoint("sample_class", tf.function(sample_class, input_signature=[
@@ -114,22 +220,15 @@ def export_fewshot_generator(generator, image_shape, path: str) -> str:
     [num_images,H,W,C]}` in [0, 1]: new images of the seeds' class, deterministic per
     seed. Methods that adapt to the seeds (Meta-FAVAE) adapt inside this graph.
 
-    An empty seed set or `num_images` < 1 stops the call with an error naming the input
-    (the signature itself rejects a wrong image shape or dtype)."""
+    Seed images must be [S >= 1, H, W, C] with every pixel finite and in [0, 1], and
+    `num_images` >= 1 (`checked_inputs`)."""
     image_shape = list(image_shape)
 
     def generate(seed_images, num_images, seed):
-        checks = [  # (a loaded signature does not enforce its own static shape)
-            tf.debugging.assert_equal(
-                tf.shape(seed_images)[1:], tf.constant(image_shape, tf.int32),
-                message=f"generate: seed_images must be [S, {', '.join(map(str, image_shape))}]"),
-            tf.debugging.assert_positive(tf.shape(seed_images)[0],
-                                         message="generate: seed_images is empty"),
-            tf.debugging.assert_positive(num_images, message="generate: num_images must be "
-                                                             ">= 1"),
-        ]
-        with tf.control_dependencies(checks):
-            images = generator.generate(seed_images, num_images, seed)
+        seed_images, num_images, seed = checked_inputs(
+            "generate", _image_checks("seed_images", seed_images, image_shape, "S")
+            + _count_checks("num_images", num_images), seed_images, num_images, seed)
+        images = generator.generate(seed_images, num_images, seed)
         return {"images": tf.clip_by_value(tf.cast(images, tf.float32), 0.0, 1.0)}
 
     archive = keras.export.ExportArchive()

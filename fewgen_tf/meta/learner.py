@@ -126,6 +126,12 @@ class FewShotLearner(keras.Model):
         """Ways the training episodes must have (None: any)."""
         return self.ways
 
+    @property
+    def task_ways(self):
+        """Classes a task must have at test time and in the exported `classify`: the
+        width of the network's fixed head (None: any number, ProtoNets)."""
+        return self.ways
+
     def _record(self, task_losses, task_accuracies):
         self.loss_tracker.update_state(task_losses)
         self.accuracy_tracker.update_state(task_accuracies)

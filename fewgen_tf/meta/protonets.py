@@ -32,3 +32,7 @@ class ProtoNets(FewShotLearner):
     @property
     def outer_ways(self):
         return None  # prototypes work for any number of classes
+
+    @property
+    def task_ways(self):
+        return None
