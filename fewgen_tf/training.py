@@ -65,20 +65,41 @@ class _SelectOnValidation(keras.callbacks.Callback):
 
 class _StopOnNonFiniteLoss(keras.callbacks.Callback):
     """Stops training with the step number as soon as a logged loss is NaN or infinite,
-    BEFORE the epoch's checkpoint is written, so the workdir keeps the last good one."""
+    or any trainable weight is, BEFORE the epoch's checkpoint is written, so the workdir
+    keeps the last good one. The weights are checked too because a loss can stay finite
+    over NaN weights (ReLU and max-pool turn NaN activations into 0: ProtoNets with a NaN
+    learning rate logged exactly ln 5 and exported NaN weights)."""
 
     def __init__(self, optimizer, directory):
         super().__init__()
         self.optimizer, self.directory = optimizer, directory
+        self._weights_finite = None
+
+    def _stop(self, what):
+        kept = (f"the last good checkpoint is kept in {self.directory}"
+                if tf.train.latest_checkpoint(self.directory) else
+                "no checkpoint had been written yet")
+        raise TrainingError(
+            f"training diverged: {what} at step {int(self.optimizer.iterations.numpy())}; "
+            f"{kept} (lower the learning rate and re-run)")
 
     def on_train_batch_end(self, batch, logs=None):
         for name, value in (logs or {}).items():
             value = np.asarray(value)
             if value.dtype.kind == "f" and not np.all(np.isfinite(value)):
-                raise TrainingError(
-                    f"training diverged: {name} is {float(value)} at step "
-                    f"{int(self.optimizer.iterations.numpy())}; the last good checkpoint "
-                    f"is kept in {self.directory} (lower the learning rate and re-run)")
+                self._stop(f"{name} is {float(value)}")
+        if self._weights_finite is None:
+            variables = [v for v in self.model.trainable_variables
+                         if "float" in str(v.dtype)]
+
+            @tf.function
+            def weights_finite():
+                return tf.reduce_all([tf.reduce_all(tf.math.is_finite(v)) for v in variables]
+                                     or [True])
+
+            self._weights_finite = weights_finite
+        if not bool(self._weights_finite()):
+            self._stop("a trainable weight is NaN or infinite")
 
 
 RANDOM_STATES = "random_states"

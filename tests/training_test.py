@@ -87,6 +87,26 @@ def test_a_diverging_loss_stops_with_the_step_and_keeps_the_last_good_checkpoint
     assert np.all(np.isfinite(model.dense.kernel.numpy()))
 
 
+class _MaskedLoss(_Regression):
+    """Logs 0 where its loss is NaN, as ReLU / max-pool networks effectively do (ProtoNets
+    with a NaN learning rate logged exactly ln 5 over NaN weights)."""
+
+    def train_step(self, batch):
+        logs = super().train_step(batch)
+        loss = logs["loss"]
+        return {"loss": tf.where(tf.math.is_finite(loss), loss, tf.zeros_like(loss))}
+
+
+def test_non_finite_weights_stop_training_even_when_the_loss_looks_finite(tmp_path):
+    model = _MaskedLoss()
+    model.compile(optimizer=keras.optimizers.SGD(float("nan")))
+    with pytest.raises(TrainingError, match=r"training diverged: a trainable weight is NaN or "
+                                            r"infinite at step 1; no checkpoint had been "
+                                            r"written yet"):
+        training.fit_resumable(model, _data(), 8, 2, str(tmp_path), verbose=0)
+    assert tf.train.latest_checkpoint(str(tmp_path / "checkpoints")) is None
+
+
 def test_metrics_survive_an_append_cut_short_by_a_kill(tmp_path):
     from fewgen_tf import workdir as workdir_lib
     workdir_lib.append_metrics(str(tmp_path), {"step": 1})
