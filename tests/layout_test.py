@@ -23,7 +23,9 @@ LAYERS = [
     ["pipelines"],
     ["main"],
 ]
-SAME_LAYER_ORDER = []  # (importer, imported) pairs allowed within one layer
+SAME_LAYER_ORDER = [  # (importer, imported) pairs allowed within one layer
+    ("distribute", "config"),  # the names and ranges of distribute, cpu_devices, threads
+]
 
 
 def _modules():
