@@ -5,33 +5,83 @@ pipelines (preview, supervised meta-learning).
 
 Modules are named by path and imported only when `config.pipeline` names them, so a
 config error is reported before TensorFlow loads, and shared code imports no method.
+Each entry also names the checks of its method's keys (`"module:function"` in the
+method's config.py, which imports no TensorFlow) and the config sections it reads.
 """
 
+import dataclasses
 import importlib
+from typing import Optional, Tuple
 
+from fewgen_tf import config as config_lib
 from fewgen_tf import workdir as workdir_lib
 from fewgen_tf.errors import ConfigError
 from fewgen_tf.generators import registry as generator_registry
 
+
+@dataclasses.dataclass(frozen=True)
+class PipelineEntry:
+    module: str                     # "package.module" with run(config, workdir)
+    checks: Optional[str] = None    # "package.module:function": (config) -> None
+    needs: Tuple[str, ...] = ()     # the config sections it reads beyond base_config's
+
+
+_LEARNING = ("meta", "train")
+_FEWSHOT_GENERATOR = ("generator", "gen_eval")
 PIPELINES = {
-    "preview": "fewgen_tf.pipelines.preview",
-    "supervised": "fewgen_tf.pipelines.supervised",
-    "lasium": "fewgen_tf.methods.lasium.pipeline",
-    "augintae": "fewgen_tf.methods.augintae.pipeline",
-    "cola": "fewgen_tf.methods.cola.pipeline_cola",
-    "scola": "fewgen_tf.methods.cola.pipeline_scola",
-    "small_sample": "fewgen_tf.methods.cola.pipeline_small_sample",
-    "meta_favae": "fewgen_tf.methods.meta_favae.pipeline",
+    "preview": PipelineEntry("fewgen_tf.pipelines.preview"),
+    "supervised": PipelineEntry("fewgen_tf.pipelines.supervised", needs=_LEARNING),
+    "lasium": PipelineEntry("fewgen_tf.methods.lasium.pipeline",
+                            "fewgen_tf.methods.lasium.config:check_lasium",
+                            _LEARNING + ("generator", "lasium")),
+    "augintae": PipelineEntry("fewgen_tf.methods.augintae.pipeline",
+                              "fewgen_tf.methods.augintae.config:check_augintae_pipeline",
+                              _FEWSHOT_GENERATOR + ("augintae", "augment")),
+    "cola": PipelineEntry("fewgen_tf.methods.cola.pipeline_cola",
+                          "fewgen_tf.methods.cola.config:check_cola_pipeline",
+                          _FEWSHOT_GENERATOR + ("cola", "augment")),
+    "scola": PipelineEntry("fewgen_tf.methods.cola.pipeline_scola",
+                           "fewgen_tf.methods.cola.config:check_cola_pipeline",
+                           _FEWSHOT_GENERATOR + ("cola", "augment")),
+    "small_sample": PipelineEntry("fewgen_tf.methods.cola.pipeline_small_sample",
+                                  "fewgen_tf.methods.cola.config:check_small_sample",
+                                  ("generator", "cola", "small_sample")),
+    "meta_favae": PipelineEntry("fewgen_tf.methods.meta_favae.pipeline",
+                                "fewgen_tf.methods.meta_favae.config:check_meta_favae_pipeline",
+                                _FEWSHOT_GENERATOR + ("meta_favae",)),
 }
 
 
-def run(config, workdir: str):
-    """Write the resolved config to the workdir, then run `config.pipeline`. Under
-    `multi_worker` only the chief writes `workdir`; the other workers run the same
-    pipeline on a temporary workdir of their own (see `workdir.own_workdir`)."""
+def check_config(config) -> None:
+    """Every check that applies to `config`, before anything is read, trained or
+    written: the pipeline is known and has the sections it reads; the shared vocabulary
+    (`fewgen_tf.config.check_config`); the pipeline's method checks and the generator's
+    (named in PIPELINES and GENERATORS, imported here by path; each check runs once).
+    Raises ConfigError naming the key, the value and what is valid. Imports no
+    TensorFlow."""
     name = config.get("pipeline")
     if name not in PIPELINES:
         raise ConfigError(f"unknown pipeline {name!r}; valid: {', '.join(sorted(PIPELINES))}")
+    entry = PIPELINES[name]
+    missing = [section for section in entry.needs if section not in config]
+    if missing:
+        raise ConfigError(f"pipeline {name} reads {', '.join(s + '.*' for s in missing)}, "
+                          "which this config lacks (start it from the method's add_* in its "
+                          "config.py)")
+    config_lib.check_config(config)
+    checks = [entry.checks]
+    if "generator" in config:
+        checks.append(generator_registry.entry(config.generator.name).checks)
+    for path in dict.fromkeys(c for c in checks if c):
+        generator_registry.function_at(path)(config)
+
+
+def run(config, workdir: str):
+    """Check the whole config (`check_config`), then the workdir; write the resolved
+    config to the workdir, then run `config.pipeline`. Under `multi_worker` only the
+    chief writes `workdir`; the other workers run the same pipeline on a temporary
+    workdir of their own (see `workdir.own_workdir`)."""
+    check_config(config)
     workdir_lib.check_resumable(workdir, config, generator_registry.resume_keys(config))
     own = workdir_lib.own_workdir(workdir, config)  # a temporary one for non-chief workers
     if own != workdir:
@@ -46,6 +96,6 @@ def run(config, workdir: str):
     distribute.split_cpu(config.get("cpu_devices", 0))  # before any TensorFlow op
     distribute.set_threads(config.get("intra_op_threads", 0), config.get("inter_op_threads", 0))
     try:
-        return importlib.import_module(PIPELINES[name]).run(config, own)
+        return importlib.import_module(PIPELINES[config.pipeline].module).run(config, own)
     finally:
         workdir_lib.remove_own_workdir(own)
