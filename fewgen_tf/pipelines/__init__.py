@@ -77,10 +77,18 @@ def check_config(config) -> None:
 
 
 def run(config, workdir: str):
-    """Check the whole config (`check_config`), then the workdir; write the resolved
-    config to the workdir, then run `config.pipeline`. Under `multi_worker` only the
-    chief writes `workdir`; the other workers run the same pipeline on a temporary
-    workdir of their own (see `workdir.own_workdir`)."""
+    """Check the whole config (`check_config`) and the workdir, then run
+    `config.pipeline`. Under `multi_worker` only the chief writes `workdir`; the other
+    workers run the same pipeline on a temporary workdir of their own (see
+    `workdir.own_workdir`).
+
+    config.json is the record of what produced the workdir's checkpoints and results, so
+    a run that fails must leave it as it was: it is not written when the run starts but
+    deferred (`workdir.defer_config`) until the run first writes a checkpoint, a result
+    file or an export, or ends well. A config that fails its checks, data that cannot be
+    read or give the episodes asked for, or checkpoints that cannot be restored under the
+    new setting (even after config.json was deleted) therefore stop the run before it
+    touches config.json; a rerun with the fix is then judged against the old one."""
     check_config(config)
     workdir_lib.check_resumable(workdir, config, generator_registry.resume_keys(config))
     own = workdir_lib.own_workdir(workdir, config)  # a temporary one for non-chief workers
@@ -90,12 +98,16 @@ def run(config, workdir: str):
         logging.info("this worker writes to its temporary workdir %s (the chief writes %s)",
                      own, workdir)
     workdir_lib.remove_torn_writes(own)  # what a killed run's unfinished writes left
-    workdir_lib.write_config(own, config)
+    workdir_lib.defer_config(own, config)
     from fewgen_tf import distribute  # late: imports TensorFlow
 
-    distribute.split_cpu(config.get("cpu_devices", 0))  # before any TensorFlow op
-    distribute.set_threads(config.get("intra_op_threads", 0), config.get("inter_op_threads", 0))
     try:
-        return importlib.import_module(PIPELINES[config.pipeline].module).run(config, own)
+        distribute.split_cpu(config.get("cpu_devices", 0))  # before any TensorFlow op
+        distribute.set_threads(config.get("intra_op_threads", 0),
+                               config.get("inter_op_threads", 0))
+        result = importlib.import_module(PIPELINES[config.pipeline].module).run(config, own)
+        workdir_lib.commit_config(own)  # a run that wrote nothing else (preview, ...)
+        return result
     finally:
+        workdir_lib.discard_config(own)
         workdir_lib.remove_own_workdir(own)

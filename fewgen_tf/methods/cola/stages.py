@@ -214,6 +214,7 @@ def save_final(model, workdir):
     a re-run and `generator.from_workdir` both restore the finished model."""
     checkpoint = training.training_checkpoint(
         model, model.optimizer, tf.Variable(-np.inf, dtype=tf.float64, trainable=False))
+    workdir_lib.commit_config(workdir)  # a checkpoint of this run (workdir.defer_config)
     manager = tf.train.CheckpointManager(
         checkpoint, os.path.join(workdir, "checkpoints", GENERATOR_PHASE), max_to_keep=3)
     return manager.save(checkpoint_number=int(model.optimizer.iterations.numpy()))
