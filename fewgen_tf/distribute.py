@@ -31,9 +31,10 @@ import keras
 import tensorflow as tf
 from absl import logging
 
+from fewgen_tf import config as config_lib
 from fewgen_tf.errors import ConfigError
 
-STRATEGIES = ("auto", "default", "mirrored", "multi_worker", "tpu")
+STRATEGIES = config_lib.DISTRIBUTE_STRATEGIES  # the names config.distribute takes
 
 
 def _tpu_strategy(required: bool):
@@ -56,6 +57,7 @@ def split_cpu(num_devices: int) -> None:
     that `mirrored` and `multi_worker` replicate on a machine without GPUs (tests, and a
     check of a distributed config before it goes to GPUs / TPUs). It must happen before
     TensorFlow initialises its devices; 0 or 1 leaves the CPU as it is."""
+    config_lib.check_value("cpu_devices", num_devices)
     if num_devices <= 1:
         return
     cpus = tf.config.list_physical_devices("CPU")
@@ -84,9 +86,7 @@ def set_threads(intra_op: int, inter_op: int) -> None:
              tf.config.threading.set_intra_op_parallelism_threads),
             ("inter_op_threads", inter_op, tf.config.threading.get_inter_op_parallelism_threads,
              tf.config.threading.set_inter_op_parallelism_threads)):
-        if not isinstance(wanted, int) or wanted < 0:
-            raise ConfigError(f"{name} must be an integer >= 0 (0: TensorFlow's default); "
-                              f"got {wanted!r}")
+        config_lib.check_value(name, wanted)
         if wanted == get():
             continue
         try:
@@ -106,8 +106,7 @@ def _mirrored_devices():
 
 
 def make_strategy(name: str) -> tf.distribute.Strategy:
-    if name not in STRATEGIES:
-        raise ConfigError(f"unknown distribute {name!r}; valid: {', '.join(STRATEGIES)}")
+    config_lib.check_value("distribute", name)
     if name not in _STRATEGIES:
         _STRATEGIES[name] = _new_strategy(name)
     return _STRATEGIES[name]

@@ -9,6 +9,7 @@ Only parses flags and calls the pipeline named by `config.pipeline`.
 
 import sys
 
+import ml_collections
 from absl import app, flags, logging
 from ml_collections import config_flags
 
@@ -29,15 +30,46 @@ def _innermost_message(error):
     return str(message)
 
 
+def _last_line(text):
+    """The last non-empty line of `text` (ml_collections puts the config file's whole
+    traceback in its message; its last line is the error itself), without the
+    exception's type name."""
+    line = [part for part in str(text).strip().splitlines() if part.strip()][-1].strip()
+    name, colon, rest = line.partition(": ")
+    return rest if colon and name.isidentifier() and name[0].isupper() else line
+
+
+def _config_argument(argv):
+    """The --config=FILE[:VARIANT] given (for messages), or None."""
+    for i, arg in enumerate(argv):
+        if arg.startswith("--config="):
+            return arg[len("--config="):]
+        if arg == "--config" and i + 1 < len(argv):
+            return argv[i + 1]
+    return None
+
+
 def parse_flags(argv):
     """absl flag parsing that reports a bad config file, variant or override in one line
     (keeping ml_collections' "Did you mean" suggestion) instead of a traceback."""
+    given = _config_argument(argv)
     try:
-        return FLAGS(argv)
+        argv = FLAGS(argv)
     except flags.Error as e:
+        if "Error whilst parsing config file" in str(e):  # get_config(variant) raised
+            sys.exit(f"fewgen_tf: error: --config={given}: {_last_line(e)}")
         sys.exit(f"fewgen_tf: error: {e}\nPass --helpfull to see the flags.")
     except (AttributeError, KeyError, TypeError, ValueError) as e:
         sys.exit(f"fewgen_tf: error: bad --config or --config.* override: {_innermost_message(e)}")
+    config = FLAGS.config
+    if config is not None and not isinstance(config, ml_collections.ConfigDict):
+        try:  # ml_collections reports a config file it could not load only when it is read
+            config.get("pipeline")
+        except OSError as e:
+            reason = _last_line(e.__cause__ or e).removeprefix("[Errno 2] ")
+            sys.exit(f"fewgen_tf: error: --config={given}: cannot load the config file: "
+                     f"{reason}")
+    return argv
 
 
 def main(argv):

@@ -245,6 +245,9 @@ def fit_resumable(model, make_dataset, total_steps: int, steps_per_epoch: int, w
         ] + list(callbacks)
         dataset = make_dataset(start)
         _adapt_to_multi_worker(model, dataset)
+        # the checkpoints resumed from were read: the run's deferred config.json now
+        # describes what this workdir will hold (workdir.defer_config)
+        workdir_lib.commit_config(workdir)
         model.fit(dataset, epochs=epochs, initial_epoch=start // steps_per_epoch,
                   steps_per_epoch=steps_per_epoch, callbacks=workdir_callbacks, verbose=verbose)
     best_path = os.path.join(directory, "best", "weights")

@@ -68,7 +68,13 @@ def _partial(path: str) -> str:
 def write_text(path: str, text: str) -> str:
     """Write a whole file atomically (a temporary file beside it, then `os.replace`): a
     run killed while writing leaves the old file or the new one, never half of one
-    (a half-written settings file would stop every later resume)."""
+    (a half-written settings file would stop every later resume). A result or settings
+    file of a run first writes the run's deferred config.json (`defer_config`)."""
+    commit_config(path)
+    return _write_atomically(path, text)
+
+
+def _write_atomically(path: str, text: str) -> str:
     temporary = _partial(path)
     with open(temporary, "w") as f:
         f.write(text)
@@ -119,6 +125,7 @@ def replace_directory(write, path: str) -> str:
     half-written directory."""
     temporary = _partial(path)
     shutil.rmtree(temporary, ignore_errors=True)
+    commit_config(path)
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     try:
         write(temporary)
@@ -141,10 +148,49 @@ def write_json(path: str, value, **dump_options) -> str:
     return write_text(path, json.dumps(value, **dump_options) + "\n")
 
 
+def _config_text(config) -> str:
+    return config.to_json_best_effort(indent=2, sort_keys=True) + "\n"
+
+
 def write_config(workdir: str, config) -> str:
     os.makedirs(workdir, exist_ok=True)
-    return write_text(os.path.join(workdir, "config.json"),
-                      config.to_json_best_effort(indent=2, sort_keys=True) + "\n")
+    return _write_atomically(os.path.join(workdir, "config.json"), _config_text(config))
+
+
+# --- When config.json is written -------------------------------------------------------
+# config.json records what produced a workdir's checkpoints and results, and
+# `check_resumable` judges every later run against it; so a run that fails must not
+# change it. `pipelines.run` therefore DEFERS it (the text is fixed when the run starts)
+# and it is written at the first point the run changes what the workdir holds: just
+# before its first checkpoint (`training.fit_resumable`, once the checkpoints it resumes
+# from have been read), result or settings file (`write_text`, `write_json`) or export
+# (`replace_directory`), or when the run ends well (`pipelines.run`). Logs (metrics.jsonl,
+# TensorBoard, samples/*.png) do not count. A run stopped earlier (bad data, too few
+# images, checkpoints of another setting that cannot be read) leaves config.json as it was.
+
+_DEFERRED_CONFIGS = {}  # workdir (absolute) -> the config.json text to write
+
+
+def defer_config(workdir: str, config) -> None:
+    """Write `config` as `workdir`'s config.json at the run's first change to the workdir
+    (`commit_config`), not now."""
+    _DEFERRED_CONFIGS[os.path.abspath(workdir)] = _config_text(config)
+
+
+def commit_config(path: str) -> None:
+    """Write the deferred config.json of the run whose workdir is `path` or holds it
+    (once; nothing if none is deferred there)."""
+    path = os.path.abspath(path)
+    for workdir in [w for w in _DEFERRED_CONFIGS
+                    if path == w or path.startswith(w.rstrip(os.sep) + os.sep)]:
+        text = _DEFERRED_CONFIGS.pop(workdir)
+        os.makedirs(workdir, exist_ok=True)
+        _write_atomically(os.path.join(workdir, "config.json"), text)
+
+
+def discard_config(workdir: str) -> None:
+    """Forget `workdir`'s deferred config.json (its run ended without writing it)."""
+    _DEFERRED_CONFIGS.pop(os.path.abspath(workdir), None)
 
 
 def append_metrics(workdir: str, record: dict) -> None:

@@ -463,5 +463,5 @@ def test_step_two_epoch_is_one_pass_or_a_fixed_number_of_iterations():
     assert cola_steps.steps_per_epoch(config, 5) == 10
     assert cola_steps.steps_per_epoch(config, 24) == 10
     config.cola.steps_per_epoch = -1
-    with pytest.raises(ConfigError, match="cola.steps_per_epoch must be >= 0"):
+    with pytest.raises(ConfigError, match=r"cola.steps_per_epoch must be an int >= 0 \(0: one pass\), got -1"):
         cola_steps.steps_per_epoch(config, 24)

@@ -6,6 +6,7 @@ import importlib.util
 import pytest
 
 from conftest import REPO_ROOT
+from fewgen_tf import pipelines
 from fewgen_tf.data import registry
 from fewgen_tf.generators.registry import GENERATORS
 from fewgen_tf.methods.lasium.strategies import STRATEGIES
@@ -44,6 +45,15 @@ def test_every_config_names_known_parts():
             assert config.generator.name in GENERATORS, name
             assert config.lasium.strategy in STRATEGIES, name
     assert seen >= 12 + 5 + 5
+
+
+def test_every_config_passes_the_checks_of_a_run():
+    """What `pipelines.run` checks first refuses none of the shipped configs (the COLA
+    task source of LASIUM needs the workdir of its trained COLA, as its doc says)."""
+    for name, config in _all_configs():
+        if config.get("generator", {}).get("name") == "cola" and config.pipeline == "lasium":
+            config.generator.from_workdir = "workdirs/cola_omniglot"
+        pipelines.check_config(config)
 
 
 def test_lasium_omniglot_variants_follow_the_paper():

@@ -153,7 +153,7 @@ def test_thread_pools_are_sized_in_a_fresh_process_and_checked():
     assert result.stdout.split() == ["1", "3"]
     assert "intra_op_threads=2 ignored: TensorFlow's runtime is already initialised" \
         in result.stderr
-    with pytest.raises(ConfigError, match="inter_op_threads must be an integer >= 0"):
+    with pytest.raises(ConfigError, match="inter_op_threads must be an int >= 0"):
         distribute.set_threads(0, -2)
 
 

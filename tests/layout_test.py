@@ -23,7 +23,9 @@ LAYERS = [
     ["pipelines"],
     ["main"],
 ]
-SAME_LAYER_ORDER = []  # (importer, imported) pairs allowed within one layer
+SAME_LAYER_ORDER = [  # (importer, imported) pairs allowed within one layer
+    ("distribute", "config"),  # the names and ranges of distribute, cpu_devices, threads
+]
 
 
 def _modules():
@@ -130,9 +132,22 @@ def test_registries_name_every_method_folder():
 
     methods = sorted(d for d in os.listdir(os.path.join(PACKAGE, "methods"))
                      if os.path.isfile(os.path.join(PACKAGE, "methods", d, "__init__.py")))
-    named = {path.split(".")[2] for path in pipelines.PIPELINES.values()
-             if path.startswith("fewgen_tf.methods.")}
+    named = {entry.module.split(".")[2] for entry in pipelines.PIPELINES.values()
+             if entry.module.startswith("fewgen_tf.methods.")}
     assert named == set(methods)
+
+    def source(module):
+        return os.path.join(os.path.dirname(PACKAGE), *module.split(".")) + ".py"
+
+    for entry in pipelines.PIPELINES.values():
+        assert os.path.isfile(source(entry.module))
     for entry in registry.GENERATORS.values():
-        module = entry.builder.split(":")[0]
-        assert os.path.isfile(os.path.join(os.path.dirname(PACKAGE), *module.split(".")) + ".py")
+        assert os.path.isfile(source(entry.builder.split(":")[0]))
+    # every method's checks sit in its config.py (the config vocabulary, no TensorFlow)
+    checks = [e.checks for e in list(pipelines.PIPELINES.values()) + list(registry.GENERATORS.values())
+              if e.checks]
+    for path in checks:
+        module, function = path.split(":")
+        assert module.startswith("fewgen_tf.methods.") and module.endswith(".config"), path
+        assert f"def {function}(" in open(source(module)).read(), path
+    assert {c.split(".")[2] for c in checks} == set(methods)

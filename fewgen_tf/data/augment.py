@@ -36,20 +36,16 @@ from typing import Dict, Optional, Tuple
 import keras
 import tensorflow as tf
 
-from fewgen_tf.errors import ConfigError
+from fewgen_tf import config as config_lib
 
 PARAMETER_NAMES = ("rotation", "translate_x", "translate_y", "scale", "shear",
                    "brightness", "contrast", "saturation", "hue")
-FILLS = ("white", "symmetric")
+FILLS = tuple(config_lib.AUGMENT_FILLS.values())  # ("white", "symmetric")
 Params = Dict[str, tf.Tensor]
 Range = Tuple[float, float]
 
 # ITU-R 601 luma, the weights of tf.image.rgb_to_grayscale.
 _LUMA = (0.2989, 0.5870, 0.1140)
-
-
-def _symmetric(magnitude: float) -> Range:
-    return (-float(magnitude), float(magnitude))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,31 +67,12 @@ class AugmentationRanges:
     fill: str = "white"
 
     def __post_init__(self):
+        # the checks of `augment.*` (fewgen_tf/config.py), which config validation runs too
         for field in dataclasses.fields(self):
-            if field.name == "fill":
-                continue
-            value = getattr(self, field.name)
-            try:
-                lo, hi = (float(v) for v in value)
-            except (TypeError, ValueError):
-                raise ConfigError(f"augment.{field.name} must be a (min, max) pair of numbers, "
-                                  f"got {value!r}") from None
-            if not (math.isfinite(lo) and math.isfinite(hi)) or lo > hi:
-                raise ConfigError(f"augment.{field.name} range ({lo}, {hi}) is invalid: "
-                                  "need finite min <= max")
-            object.__setattr__(self, field.name, (lo, hi))
-        limits = {"scale": (0.0, None, False), "shear": (-90.0, 90.0, False),
-                  "brightness": (0.0, None, True), "contrast": (0.0, None, True),
-                  "saturation": (0.0, None, True), "hue": (-0.5, 0.5, True)}
-        for name, (low, high, low_inclusive) in limits.items():
-            lo, hi = getattr(self, name)
-            if lo < low or (lo == low and not low_inclusive) or (high is not None and hi >= high):
-                bound = f"{'>=' if low_inclusive else '>'} {low}"
-                bound += f" and < {high}" if high is not None else ""
-                raise ConfigError(f"augment.{name} range ({lo}, {hi}) is invalid: values "
-                                  f"must be {bound}")
-        if self.fill not in FILLS:
-            raise ConfigError(f"augment fill {self.fill!r} is unknown; valid: {', '.join(FILLS)}")
+            if field.name != "fill":
+                object.__setattr__(self, field.name,
+                                   config_lib.augment_range(field.name, getattr(self, field.name)))
+        config_lib.check_augment_fill(self.fill)
 
     @classmethod
     def characters(cls) -> "AugmentationRanges":
@@ -119,26 +96,15 @@ class AugmentationRanges:
         (min, max) pairs; the others are (min, max) pairs. `kind` picks the fill:
         characters -> white, natural -> symmetric.
         """
-        kinds = {"characters": "white", "natural": "symmetric"}
         kind = augment.get("kind", "characters")
-        if kind not in kinds:
-            raise ConfigError(f"augment.kind {kind!r} is unknown; valid: {', '.join(kinds)}")
+        fill = config_lib.augment_fill(kind)
         defaults = cls.characters() if kind == "characters" else cls.natural()
         values = {}
-        for name in ("rotation", "translation", "scale", "shear", "brightness", "contrast",
-                     "saturation", "hue"):
+        for name in config_lib.AUGMENT_RANGES:
             value = augment.get(name, None)
-            if value is None:
-                values[name] = getattr(defaults, name)
-            elif isinstance(value, (int, float)) and name in ("rotation", "translation",
-                                                              "shear", "hue"):
-                if value < 0:
-                    raise ConfigError(f"augment.{name} is a magnitude (range [-m, m]) and "
-                                      f"must be >= 0, got {value}")
-                values[name] = _symmetric(value)
-            else:
-                values[name] = tuple(value) if isinstance(value, (list, tuple)) else value
-        return cls(fill=kinds[kind], **values)
+            values[name] = (getattr(defaults, name) if value is None
+                            else config_lib.augment_value(name, value))
+        return cls(fill=fill, **values)
 
     def bounds(self) -> Tuple[Range, ...]:
         """(min, max) of each name in PARAMETER_NAMES, in that order."""

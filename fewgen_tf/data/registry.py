@@ -7,29 +7,32 @@ dataset named by `data.name` and splits its classes by `data.split`.
 import collections
 import os
 
+from fewgen_tf import config as config_lib
 from fewgen_tf.data import cifar, folder, mnist, omniglot, splits, synthetic
-from fewgen_tf.errors import ConfigError
 
-# name -> (loader(data_config) -> ClassDataset, the split schemes that make sense for it)
+# name -> (loader(data_config) -> ClassDataset, the split schemes that make sense for it:
+# fewgen_tf.config.DATASET_SPLITS, where `data.*` is declared and checked)
+_SPLITS = config_lib.DATASET_SPLITS
 DATASETS = {
     "omniglot": (lambda c: omniglot.load_omniglot(_root(c), c.image_size, c.get("format", "auto")),
-                 ("lasium", "lake", "random", "all")),
+                 _SPLITS["omniglot"]),
     "mnist": (lambda c: mnist.load_mnist(_root(c), c.get("subset", "test"), c.image_size),
-              ("all", "random")),
+              _SPLITS["mnist"]),
     "folder": (lambda c: folder.load_image_folder(_root(c), c.image_size, c.get("channels", 3),
                                                   c.get("center_crop", True)),
-               ("random", "all")),
+               _SPLITS["folder"]),
     "synthetic": (lambda c: synthetic.make_synthetic(c.get("num_classes", 100),
                                                      c.get("images_per_class", 20),
                                                      c.image_size, c.get("synthetic_seed", 0)),
-                  ("random", "all")),
+                  _SPLITS["synthetic"]),
     "cifar10": (lambda c: cifar.load_cifar(_root(c), "cifar10", c.get("subset", "test"),
                                            c.image_size, c.get("channels", 3)),
-                ("all", "random")),
+                _SPLITS["cifar10"]),
     "cifar100": (lambda c: cifar.load_cifar(_root(c), "cifar100", c.get("subset", "test"),
                                             c.image_size, c.get("channels", 3)),
-                 ("all", "random")),
+                 _SPLITS["cifar100"]),
 }
+assert set(DATASETS) == set(_SPLITS)
 
 
 def _root(data_config):
@@ -51,11 +54,8 @@ _CACHE_SIZE = 4
 
 def load_dataset(data_config):
     """The whole dataset named by `data_config.name`, decoded once per process."""
-    if data_config.name not in DATASETS:
-        raise ConfigError(f"unknown data.name {data_config.name!r}; valid: "
-                          f"{', '.join(sorted(DATASETS))}")
-    if not isinstance(data_config.image_size, int) or data_config.image_size < 1:
-        raise ConfigError(f"data.image_size must be a positive int, got {data_config.image_size!r}")
+    config_lib.check_value("data.name", data_config.name)
+    config_lib.check_value("data.image_size", data_config.image_size)
     key = _cache_key(data_config)
     if key not in _CACHE:
         _CACHE[key] = DATASETS[data_config.name][0](data_config)
@@ -67,9 +67,6 @@ def load_dataset(data_config):
 
 def load_splits(data_config) -> dict:
     """{'train', 'val', 'test'} -> ClassDataset for `data.name` split by `data.split`."""
+    config_lib.check_base({"data": data_config})  # name, image size, split, split sizes
     dataset = load_dataset(data_config)
-    valid = DATASETS[data_config.name][1]
-    if data_config.split not in valid:
-        raise ConfigError(f"data.split {data_config.split!r} does not apply to "
-                          f"{data_config.name}; valid: {', '.join(valid)}")
     return splits.split_dataset(dataset, data_config.split, data_config)

@@ -6,11 +6,12 @@ the same data (Omniglot npz or official zips) gives the same classes in each par
 
 import numpy as np
 
+from fewgen_tf import config as config_lib
 from fewgen_tf.data import omniglot, rng
 from fewgen_tf.data.class_dataset import ClassDataset
 from fewgen_tf.errors import ConfigError, DataError
 
-PARTS = ("train", "val", "test")
+PARTS = config_lib.SPLITS  # ("train", "val", "test")
 LASIUM_SIZES = (1200, 100, 323)
 LAKE_VAL_SIZE = 64
 # Fixed seeds of the published splits: changing them changes every reported number.
@@ -55,17 +56,12 @@ def lake_split(dataset: ClassDataset):
 
 
 def _resolve_sizes(sizes, num_classes):
-    sizes = tuple(sizes)
-    if len(sizes) != 3 or any(s < 0 for s in sizes):
-        raise ConfigError(f"data.split_sizes must be three non-negative numbers "
-                          f"(train, val, test), got {sizes}")
-    if all(float(s).is_integer() and s >= 1 for s in sizes if s) and sum(sizes) > 1:
+    sizes, are_counts = config_lib.check_split_sizes(sizes)
+    if are_counts:
         counts = [int(s) for s in sizes]
-    elif abs(sum(sizes) - 1.0) < 1e-6:
+    else:
         counts = [int(round(s * num_classes)) for s in sizes[:2]]
         counts.append(num_classes - sum(counts))
-    else:
-        raise ConfigError(f"data.split_sizes {sizes} must be class counts or fractions summing to 1")
     if sum(counts) > num_classes:
         raise DataError(f"data.split_sizes {sizes} asks for {sum(counts)} classes; "
                         f"the dataset has {num_classes}")

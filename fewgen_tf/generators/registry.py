@@ -11,7 +11,10 @@ workdir refuses to resume under other values). A builder is
 `build(config, image_shape[, total_steps=])` -> keras.Model, compiled when it trains.
 Everything registered honours the DESIGN's generator contract (`latent_dim`,
 `sample_latents`, `decode`), so any of them can be evaluated by the generative metrics
-and be LASIUM's task source.
+and be LASIUM's task source. An entry also names the `check_config(config)` of its
+method's config module (`"module:function"`, TensorFlow-free), which
+`pipelines.check_config` runs on every config with that generator, and says whether the
+generator is class-conditional with clusters (`clusters`: LASIUM's strategy `cluster`).
 """
 
 import dataclasses
@@ -28,10 +31,18 @@ class GeneratorEntry:
     # the builder takes `total_steps=` (the training length, e.g. for a learning-rate schedule)
     wants_total_steps: bool = False
     resume_keys: Tuple[str, ...] = ()  # the method's keys that define a checkpoint
+    # "package.module:function": (config) -> None, ConfigError for a bad method key
+    checks: Optional[str] = None
+    clusters: bool = False  # class-conditional with per-cluster latents (`num_clusters`)
 
     def build(self, *args, **kwargs):
-        module, function = self.builder.split(":")
-        return getattr(importlib.import_module(module), function)(*args, **kwargs)
+        return function_at(self.builder)(*args, **kwargs)
+
+
+def function_at(path: str):
+    """The function named by `"package.module:function"`, its module imported now."""
+    module, function = path.split(":")
+    return getattr(importlib.import_module(module), function)
 
 
 GENERATORS = {
@@ -42,16 +53,19 @@ GENERATORS = {
     "augintae": GeneratorEntry(
         "fewgen_tf.methods.augintae.model:build_from_config", "epochs", wants_total_steps=True,
         resume_keys=("augintae.variant", "augintae.architecture", "augintae.width",
-                     "augintae.adversarial")),
+                     "augintae.adversarial"),
+        checks="fewgen_tf.methods.augintae.config:check_augintae"),
     "cola": GeneratorEntry(  # trained by the pipelines cola / scola
         "fewgen_tf.methods.cola.model:build_from_config", "pipeline",
         resume_keys=("cola.class_codes", "cola.num_clusters", "cola.architecture",
                      "cola.conditional_bn", "cola.width", "cola.encoder_widths",
-                     "cola.encoder_blocks", "cola.mixture_rank")),
+                     "cola.encoder_blocks", "cola.mixture_rank"),
+        checks="fewgen_tf.methods.cola.config:check_cola", clusters=True),
     "meta_favae": GeneratorEntry(  # meta-trained by the pipeline meta_favae
         "fewgen_tf.methods.meta_favae.model:build_from_config", "iterations",
         resume_keys=("meta_favae.variant", "meta_favae.vae", "meta_favae.noise_dim",
-                     "meta_favae.width")),
+                     "meta_favae.width"),
+        checks="fewgen_tf.methods.meta_favae.config:check_meta_favae"),
 }
 
 
@@ -60,6 +74,20 @@ def entry(name: str) -> GeneratorEntry:
         raise ConfigError(f"unknown generator.name {name!r}; valid: "
                           f"{', '.join(sorted(GENERATORS))}")
     return GENERATORS[name]
+
+
+def check_trained_here(generator_config) -> None:
+    """ConfigError unless `train_generator` can provide the generator of
+    `generator_config`: one it trains with `fit` (budget "epochs"), a pretrained one, or
+    one restored from `generator.from_workdir`; a generator meta-trained or trained in
+    stages by its own pipeline must come from `from_workdir`."""
+    g = generator_config
+    budget = entry(g.name).budget
+    if budget in ("iterations", "pipeline") and not g.get("from_workdir"):
+        how = ("meta-trained (generator.iterations)" if budget == "iterations"
+               else "trained in stages by its own pipeline")
+        raise ConfigError(f"generator {g.name!r} is {how}; its pipeline trains it (reuse a "
+                          "trained one with generator.from_workdir)")
 
 
 def resume_keys(config) -> Tuple[str, ...]:

@@ -2,36 +2,25 @@
 
 import keras
 
-from fewgen_tf.errors import ConfigError
+from fewgen_tf import config as config_lib
 from fewgen_tf.nets import backbones
-from fewgen_tf.nets import layers as meta_layers
 from fewgen_tf.meta.maml import MAML
 from fewgen_tf.meta.protonets import ProtoNets
 from fewgen_tf.meta.reptile import Reptile
 from fewgen_tf.meta.scratch import Scratch
 
-ALGORITHMS = ("maml", "fomaml", "protonets", "reptile", "scratch")
+ALGORITHMS = config_lib.META_ALGORITHMS  # the names meta.algorithm takes
 
 
 def build_learner(config, image_shape):
     """Build and compile the learner named by `config.meta.algorithm` for `image_shape`
     (call inside `strategy.scope()`). Weights are initialised from `config.seed`."""
+    config_lib.check_meta_learning(config)  # the checks a run's validation made (one copy)
     meta = config.meta
     algorithm = meta.algorithm
-    if algorithm not in ALGORITHMS:
-        raise ConfigError(f"unknown meta.algorithm {algorithm!r}; valid: {', '.join(ALGORITHMS)}")
     train_ways, eval_ways = config.train.ways, config.eval.ways
-    if algorithm in ("maml", "fomaml", "reptile") and train_ways != eval_ways:
-        raise ConfigError(f"{algorithm} has a Dense({train_ways}) head from train.ways but "
-                          f"eval.ways is {eval_ways}; make them equal (ProtoNets allows any)")
     backbone = meta.get("backbone", "conv4")
-    if backbone not in backbones.BACKBONES:
-        raise ConfigError(f"unknown meta.backbone {backbone!r}; valid: "
-                          f"{', '.join(backbones.BACKBONES)}")
     init = meta.get("init", "torch")
-    if init not in meta_layers.INITIALISERS:
-        raise ConfigError(f"unknown meta.init {init!r}; valid: "
-                          f"{', '.join(meta_layers.INITIALISERS)}")
     keras.utils.set_random_seed(config.seed)
     net_options = dict(filters=meta.get("filters", 64), backbone=backbone, init=init,
                        bn_epsilon=meta.get("bn_epsilon", 1e-3))

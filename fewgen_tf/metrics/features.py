@@ -2,12 +2,13 @@
 `gen_eval.features` (a feature extractor is anything with `name: str` and
 `features(images) -> [n, d]`)."""
 
+from fewgen_tf import config as config_lib
 from fewgen_tf.errors import ConfigError
 from fewgen_tf.metrics.evaluation_network import evaluation_network
 from fewgen_tf.metrics.inception import InceptionFeatures
 
 
-FEATURE_EXTRACTORS = ("evaluation_network", "inception")
+FEATURE_EXTRACTORS = config_lib.GEN_EVAL_FEATURES  # ("evaluation_network", "inception")
 
 
 def make_feature_extractor(gen_eval_config, dataset=None):

@@ -14,9 +14,10 @@ normalisation's epsilon.
 
 import keras
 
+from fewgen_tf import config as config_lib
 from fewgen_tf.nets import layers as meta_layers
 
-BACKBONES = ("conv4", "strided4")
+BACKBONES = config_lib.META_BACKBONES  # ("conv4", "strided4"): the names meta.backbone takes
 
 
 def _conv(filters, in_channels, strides, init, name):

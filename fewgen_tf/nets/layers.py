@@ -22,6 +22,8 @@ import math
 import keras
 from keras import ops
 
+from fewgen_tf import config as config_lib
+
 
 @keras.saving.register_keras_serializable(package="fewgen_tf")
 class BatchStatNorm(keras.layers.Layer):
@@ -80,7 +82,7 @@ class BatchStatNorm(keras.layers.Layer):
                     center=self.center, scale=self.scale)
 
 
-INITIALISERS = ("torch", "keras")
+INITIALISERS = config_lib.META_INITS  # ("torch", "keras"): the names meta.init takes
 
 
 def initialisers(init: str, fan_in: int):

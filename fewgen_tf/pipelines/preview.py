@@ -15,6 +15,9 @@ from fewgen_tf.data import episodes, registry
 
 def run(config, workdir: str) -> dict:
     splits = registry.load_splits(config.data)
+    ways, shots, queries = config.eval.ways, config.eval.shots, config.eval.queries
+    for part in ("train", "test"):  # before anything is written
+        episodes.check_episode_request(splits[part], ways, shots, queries)
     stats = {}
     for part, dataset in splits.items():
         stats[part] = dataset.statistics()
@@ -22,7 +25,6 @@ def run(config, workdir: str) -> dict:
         logging.info("%s split: %d classes, %d images of shape %s", part,
                      stats[part]["classes"], stats[part]["images"], stats[part]["image_shape"])
 
-    ways, shots, queries = config.eval.ways, config.eval.shots, config.eval.queries
     num_episodes = config.get("preview", {}).get("num_episodes", 2)
     blocks = []
     for part, seed in (("train", config.seed), ("test", config.eval.seed)):

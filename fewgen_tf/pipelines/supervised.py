@@ -14,9 +14,11 @@ from fewgen_tf.stages.meta_learning import meta_learn
 def run(config, workdir):
     splits = registry.load_splits(config.data)
     train = config.train
-    for part, (ways, shots, queries) in (("train", (train.ways, train.shots, train.queries)),
-                                         ("test", (config.eval.ways, config.eval.shots,
-                                                   config.eval.queries))):
+    evaluation = (config.eval.ways, config.eval.shots, config.eval.queries)
+    requests = [("train", (train.ways, train.shots, train.queries)), ("test", evaluation)]
+    if train.val_tasks > 0:
+        requests.append(("val", evaluation))
+    for part, (ways, shots, queries) in requests:  # before anything trains
         episodes.check_episode_request(splits[part], ways, shots, queries)
 
     def make_train_episodes(start_step):

@@ -106,14 +106,26 @@ def generation_metrics(generated, tasks, evaluation_network, extractor, class_in
     return result
 
 
+def check_protocol(config, splits):
+    """The split of novel classes `gen_eval.split`, or a DataError when it cannot give
+    `gen_eval.num_classes` classes of `seeds_per_class + real_per_class` images each.
+    Pipelines call it right after loading the data, so that this is known before their
+    generator trains; `evaluate_fewshot_generator` calls it too."""
+    gen = config.gen_eval
+    if gen.split not in splits:
+        raise DataError(f"gen_eval.split {gen.split!r} is not one of {sorted(splits)}")
+    novel = splits[gen.split]
+    tasks_lib.check_generation_request(novel, gen.num_classes, gen.seeds_per_class,
+                                       gen.real_per_class)
+    return novel
+
+
 def evaluate_fewshot_generator(generator, config, workdir, splits, name="generator",
                                with_references=True):
     """Run the protocol of `config.gen_eval` on `generator`; write gen_eval.json and
     samples/fewshot.png; return the gen_eval.json dict."""
     gen = config.gen_eval
-    if gen.split not in splits:
-        raise DataError(f"gen_eval.split {gen.split!r} is not one of {sorted(splits)}")
-    novel = splits[gen.split]
+    novel = check_protocol(config, splits)
     image_shape = novel.image_shape
     tasks = tasks_lib.generation_tasks(novel, gen.num_classes, gen.seeds_per_class,
                                        gen.real_per_class, gen.seed)

@@ -83,6 +83,7 @@ def train_generator(config, workdir, images):
     pretrained from `generator.path`."""
     g = config.generator
     entry = registry.entry(g.name)
+    registry.check_trained_here(g)
     if len(images) == 0:
         raise DataError("no images to train the generator on")
     batch = min(g.batch_size, len(images))
@@ -95,11 +96,6 @@ def train_generator(config, workdir, images):
         return generator
     if g.from_workdir:
         return load_trained_generator(generator, config)
-    if entry.budget != "epochs":
-        how = ("meta-trained (generator.iterations)" if entry.budget == "iterations"
-               else "trained in stages by its own pipeline")
-        raise ConfigError(f"generator {g.name!r} is {how}; its pipeline trains it (reuse a "
-                          "trained one with generator.from_workdir)")
 
     def make_dataset(start_step):
         data = tf.data.Dataset.from_tensor_slices(images)

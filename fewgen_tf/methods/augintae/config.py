@@ -1,9 +1,12 @@
 """AugIntAE's config vocabulary: `augintae.*` on top of `generator.*`, `augment.*` and
-`gen_eval.*`."""
+`gen_eval.*`, and its checks (`check_augintae` for the generator's keys,
+`check_augintae_pipeline` for the pipeline's), run by `pipelines.check_config`."""
 
 import ml_collections
 
+from fewgen_tf import config as config_lib
 from fewgen_tf.config import add_augmentation, add_generation_eval, add_generator
+from fewgen_tf.errors import ConfigError
 
 
 AUGINTAE_VARIANTS = ("augintae", "ae", "intae")
@@ -39,3 +42,42 @@ def add_augintae(config: ml_collections.ConfigDict,
     config.augintae.interpolation_pairs = 6   # rows of samples/interpolations.png
     config.augintae.interpolation_steps = 8   # images per seed-to-seed path
     return config
+
+
+AUGINTAE_RULES = {
+    "augintae.variant": config_lib.one_of(AUGINTAE_VARIANTS),
+    "augintae.width": config_lib.POSITIVE,
+    "augintae.adversarial": config_lib.boolean(),
+    "augintae.interpolation_pairs": config_lib.integer(0),
+    "augintae.interpolation_steps": config_lib.integer(1),
+}
+# (augintae.architecture and the image sizes it takes: nets/infogan_dcgan.py, when the
+# model is built, before it trains.)
+
+
+def check_augintae(config) -> None:
+    """`augintae.*` of the AugIntAE generator (wherever it is used: its pipeline, LASIUM)."""
+    config_lib.check_rules(config, AUGINTAE_RULES)
+    found, targets = config_lib.lookup(config, "augintae.lsgan_targets")
+    if found:
+        try:
+            values = [float(t) for t in targets]
+        except (TypeError, ValueError):
+            values = []
+        if len(values) != 3:
+            raise ConfigError(f"augintae.lsgan_targets must be three numbers (D's fake, D's "
+                              f"real, G's target), got {targets!r}")
+
+
+def check_augintae_pipeline(config) -> None:
+    """The pipeline `augintae`: it trains on `augintae.train_splits` (labels dropped) and
+    evaluates on the classes of `gen_eval.split`, which must not be among them."""
+    check_augintae(config)
+    names = tuple(config.augintae.train_splits)
+    unknown = [n for n in names if n not in config_lib.SPLITS]
+    if not names or unknown:
+        raise ConfigError(f"augintae.train_splits {names} must name splits among "
+                          f"{sorted(config_lib.SPLITS)}")
+    if config.gen_eval.split in names:
+        raise ConfigError(f"gen_eval.split {config.gen_eval.split!r} is also a training split "
+                          f"(augintae.train_splits {names}): its classes would not be novel")

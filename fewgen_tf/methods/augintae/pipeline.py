@@ -17,21 +17,15 @@ from absl import logging
 from fewgen_tf import export, visualize
 from fewgen_tf import workdir as workdir_lib
 from fewgen_tf.data import registry, rng
-from fewgen_tf.errors import ConfigError, DataError
-from fewgen_tf.stages.generation_eval import evaluate_fewshot_generator
+from fewgen_tf.errors import DataError
+from fewgen_tf.stages.generation_eval import check_protocol, evaluate_fewshot_generator
 from fewgen_tf.stages.generator import train_generator
 
 
 def training_images(config, splits):
-    """The images of `augintae.train_splits`, concatenated (labels dropped)."""
+    """The images of `augintae.train_splits` (checked with the config:
+    methods/augintae/config.py), concatenated (labels dropped)."""
     names = tuple(config.augintae.train_splits)
-    unknown = [n for n in names if n not in splits]
-    if not names or unknown:
-        raise ConfigError(f"augintae.train_splits {names} must name splits among "
-                          f"{sorted(splits)}")
-    if config.gen_eval.split in names:
-        raise ConfigError(f"gen_eval.split {config.gen_eval.split!r} is also a training split "
-                          f"(augintae.train_splits {names}): its classes would not be novel")
     parts = [splits[n].images for n in names if len(splits[n].images)]
     if not parts:
         raise DataError(f"the splits {names} hold no images to train on")
@@ -65,9 +59,7 @@ def save_interpolations(workdir, generator, split, count, steps, seed):
 
 def run(config, workdir):
     splits = registry.load_splits(config.data)
-    if config.gen_eval.split not in splits:
-        raise ConfigError(f"gen_eval.split {config.gen_eval.split!r} is not one of "
-                          f"{sorted(splits)}")
+    check_protocol(config, splits)  # enough classes and images for gen_eval, before training
     generator = train_generator(config, workdir, training_images(config, splits))
     name = config.augintae.variant
     result = evaluate_fewshot_generator(generator, config, workdir, splits, name=name)

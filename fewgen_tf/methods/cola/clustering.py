@@ -36,6 +36,7 @@ import tensorflow as tf
 
 from fewgen_tf.data import augment, rng
 from fewgen_tf.errors import ConfigError
+from fewgen_tf.methods.cola import config as cola_config
 
 ROTATIONS = 4
 
@@ -45,13 +46,11 @@ def balanced_targets(num_images: int, num_clusters: int, variance: float, seed: 
     """(targets [N, K] float32 unit rows, components [N] int64): component c appears
     floor(N/K) or ceil(N/K) times, in an order permuted by `seed`; target = v / |v|,
     v ~ N(e_c, variance I). ConfigError if K < 2 or K > N."""
-    if not isinstance(num_clusters, int) or num_clusters < 2:
-        raise ConfigError(f"cola.num_clusters must be an int >= 2, got {num_clusters!r}")
+    cola_config.check_cola_value("cola.num_clusters", num_clusters)
     if num_clusters > num_images:
         raise ConfigError(f"cola.num_clusters K={num_clusters} is larger than the number of "
                           f"training images ({num_images}): every cluster needs an image")
-    if variance < 0:
-        raise ConfigError(f"cola.target_variance must be >= 0, got {variance}")
+    cola_config.check_cola_value("cola.target_variance", variance)
     key = rng.derive_key("cola-targets", int(seed))
     order = rng.permutation(rng.derive_key(key, "order"), num_images)
     components = (np.arange(num_images) % num_clusters)[order].astype(np.int64)
@@ -107,10 +106,8 @@ def _basic_block(x, filters, stride, name):
 def resnet_backbone(image_shape, widths=(64, 128, 256, 512), blocks=(2, 2, 2, 2)):
     """CIFAR-style ResNet (3x3 stem, no max-pool; stage s > 0 starts with stride 2):
     widths (64, 128, 256, 512) x blocks (2, 2, 2, 2) is ResNet-18. -> pooled features."""
+    cola_config.check_encoder(widths, blocks)
     widths, blocks = tuple(int(w) for w in widths), tuple(int(b) for b in blocks)
-    if not widths or len(widths) != len(blocks) or min(widths + blocks) < 1:
-        raise ConfigError(f"cola.encoder_widths {widths} and cola.encoder_blocks {blocks} "
-                          "must be equally long lists of positive ints")
     inputs = keras.Input(tuple(image_shape))
     x = keras.layers.Conv2D(widths[0], 3, 1, "same", use_bias=False, name="stem")(inputs)
     x = keras.layers.ReLU()(keras.layers.BatchNormalization(name="stem_bn")(x))

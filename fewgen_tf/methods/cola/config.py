@@ -1,13 +1,23 @@
 """COLA's config vocabulary: `cola.*` (COLA / GLO / sCOLA) and `small_sample.*` (the
 small-sample classification of section 6) on top of `generator.*`, `augment.*` and
-`gen_eval.*`."""
+`gen_eval.*`, and their checks (`check_cola` for the generator's keys,
+`check_cola_pipeline` / `check_small_sample` for the pipelines'), run by
+`pipelines.check_config` before anything trains: COLA trains in stages (step I can take
+hours), so a bad step-II key must not wait for step II to be built."""
+
+import math
 
 import ml_collections
 
+from fewgen_tf import config as config_lib
 from fewgen_tf.config import add_augmentation, add_generation_eval, add_generator
+from fewgen_tf.errors import ConfigError
 
 
 COLA_VARIANTS = ("cola", "glo", "scola")
+CLASS_CODES = ("clusters", "random")                  # COLA | GLO
+ARCHITECTURES = ("infogan", "residual")               # the generator (model.py)
+RECONSTRUCTION_LOSSES = ("laplacian", "perceptual", "l1")  # losses.py
 
 
 def add_cola(config: ml_collections.ConfigDict, variant: str = "cola",
@@ -74,9 +84,113 @@ def add_cola(config: ml_collections.ConfigDict, variant: str = "cola",
     return config
 
 
+COLA_RULES = {
+    "cola.class_codes": config_lib.one_of(CLASS_CODES),
+    "cola.num_clusters": config_lib.integer(2),
+    "cola.steps_per_epoch": config_lib.integer(0, note="0: one pass"),
+    "cola.train_split": config_lib.one_of(config_lib.SPLITS),
+    "cola.code_lr": config_lib.POSITIVE,
+    "cola.code_sigma": config_lib.POSITIVE,
+    "cola.architecture": config_lib.one_of(ARCHITECTURES),
+    "cola.conditional_bn": config_lib.boolean(),
+    "cola.width": config_lib.POSITIVE,
+    "cola.loss": config_lib.one_of(RECONSTRUCTION_LOSSES),
+    "cola.lap_gamma": config_lib.number(0),
+    "cola.lap_bands": config_lib.integer(0),
+    "cola.covariance_reg": config_lib.number(0),
+    "cola.em_iterations": config_lib.integer(1),
+    "cola.mixture_rank": config_lib.integer(0, note="0: full covariances"),
+    "cola.target_variance": config_lib.number(0),
+    "cola.cluster_epochs": config_lib.integer(0),
+    "cola.cluster_batch_size": config_lib.integer(1),
+    "cola.cluster_lr": config_lib.POSITIVE,
+    "cola.cluster_momentum": config_lib.number(0, 1, high_open=True),
+    "cola.weight_decay": config_lib.number(0),
+    "cola.views": config_lib.integer(1),
+    "cola.flip": config_lib.boolean(),
+    "cola.sample_images": config_lib.integer(0),
+    "cola.eval_images_per_class": config_lib.integer(1),
+}
+
+
+def check_cola_value(key, value):
+    """`value` of the `cola.*` key `key`, checked by its rule (for the modules that take it
+    as an argument)."""
+    COLA_RULES[key](key, value)
+    return value
+
+
+def check_generator_options(architecture, conditional_bn) -> None:
+    check_cola_value("cola.architecture", architecture)
+    if conditional_bn and architecture != "residual":
+        raise ConfigError("cola.conditional_bn needs cola.architecture = residual")
+
+
+def check_encoder(widths, blocks) -> None:
+    """Step I's ResNet: `cola.encoder_widths` and `cola.encoder_blocks`."""
+    try:
+        widths, blocks = tuple(int(w) for w in widths), tuple(int(b) for b in blocks)
+    except (TypeError, ValueError):
+        widths, blocks = (), ()
+    if not widths or len(widths) != len(blocks) or min(widths + blocks) < 1:
+        raise ConfigError(f"cola.encoder_widths {widths} and cola.encoder_blocks {blocks} "
+                          "must be equally long lists of positive ints")
+
+
+def check_lap_bands(bands, side) -> None:
+    """`cola.lap_bands` halvings must leave `side`-pixel images at least 2 pixels wide."""
+    check_cola_value("cola.lap_bands", bands)
+    if math.ceil(side / 2 ** bands) < 2:
+        raise ConfigError(f"a {bands}-band Laplacian pyramid halves {side}-pixel images "
+                          f"below 2 pixels: lower cola.lap_bands")
+
+
+def check_loss(kind, perceptual_model) -> None:
+    check_cola_value("cola.loss", kind)
+    if kind == "perceptual" and not perceptual_model:
+        raise ConfigError("cola.loss = perceptual needs cola.perceptual_model (a VGG "
+                          ".keras file or SavedModel directory that you supply)")
+
+
+def check_cola(config) -> None:
+    """`cola.*` of the COLA generator, wherever it is used (its pipelines, LASIUM's
+    clusters). (The per-cluster covariance store's size: model.py, when it is built.)"""
+    if "cola" not in config:
+        return
+    config_lib.check_rules(config, COLA_RULES)
+    c = config.cola
+    check_generator_options(c.get("architecture", "infogan"), c.get("conditional_bn", False))
+    check_loss(c.get("loss", "laplacian"), c.get("perceptual_model", ""))
+    found, size = config_lib.lookup(config, "data.image_size")
+    if c.get("loss", "laplacian") == "laplacian" and found and "lap_bands" in c:
+        check_lap_bands(c.lap_bands, size)
+    if c.get("class_codes") == "clusters":
+        check_encoder(c.get("encoder_widths", (64,)), c.get("encoder_blocks", (2,)))
+
+
+def check_cola_pipeline(config) -> None:
+    """The pipelines cola, scola and small_sample: they train generator.name 'cola', on
+    one device."""
+    check_cola(config)
+    if config.generator.name != "cola":
+        raise ConfigError(f"the COLA pipelines train generator.name 'cola', got "
+                          f"{config.generator.name!r}")
+    if config.get("distribute", "default") not in ("auto", "default"):
+        # (they build their models outside any strategy: without this check a mirrored
+        # run would silently train on one device)
+        raise ConfigError(
+            f"the COLA pipelines (cola, scola, small_sample) train on one device: step "
+            f"I's assignment and step II's per-image codes are rows updated in place by "
+            f"each batch, which replicas would race on; distribute must be auto or "
+            f"default, got {config.distribute!r}")
+
+
 # Appendix B.3's classifier recipe: the one home of its defaults (the config below and
 # small_sample.py's keyword defaults both read these).
 SMALL_SAMPLE_MODES = ("real", "synthetic", "mix")
+SMALL_SAMPLE_AUGMENTATIONS = ("auto", "flip_crop", "affine", "none")
+SMALL_SAMPLE_BACKBONES = (("resnet20", "resnet32", "resnet44", "resnet56")  # nets/resnet.py
+                          + config_lib.META_BACKBONES)
 SMALL_SAMPLE_RECIPE = dict(backbone="resnet20", filters=16, batch_size=128, learning_rate=0.1,
                            momentum=0.9, lr_halvings=5, weight_decay=5e-4,
                            augmentation="auto", calibration_size=1024)
@@ -119,3 +233,37 @@ def add_small_sample(config: ml_collections.ConfigDict,
     # steps left the generator making dim blurs, 2026-11-24).
     config.cola.steps_per_epoch = 10
     return config
+
+
+SMALL_SAMPLE_RULES = {
+    "small_sample.draws": config_lib.integer(1),
+    "small_sample.seed": config_lib.integer(),
+    "small_sample.backbone": config_lib.one_of(SMALL_SAMPLE_BACKBONES),
+    "small_sample.filters": config_lib.integer(1),
+    "small_sample.classifier_steps": config_lib.integer(1),
+    "small_sample.batch_size": config_lib.integer(1),
+    "small_sample.learning_rate": config_lib.POSITIVE,
+    "small_sample.lr_halvings": config_lib.integer(0),
+    "small_sample.weight_decay": config_lib.number(0),
+    "small_sample.augmentation": config_lib.one_of(SMALL_SAMPLE_AUGMENTATIONS),
+    "small_sample.calibration_size": config_lib.integer(0),
+    "small_sample.grid_images": config_lib.integer(0),
+}
+
+
+def check_small_sample(config) -> None:
+    """The pipeline small_sample: the COLA pipelines' checks and `small_sample.*`."""
+    check_cola_pipeline(config)
+    config_lib.check_rules(config, SMALL_SAMPLE_RULES)
+    s = config.small_sample
+    spc = tuple(s.spc) if isinstance(s.spc, (tuple, list)) else (s.spc,)
+    if not spc or any(not isinstance(n, int) or isinstance(n, bool) or n < 1 for n in spc):
+        raise ConfigError(f"small_sample.spc must be a tuple of positive integers, got {s.spc!r}")
+    modes = tuple(s.modes)
+    unknown = [m for m in modes if m not in SMALL_SAMPLE_MODES]
+    if not modes or unknown:
+        raise ConfigError(f"small_sample.modes {modes!r}: valid modes are "
+                          f"{', '.join(SMALL_SAMPLE_MODES)}")
+    if set(modes) & {"synthetic", "mix"}:
+        config_lib.integer(1)("small_sample.synthetic_per_class (synthetic / mix modes)",
+                              s.synthetic_per_class)

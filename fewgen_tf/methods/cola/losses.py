@@ -26,7 +26,6 @@ preprocessing (ImageNet mean / std, resizing) inside it. Grey images are repeate
 channels when the network takes 3.
 """
 
-import math
 import os
 
 import keras
@@ -34,6 +33,7 @@ import numpy as np
 import tensorflow as tf
 
 from fewgen_tf.errors import ConfigError
+from fewgen_tf.methods.cola import config as cola_config
 
 LAP_SIZE = 5
 LAP_SIGMA = 2.0
@@ -88,12 +88,7 @@ def _up_kernel(sigma):
 
 def check_levels(image_shape, bands: int):
     """A ConfigError when `bands` halvings would shrink the image below 2 pixels."""
-    side = min(int(image_shape[0]), int(image_shape[1]))
-    if not isinstance(bands, int) or bands < 0:
-        raise ConfigError(f"the Laplacian pyramid needs bands >= 0, got {bands!r}")
-    if math.ceil(side / 2 ** bands) < 2:
-        raise ConfigError(f"a {bands}-band Laplacian pyramid halves {side}-pixel images "
-                          f"below 2 pixels: lower cola.lap_bands")
+    cola_config.check_lap_bands(bands, min(int(image_shape[0]), int(image_shape[1])))
 
 
 def laplacian_pyramid(images, bands: int = LAP_BANDS, sigma: float = LAP_SIGMA):
@@ -206,22 +201,17 @@ class PerceptualLoss:
         return loss
 
 
-RECONSTRUCTION_LOSSES = ("laplacian", "perceptual", "l1")
+RECONSTRUCTION_LOSSES = cola_config.RECONSTRUCTION_LOSSES  # (declared with cola.*)
 
 
 def make_reconstruction_loss(kind: str, image_shape, gamma: float = 1.0,
                              bands: int = LAP_BANDS, perceptual_model=None,
                              perceptual_layers=()):
     """(target, output) -> per-image loss [B] for `kind` (RECONSTRUCTION_LOSSES)."""
+    cola_config.check_loss(kind, perceptual_model)
     if kind == "laplacian":
         check_levels(image_shape, bands)
         return lambda x, y: laplacian_loss(x, y, gamma, bands)
     if kind == "perceptual":
-        if perceptual_model is None or perceptual_model == "":
-            raise ConfigError("cola.loss = perceptual needs cola.perceptual_model (a VGG "
-                              ".keras file or SavedModel directory that you supply)")
         return PerceptualLoss(perceptual_model, perceptual_layers)
-    if kind == "l1":
-        return _mean_abs
-    raise ConfigError(f"unknown reconstruction loss {kind!r}; valid: "
-                      f"{', '.join(RECONSTRUCTION_LOSSES)}")
+    return _mean_abs  # l1

@@ -40,9 +40,10 @@ import tensorflow as tf
 from fewgen_tf import seeds
 from fewgen_tf.data import rng
 from fewgen_tf.errors import ConfigError, DataError
+from fewgen_tf.methods.cola import config as cola_config
 from fewgen_tf.nets import infogan_dcgan
 
-ARCHITECTURES = ("infogan", "residual")
+ARCHITECTURES = cola_config.ARCHITECTURES  # ("infogan", "residual"), declared with cola.*
 
 
 # ------------------------------------------------------------------------ codes
@@ -264,14 +265,10 @@ def residual_generator(image_shape, latent_dim, num_clusters, conditional=False,
 def generator_network(architecture, image_shape, latent_dim, num_clusters,
                       conditional=False, width=1.0):
     image_shape = tuple(int(s) for s in image_shape)
-    if architecture not in ARCHITECTURES:
-        raise ConfigError(f"unknown cola.architecture {architecture!r}; valid: "
-                          f"{', '.join(ARCHITECTURES)}")
+    cola_config.check_generator_options(architecture, conditional)
     if len(image_shape) != 3 or image_shape[0] != image_shape[1]:
         raise ConfigError(f"COLA needs square [H, W, C] images, got {image_shape}")
     if architecture == "infogan":
-        if conditional:
-            raise ConfigError("cola.conditional_bn needs cola.architecture = residual")
         infogan_dcgan.check_shapes("infogan", image_shape, latent_dim, "COLA")
         return infogan_dcgan.generator_network("infogan", image_shape, latent_dim, width)
     return residual_generator(image_shape, latent_dim, num_clusters, conditional, width)
@@ -303,10 +300,7 @@ class COLA(keras.Model):
         self.image_shape = tuple(generator.output_shape[1:])
         self.loss_fn, self.steps_per_epoch = loss_fn, int(steps_per_epoch)
         d, k = self.latent_dim, self.num_clusters
-        if (not isinstance(mixture_rank, (int, np.integer)) or isinstance(mixture_rank, bool)
-                or mixture_rank < 0):
-            raise ConfigError(f"cola.mixture_rank must be an int >= 0 (0: full covariances), "
-                              f"got {mixture_rank!r}")
+        cola_config.check_cola_value("cola.mixture_rank", mixture_rank)
         self.mixture_rank = int(mixture_rank)
         size = mixture_bytes(k, d, self.mixture_rank)
         if size > MAX_MIXTURE_BYTES:

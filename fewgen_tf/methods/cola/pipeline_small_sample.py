@@ -33,8 +33,7 @@ from fewgen_tf import visualize
 from fewgen_tf import workdir as workdir_lib
 from fewgen_tf.data.class_subsample import draw_indices, draw_small_sample
 from fewgen_tf.errors import ConfigError
-from fewgen_tf.nets import backbones
-from fewgen_tf.nets import resnet
+from fewgen_tf.methods.cola import config as cola_config
 from fewgen_tf.methods.cola import small_sample as recipe
 from fewgen_tf.methods.cola import stages
 
@@ -49,31 +48,12 @@ _NOT_DEFINING = ("small_sample.spc", "small_sample.draws", "small_sample.grid_im
 
 
 def check_config(config):
-    stages.check_config(config)
+    """(sorted sizes, modes) of a config `cola_config.check_small_sample` accepts (it
+    raises ConfigError otherwise; pipelines.check_config ran it before this run)."""
+    cola_config.check_small_sample(config)
     s = config.small_sample
     spc = tuple(s.spc) if isinstance(s.spc, (tuple, list)) else (s.spc,)
-    if not spc or any(not isinstance(n, int) or isinstance(n, bool) or n < 1 for n in spc):
-        raise ConfigError(f"small_sample.spc must be a tuple of positive integers, got {s.spc!r}")
-    if int(s.draws) < 1:
-        raise ConfigError(f"small_sample.draws must be >= 1, got {s.draws}")
-    modes = tuple(s.modes)
-    unknown = [m for m in modes if m not in recipe.MODES]
-    if not modes or unknown:
-        raise ConfigError(f"small_sample.modes {modes!r}: valid modes are "
-                          f"{', '.join(recipe.MODES)}")
-    if set(modes) & {"synthetic", "mix"} and int(s.synthetic_per_class) < 1:
-        raise ConfigError("small_sample.synthetic_per_class must be >= 1 for the synthetic / "
-                          "mix modes")
-    valid = tuple(resnet.BACKBONES) + backbones.BACKBONES
-    if s.backbone not in valid:
-        raise ConfigError(f"unknown small_sample.backbone {s.backbone!r}; valid: "
-                          f"{', '.join(valid)}")
-    if s.augmentation not in recipe.AUGMENTATIONS:
-        raise ConfigError(f"unknown small_sample.augmentation {s.augmentation!r}; valid: "
-                          f"{', '.join(recipe.AUGMENTATIONS)}")
-    if int(s.classifier_steps) < 1 or int(s.batch_size) < 1:
-        raise ConfigError("small_sample.classifier_steps and batch_size must be >= 1")
-    return sorted(set(spc)), modes
+    return sorted(set(spc)), tuple(s.modes)
 
 
 # ------------------------------------------------------------------ resumable records

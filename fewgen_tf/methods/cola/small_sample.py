@@ -48,7 +48,7 @@ from fewgen_tf.methods.cola import config
 from fewgen_tf.metrics import classifier as classifier_lib
 
 MODES = config.SMALL_SAMPLE_MODES
-AUGMENTATIONS = ("auto", "flip_crop", "affine", "none")
+AUGMENTATIONS = config.SMALL_SAMPLE_AUGMENTATIONS  # ("auto", "flip_crop", "affine", "none")
 
 BATCH_SIZE = config.SMALL_SAMPLE_RECIPE["batch_size"]
 LEARNING_RATE = config.SMALL_SAMPLE_RECIPE["learning_rate"]

@@ -28,6 +28,7 @@ from fewgen_tf import schedules, training, visualize
 from fewgen_tf import workdir as workdir_lib
 from fewgen_tf.data import augment, registry
 from fewgen_tf.errors import ConfigError, DataError
+from fewgen_tf.methods.cola import config as cola_config
 from fewgen_tf.methods.cola import model as cola_lib
 from fewgen_tf.methods.cola import clustering as cola_clustering
 from fewgen_tf.methods.cola.losses import make_reconstruction_loss
@@ -143,9 +144,8 @@ def steps_per_epoch(config, num_images):
     training whatever the data size, as the paper's small-sample protocol does (appendix
     B.3: "same batch size, number of epochs, iterations per epoch and learning schedule"
     on all data sizes): one pass over 50 images is a single step."""
-    fixed = int(config.cola.get("steps_per_epoch", 0))
-    if fixed < 0:
-        raise ConfigError(f"cola.steps_per_epoch must be >= 0 (0: one pass), got {fixed}")
+    fixed = cola_config.check_cola_value("cola.steps_per_epoch",
+                                         config.cola.get("steps_per_epoch", 0))
     if fixed:
         return fixed
     return max(1, num_images // min(int(config.generator.batch_size), num_images))
@@ -214,6 +214,7 @@ def save_final(model, workdir):
     a re-run and `generator.from_workdir` both restore the finished model."""
     checkpoint = training.training_checkpoint(
         model, model.optimizer, tf.Variable(-np.inf, dtype=tf.float64, trainable=False))
+    workdir_lib.commit_config(workdir)  # a checkpoint of this run (workdir.defer_config)
     manager = tf.train.CheckpointManager(
         checkpoint, os.path.join(workdir, "checkpoints", GENERATOR_PHASE), max_to_keep=3)
     return manager.save(checkpoint_number=int(model.optimizer.iterations.numpy()))
@@ -338,19 +339,6 @@ def evaluate_class_generator(config, workdir, model, class_of_cluster, train_spl
     return result
 
 
-def check_config(config):
-    c = config.cola
-    if c.class_codes not in ("clusters", "random"):
-        raise ConfigError(f"unknown cola.class_codes {c.class_codes!r}; valid: clusters "
-                          "(COLA), random (GLO)")
-    if config.generator.name != "cola":
-        raise ConfigError(f"the COLA pipelines train generator.name 'cola', got "
-                          f"{config.generator.name!r}")
-    if config.get("distribute", "default") not in ("auto", "default"):
-        # (they build their models outside any strategy: without this check a mirrored
-        # run would silently train on one device)
-        raise ConfigError(
-            f"the COLA pipelines (cola, scola, small_sample) train on one device: step "
-            f"I's assignment and step II's per-image codes are rows updated in place by "
-            f"each batch, which replicas would race on; distribute must be auto or "
-            f"default, got {config.distribute!r}")
+# The COLA pipelines' checks live with cola.* in config.py (pipelines.check_config runs
+# them before any run; the pipelines call them too, for direct callers).
+check_config = cola_config.check_cola_pipeline

@@ -7,8 +7,14 @@
      validation classes;
   4. evaluate on real test classes (eval.json) and export the classifier, the generator
      and the task sampler.
+What the data or the latent space cannot give (too few classes or images for the
+episodes, an impossible `lasium.epsilon`) is refused before the generator trains where
+it can be known then: anchors drawn from the prior N(0, I) do not depend on the generator,
+so their rejection is tried first; anchors that are encodings of real images (VAE mode)
+can only be tried once the encoder is trained.
 """
 
+import types
 
 import tensorflow as tf
 from absl import logging
@@ -17,6 +23,8 @@ from fewgen_tf import export, visualize
 from fewgen_tf import workdir as workdir_lib
 from fewgen_tf.data import episodes, registry
 from fewgen_tf.errors import DataError
+from fewgen_tf.generators import registry as generator_registry
+from fewgen_tf.methods.lasium import config as lasium_config
 from fewgen_tf.methods.lasium.tasks import LatentTaskSampler
 from fewgen_tf.stages.generator import train_generator
 from fewgen_tf.stages.meta_learning import meta_learn
@@ -25,9 +33,7 @@ from fewgen_tf.stages.meta_learning import meta_learn
 def make_task_sampler(config, generator, train_split):
     lasium, train = config.lasium, config.train
     # Encoder-based generators (VAE, AugIntAE) anchor classes on encodings of real images.
-    real = (train_split.images
-            if config.generator.name in ("vae", "augintae") and lasium.vae_real_anchors
-            else None)
+    real = train_split.images if lasium_config.real_anchors(config) else None
     return LatentTaskSampler(generator, train.ways, train.shots, train.queries,
                              lasium.strategy, lasium.variance, lasium.alpha, lasium.epsilon,
                              lasium.max_resamples, lasium.translate, real_images=real)
@@ -42,20 +48,45 @@ def save_task_grid(workdir, sampler, seed, num_tasks=3):
     return workdir_lib.save_png(workdir, "tasks.png", visualize.stack_vertically(blocks))
 
 
-def run(config, workdir):
-    splits = registry.load_splits(config.data)
-    episodes.check_episode_request(splits["test"], config.eval.ways, config.eval.shots,
-                                   config.eval.queries)
-    generator = train_generator(config, workdir, splits["train"].images)  # labels dropped
-    sampler = make_task_sampler(config, generator, splits["train"])
-    try:  # the first tasks are drawn eagerly: an impossible epsilon fails here, clearly
-        statistics = sampler.resample_statistics(config.seed, num_tasks=50)
+def anchor_statistics(sampler, seed, num_tasks=50):
+    """Anchor resamples of the first `num_tasks` tasks, drawn eagerly: an impossible
+    epsilon is a DataError here, clearly, rather than inside tf.data."""
+    try:
+        return sampler.resample_statistics(seed, num_tasks=num_tasks)
     except tf.errors.InvalidArgumentError as e:
         message = str(e)
         if "LASIUM anchor rejection" not in message:
             raise
         raise DataError(message[message.index("LASIUM anchor rejection"):].split("'")[0]) \
             from None
+
+
+def prior_anchor_statistics(config):
+    """`anchor_statistics` before the generator exists, where the anchors come from the
+    prior N(0, I) (no real anchors, not strategy cluster) of a generator trained here:
+    they depend only on the seed, ways, latent size, epsilon and max_resamples. None
+    where the trained generator is needed."""
+    generator_config = config.generator
+    if (lasium_config.real_anchors(config) or config.lasium.strategy == lasium_config.CLUSTER
+            or generator_config.from_workdir
+            or generator_registry.entry(generator_config.name).budget != "epochs"):
+        return None
+    stand_in = types.SimpleNamespace(latent_dim=generator_config.latent_dim)
+    return anchor_statistics(make_task_sampler(config, stand_in, None), config.seed)
+
+
+def run(config, workdir):
+    splits = registry.load_splits(config.data)
+    episodes.check_episode_request(splits["test"], config.eval.ways, config.eval.shots,
+                                   config.eval.queries)
+    if config.train.val_tasks > 0:
+        episodes.check_episode_request(splits["val"], config.eval.ways, config.eval.shots,
+                                       config.eval.queries)
+    statistics = prior_anchor_statistics(config)  # before training, where it can be known
+    generator = train_generator(config, workdir, splits["train"].images)  # labels dropped
+    sampler = make_task_sampler(config, generator, splits["train"])
+    if statistics is None or generator.latent_dim != config.generator.latent_dim:
+        statistics = anchor_statistics(sampler, config.seed)
     workdir_lib.append_metrics(workdir, dict(statistics, phase="task_sampler",
                                              epsilon=config.lasium.epsilon))
     logging.info("anchor rejection: %s", statistics)

@@ -20,10 +20,9 @@ same task inside tf.data, in eager code and in an exported SavedModel.
 import tensorflow as tf
 
 from fewgen_tf.errors import ConfigError
-
-LATENT_STRATEGIES = ("n", "ro", "oc")  # in-class latents around anchors
-CLUSTER = "cluster"                     # classes = clusters of a class-conditional generator
-STRATEGIES = LATENT_STRATEGIES + (CLUSTER,)
+# the strategy names are declared (and checked) with the rest of lasium.* in config.py
+from fewgen_tf.methods.lasium.config import (CLUSTER, LATENT_STRATEGIES,  # noqa: F401
+                                             STRATEGIES, check_strategy)
 
 
 def pairwise_squared_distances(latents):
@@ -102,12 +101,11 @@ def other_class_indices(seed, num_classes: int, count: int):
 def in_class_latents(strategy: str, anchors, count: int, seed, variance: float = 0.5,
                      alpha: float = 0.2):
     """`count` in-class latents per anchor [N, count, d] by strategy n / ro / oc."""
-    if strategy not in STRATEGIES:
-        raise ConfigError(f"unknown lasium.strategy {strategy!r}; valid: {', '.join(STRATEGIES)}")
     if strategy == CLUSTER:
         raise ConfigError("strategy 'cluster' has no anchors: its tasks come from "
                           "cluster_task_latents")
     num_classes, latent_dim = anchors.shape[0], anchors.shape[1]
+    check_strategy(strategy, num_classes)
     if strategy == "n":
         noise = tf.random.stateless_normal([num_classes, count, latent_dim], seed=seed,
                                            dtype=anchors.dtype)
@@ -116,8 +114,6 @@ def in_class_latents(strategy: str, anchors, count: int, seed, variance: float =
         randoms = tf.random.stateless_normal([num_classes, count, latent_dim], seed=seed,
                                              dtype=anchors.dtype)
         return toward_random(anchors, randoms, alpha)
-    if num_classes < 2:
-        raise ConfigError("strategy 'oc' interpolates toward other classes: it needs ways >= 2")
     return toward_other_class(anchors, other_class_indices(seed, num_classes, count), alpha)
 
 

@@ -21,6 +21,7 @@ import tensorflow as tf
 
 from fewgen_tf.errors import ConfigError
 from fewgen_tf.methods.lasium import strategies
+from fewgen_tf.methods.lasium.config import check_strategy
 
 
 def translate_images(images, shifts):
@@ -39,9 +40,7 @@ class LatentTaskSampler:
     def __init__(self, generator, ways: int, shots: int, queries: int, strategy: str = "n",
                  variance: float = 0.5, alpha: float = 0.2, epsilon: float = 0.0,
                  max_resamples: int = 1000, translate: int = 0, real_images=None):
-        if strategy not in strategies.STRATEGIES:
-            raise ConfigError(f"unknown lasium.strategy {strategy!r}; valid: "
-                              f"{', '.join(strategies.STRATEGIES)}")
+        check_strategy(strategy, ways)
         if strategy == strategies.CLUSTER:
             strategies.check_cluster_generator(generator, ways)
             if real_images is not None:

@@ -1,12 +1,17 @@
 """Meta-FAVAE's config vocabulary: `meta_favae.*` on top of `generator.*` and
-`gen_eval.*`."""
+`gen_eval.*`, and its checks (`check_meta_favae` for the generator's keys,
+`check_meta_favae_pipeline` for the pipeline's), run by `pipelines.check_config`."""
 
 import ml_collections
 
+from fewgen_tf import config as config_lib
 from fewgen_tf.config import add_generation_eval, add_generator
+from fewgen_tf.errors import ConfigError
 
 
 META_FAVAE_VARIANTS = ("favae", "avae", "figr")
+GAN_LOSSES = ("standard", "relativistic")
+CODE_SOURCES = ("prior", "encoder")
 
 
 def add_meta_favae(config: ml_collections.ConfigDict,
@@ -55,3 +60,82 @@ def add_meta_favae(config: ml_collections.ConfigDict,
     m.grid_images = 8                         # generations a row
     m.evaluate = True                         # run the generation protocol (gen_eval.*)
     return config
+
+
+META_FAVAE_RULES = {
+    "meta_favae.variant": config_lib.one_of(META_FAVAE_VARIANTS),
+    "meta_favae.vae": config_lib.boolean(),
+    "meta_favae.feedback": config_lib.boolean(),
+    "meta_favae.noise_dim": config_lib.integer(1),
+    "meta_favae.width": config_lib.POSITIVE,
+    "meta_favae.task_size": config_lib.integer(1),
+    "meta_favae.rounds": config_lib.integer(0),
+    "meta_favae.vae_steps": config_lib.integer(0),
+    "meta_favae.d_steps": config_lib.integer(0),
+    "meta_favae.g_steps": config_lib.integer(0),
+    "meta_favae.inner_vae_lr": config_lib.POSITIVE,
+    "meta_favae.inner_gan_lr": config_lib.POSITIVE,
+    "meta_favae.inner_beta_1": config_lib.number(0, 1, high_open=True),
+    "meta_favae.inner_beta_2": config_lib.number(0, 1, high_open=True),
+    "meta_favae.outer_vae_lr": config_lib.POSITIVE,
+    "meta_favae.outer_gan_lr": config_lib.POSITIVE,
+    "meta_favae.beta": config_lib.number(0),
+    "meta_favae.gan_loss": config_lib.one_of(GAN_LOSSES),
+    "meta_favae.feedback_generations": config_lib.integer(1),
+    "meta_favae.code_source": config_lib.one_of(CODE_SOURCES),
+    "meta_favae.train_split": config_lib.one_of(config_lib.SPLITS),
+    "meta_favae.steps_per_epoch": config_lib.integer(1),
+    "meta_favae.grid_split": config_lib.one_of(config_lib.SPLITS),
+    "meta_favae.grid_classes": config_lib.integer(0),
+    "meta_favae.grid_images": config_lib.integer(1),
+    "meta_favae.evaluate": config_lib.boolean(),
+}
+
+
+def check_settings(values) -> None:
+    """`values`: `meta_favae.*` key (without the prefix) -> value, for the keys given.
+    Each key's rule, the feedback blends' range, and what needs the VAE. The model's
+    `Settings` checks itself with this too."""
+    for name, value in values.items():
+        rule = META_FAVAE_RULES.get(f"meta_favae.{name}")
+        if rule:
+            rule(f"meta_favae.{name}", value)
+    if "feedback_range" in values:
+        blend = values["feedback_range"]
+        try:
+            low, high = (float(a) for a in blend)
+        except (TypeError, ValueError):
+            low, high = 1.0, 0.0
+        if not 0.0 <= low <= high <= 1.0:
+            raise ConfigError("meta_favae.feedback_range must satisfy 0 <= low <= high <= 1, "
+                              f"got {tuple(blend) if hasattr(blend, '__iter__') else blend}")
+    vae = values.get("vae", True)
+    if values.get("feedback") and not vae:
+        raise ConfigError("meta_favae.feedback needs the VAE (its blends feed the "
+                          "encoder): set meta_favae.vae=True or feedback=False")
+    if values.get("code_source") == "encoder" and not vae:
+        raise ConfigError("meta_favae.code_source='encoder' needs the VAE (FIGR has no "
+                          "encoder): use code_source='prior'")
+
+
+def check_meta_favae(config) -> None:
+    """`meta_favae.*` of the Meta-FAVAE generator (wherever it is used)."""
+    if "meta_favae" in config:
+        check_settings(dict(config.meta_favae.items()))
+
+
+def check_meta_favae_pipeline(config) -> None:
+    """The pipeline `meta_favae`: one task per meta-iteration on one device, novel
+    evaluation classes, and meta-iterations to train unless the meta-weights come from
+    generator.from_workdir."""
+    check_meta_favae(config)
+    m, g = config.meta_favae, config.generator
+    if config.get("distribute", "auto") not in ("auto", "default"):
+        raise ConfigError(f"pipeline meta_favae trains one task per meta-iteration on one "
+                          f"device: distribute must be auto or default, got "
+                          f"{config.distribute!r}")
+    if config.get("gen_eval") and m.evaluate and config.gen_eval.split == m.train_split:
+        raise ConfigError(f"gen_eval.split {config.gen_eval.split!r} is the training split "
+                          "(meta_favae.train_split): its classes would not be novel")
+    if not g.from_workdir:
+        config_lib.integer(1)("generator.iterations (meta-iterations)", g.iterations)

@@ -62,13 +62,14 @@ import keras
 import tensorflow as tf
 
 from fewgen_tf import seeds
-from fewgen_tf.errors import ConfigError, DataError
+from fewgen_tf.errors import DataError
+from fewgen_tf.methods.meta_favae import config as meta_favae_config
 from fewgen_tf.methods.meta_favae import nets as meta_favae_nets
 from fewgen_tf.generators.msgan import mode_seeking_term
 from fewgen_tf.generators.vae import kl_divergence, reparameterize
 
-GAN_LOSSES = ("standard", "relativistic")
-CODE_SOURCES = ("prior", "encoder")
+GAN_LOSSES = meta_favae_config.GAN_LOSSES      # (declared with meta_favae.*)
+CODE_SOURCES = meta_favae_config.CODE_SOURCES
 
 
 # --------------------------------------------------------------------- the maths, small
@@ -172,32 +173,13 @@ class Settings:
     code_source: str = "prior"       # generation's c: prior (Algorithm 2) | encoder
     min_seeds: int = 4               # g: the seed images a generation task needs
 
-    def __post_init__(self):
-        for name in ("rounds", "vae_steps", "d_steps", "g_steps"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                raise ConfigError(f"meta_favae.{name} must be an int >= 0, got {value!r}")
-        if not isinstance(self.min_seeds, int) or self.min_seeds < 1:
-            raise ConfigError(f"meta_favae.task_size must be an int >= 1, got {self.min_seeds!r}")
-        if not isinstance(self.feedback_generations, int) or self.feedback_generations < 1:
-            raise ConfigError("meta_favae.feedback_generations must be an int >= 1, got "
-                              f"{self.feedback_generations!r}")
-        if self.gan_loss not in GAN_LOSSES:
-            raise ConfigError(f"unknown meta_favae.gan_loss {self.gan_loss!r}; valid: "
-                              f"{', '.join(GAN_LOSSES)}")
-        if self.code_source not in CODE_SOURCES:
-            raise ConfigError(f"unknown meta_favae.code_source {self.code_source!r}; valid: "
-                              f"{', '.join(CODE_SOURCES)}")
-        low, high = (float(a) for a in self.feedback_range)
-        if not 0.0 <= low <= high <= 1.0:
-            raise ConfigError("meta_favae.feedback_range must satisfy 0 <= low <= high <= 1, "
-                              f"got {tuple(self.feedback_range)}")
-        if self.feedback and not self.vae:
-            raise ConfigError("meta_favae.feedback needs the VAE (its blends feed the "
-                              "encoder): set meta_favae.vae=True or feedback=False")
-        if self.code_source == "encoder" and not self.vae:
-            raise ConfigError("meta_favae.code_source='encoder' needs the VAE (FIGR has no "
-                              "encoder): use code_source='prior'")
+    def __post_init__(self):  # the checks of meta_favae.* (config.py), one copy
+        meta_favae_config.check_settings(dict(
+            rounds=self.rounds, vae_steps=self.vae_steps, d_steps=self.d_steps,
+            g_steps=self.g_steps, task_size=self.min_seeds,
+            feedback_generations=self.feedback_generations, gan_loss=self.gan_loss,
+            code_source=self.code_source, feedback_range=self.feedback_range, vae=self.vae,
+            feedback=self.feedback))
 
 
 # ----------------------------------------------------------------------------- the model

@@ -28,7 +28,8 @@ from fewgen_tf import workdir as workdir_lib
 from fewgen_tf.data import episodes, generation_tasks, registry
 from fewgen_tf.errors import ConfigError
 from fewgen_tf.generators import registry as generator_registry
-from fewgen_tf.stages.generation_eval import evaluate_fewshot_generator
+from fewgen_tf.methods.meta_favae import config as meta_favae_config
+from fewgen_tf.stages.generation_eval import check_protocol, evaluate_fewshot_generator
 from fewgen_tf.stages.generator import load_trained_generator
 
 TASK_STREAM = "meta_favae"
@@ -91,30 +92,16 @@ def grid_tasks(config, splits):
                                              m.task_size, 1, config.seed, stream="meta_favae-grid")
 
 
-def _strategy(config):
-    """Meta-FAVAE meta-trains one task per meta-iteration on one device."""
-    if config.distribute not in ("auto", "default"):
-        raise ConfigError(f"pipeline meta_favae trains one task per meta-iteration on one "
-                          f"device: distribute must be auto or default, got "
-                          f"{config.distribute!r}")
-    return distribute.make_strategy("default")
-
-
 def meta_train(config, workdir, splits):
     """The meta-trained (or restored) model of `config` on the tasks of the train split."""
+    meta_favae_config.check_meta_favae_pipeline(config)  # (one device, novel classes, ...)
     g, m = config.generator, config.meta_favae
     train = _split(splits, m.train_split, "meta_favae.train_split")
-    if config.get("gen_eval") and m.evaluate and config.gen_eval.split == m.train_split:
-        raise ConfigError(f"gen_eval.split {config.gen_eval.split!r} is the training split "
-                          "(meta_favae.train_split): its classes would not be novel")
     episodes.check_episode_request(train, 1, m.task_size, 0)
-    with _strategy(config).scope():
+    with distribute.make_strategy("default").scope():  # one task per meta-iteration
         model = generator_registry.build_generator(config, train.image_shape)
     if g.from_workdir:
         return load_trained_generator(model, config)
-    if not isinstance(g.iterations, int) or g.iterations < 1:
-        raise ConfigError(f"generator.iterations (meta-iterations) must be an int >= 1, got "
-                          f"{g.iterations!r}")
     steps_per_epoch = max(1, min(int(m.steps_per_epoch), g.iterations))
 
     def make_dataset(start_step):
@@ -136,6 +123,8 @@ def meta_train(config, workdir, splits):
 
 def run(config, workdir):
     splits = registry.load_splits(config.data)
+    if config.meta_favae.evaluate:
+        check_protocol(config, splits)  # enough classes and images for gen_eval, up front
     model = meta_train(config, workdir, splits)
     result = None
     if config.meta_favae.evaluate:
