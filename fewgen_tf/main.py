@@ -7,6 +7,7 @@ r"""Command-line entry point.
 Only parses flags and calls the pipeline named by `config.pipeline`.
 """
 
+import errno
 import sys
 
 import ml_collections
@@ -83,6 +84,22 @@ def main(argv):
     except FewgenError as e:
         logging.error("%s", e)
         sys.exit(f"fewgen_tf: error: {e}")
+    except OSError as e:
+        if e.filename is None:
+            raise  # no path to name: the traceback is the information there is
+        message = os_error_message(e)
+        logging.error("%s", message)
+        sys.exit(f"fewgen_tf: error: {message}")
+
+
+def os_error_message(error: OSError) -> str:
+    """One line for an OSError of the run that names a path (a full disk, a quota, a
+    file made read-only under a running job): "cannot write PATH: REASON" (or "cannot
+    use PATH: REASON" when the failing call is not known to be a write)."""
+    write_errors = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG, errno.EACCES,
+                    errno.EPERM)
+    verb = "cannot write" if error.errno in write_errors else "cannot use"
+    return f"{verb} {error.filename}: {error.strerror or error}"
 
 
 if __name__ == "__main__":

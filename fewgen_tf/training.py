@@ -248,6 +248,8 @@ def fit_resumable(model, make_dataset, total_steps: int, steps_per_epoch: int, w
         # the checkpoints resumed from were read: the run's deferred config.json now
         # describes what this workdir will hold (workdir.defer_config)
         workdir_lib.commit_config(workdir)
+        # steps after `start` are trained again: their old lines would be duplicates
+        workdir_lib.drop_metrics_after(workdir, phase, start)
         model.fit(dataset, epochs=epochs, initial_epoch=start // steps_per_epoch,
                   steps_per_epoch=steps_per_epoch, callbacks=workdir_callbacks, verbose=verbose)
     best_path = os.path.join(directory, "best", "weights")

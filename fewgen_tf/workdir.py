@@ -41,6 +41,7 @@ def check_resumable(workdir: str, config, method_keys=()) -> None:
 
     if os.path.exists(workdir) and not os.path.isdir(workdir):
         raise ConfigError(f"workdir {workdir} is a file, not a directory")
+    check_writable(workdir)
     old_path = os.path.join(workdir, "config.json")
     if not (os.path.exists(old_path) and os.path.isdir(os.path.join(workdir, "checkpoints"))):
         return
@@ -57,6 +58,26 @@ def check_resumable(workdir: str, config, method_keys=()) -> None:
             f"workdir {workdir} holds checkpoints of another setting ("
             + "; ".join(f"{k}: {a!r} there, {b!r} now" for k, a, b in differ)
             + "); resuming would be meaningless: use a new --workdir")
+
+
+def check_writable(workdir: str) -> None:
+    """Refuse (ConfigError, naming `workdir` and the problem) a workdir this process
+    cannot create or write: one below a regular file, or in a read-only or foreign place.
+    Judged on the workdir if it exists, else on its nearest existing ancestor (which the
+    run would create it in); nothing is created. Called before anything is read or
+    trained, so such a run stops at once instead of with a traceback at its first write."""
+    from fewgen_tf.errors import ConfigError
+
+    path = os.path.abspath(workdir)
+    while not os.path.exists(path):  # the nearest existing ancestor ("/" exists)
+        path = os.path.dirname(path)
+    if not os.path.isdir(path):
+        raise ConfigError(f"workdir {workdir} cannot be created: {path} is a file, not a "
+                          "directory")
+    if not os.access(path, os.W_OK | os.X_OK):
+        where = "it is" if path == os.path.abspath(workdir) else f"{path} is"
+        raise ConfigError(f"workdir {workdir} is not writable: {where} read-only or not "
+                          "this user's to write")
 
 
 def _partial(path: str) -> str:
@@ -207,6 +228,40 @@ def append_metrics(workdir: str, record: dict) -> None:
             if f.read(1) != b"\n":
                 line = "\n" + line
         f.write(line.encode())
+
+
+def drop_metrics_after(workdir: str, phase, step: int) -> int:
+    """Delete the metrics.jsonl records of `phase` (None: records without a phase) whose
+    `step` is after `step`; returns how many. `training.fit_resumable` calls it with the
+    step it resumes from: those records describe steps whose checkpoint was lost (a
+    truncated newest checkpoint, a kill after the metrics line but before the checkpoint),
+    and the resumed run trains those steps again and appends their records anew. Dropping
+    the stale lines in the writer, once, keeps metrics.jsonl one line per (phase, step)
+    for every reader (ours and a user's pandas alike) and keeps the lines of the weights
+    the workdir really holds; a reader-side de-duplication would have to be repeated by
+    every reader. The file is rewritten atomically and only when something is dropped."""
+    path = os.path.join(workdir, "metrics.jsonl")
+    if not os.path.exists(path):
+        return 0
+    with open(path) as f:
+        lines = f.read().splitlines(keepends=True)
+    kept = []
+    for line in lines:
+        try:
+            record = json.loads(line)
+        except ValueError:
+            kept.append(line)  # a torn line stays as it was (readers skip it)
+            continue
+        if (isinstance(record, dict) and record.get("phase") == phase
+                and isinstance(record.get("step"), int) and record["step"] > step):
+            continue
+        kept.append(line)
+    dropped = len(lines) - len(kept)
+    if dropped:
+        if kept and not kept[-1].endswith("\n"):
+            kept[-1] += "\n"
+        _write_atomically(path, "".join(kept))
+    return dropped
 
 
 def read_metrics(workdir: str) -> list:

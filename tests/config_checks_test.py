@@ -243,3 +243,49 @@ def test_vocabulary_names_declared_in_the_configs_match_the_modules_that_use_the
 
     assert set(registry.DATASETS) == set(config_lib.DATASET_SPLITS)
     assert cola_config.SMALL_SAMPLE_BACKBONES == tuple(resnet.BACKBONES) + backbones.BACKBONES
+
+
+def test_a_workdir_below_a_file_or_in_a_read_only_place_is_refused_before_training(
+        tmp_path, monkeypatch):
+    (tmp_path / "somefile").write_text("not a directory")
+    below_file = tmp_path / "somefile" / "run"
+    result = subprocess.run(
+        [sys.executable, "-m", "fewgen_tf.main", "--config=configs/quickstart.py",
+         f"--workdir={below_file}"], cwd=REPO_ROOT, capture_output=True, text=True,
+        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"), timeout=300)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"fewgen_tf: error: workdir {below_file} cannot be created: {tmp_path / 'somefile'} "
+        "is a file, not a directory")
+    # read-only (chmod does not stop root, so os.access answers as for a read-only mount)
+    read_only = tmp_path / "ro"
+    read_only.mkdir()
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda path, mode: (
+        False if os.path.abspath(path) == str(read_only) else real_access(path, mode)))
+    for workdir, where in ((read_only / "a" / "run", f"{read_only} is"), (read_only, "it is")):
+        with pytest.raises(ConfigError, match=rf"workdir {workdir} is not writable: {where} "
+                                              "read-only"):
+            pipelines.run(_tiny_supervised(), str(workdir))
+    assert os.listdir(read_only) == []  # nothing created, nothing trained
+
+
+def test_an_os_error_of_the_run_is_one_line_naming_the_path(monkeypatch):
+    import errno
+    import types
+
+    from fewgen_tf import main as main_module
+
+    def full_disk(config, workdir):
+        raise OSError(errno.ENOSPC, "No space left on device", f"{workdir}/metrics.jsonl")
+
+    monkeypatch.setattr(pipelines, "run", full_disk)
+    monkeypatch.setattr(main_module, "FLAGS", types.SimpleNamespace(
+        config=_tiny_supervised(), workdir="/data/run"))
+    with pytest.raises(SystemExit) as caught:
+        main_module.main(["fewgen_tf"])
+    assert caught.value.code == ("fewgen_tf: error: cannot write /data/run/metrics.jsonl: "
+                                 "No space left on device")
+    assert main_module.os_error_message(FileNotFoundError(
+        errno.ENOENT, "No such file or directory", "/x")) == (
+        "cannot use /x: No such file or directory")

@@ -342,7 +342,7 @@ def test_pipeline_refuses_bad_settings(synthetic_config, tmp_path):
         pipeline.meta_train(config, str(tmp_path / "b"), splits)
     config.distribute = "auto"
     config.meta_favae.task_size = 50
-    with pytest.raises(DataError, match="fewer than"):
+    with pytest.raises(DataError, match=r"fewer than meta_favae.task_size = 50"):
         pipeline.meta_train(config, str(tmp_path / "c"), splits)
     with pytest.raises(ValueError, match="unknown Meta-FAVAE variant"):
         add_meta_favae(synthetic_config, "faml")

@@ -97,3 +97,15 @@ def test_missing_and_corrupt_omniglot_sources(tmp_path, omniglot_dir):
     with pytest.raises(DataError, match="cannot open Omniglot zip .*images_evaluation.zip"):
         omniglot.load_omniglot(str(tmp_path))
     os.remove(tmp_path / "images_evaluation.zip")
+
+
+def test_random_bytes_npz_is_named_not_a_valid_archive(tmp_path):
+    path = tmp_path / omniglot.NPZ_FILES[0]
+    path.write_bytes(np.random.default_rng(0).integers(0, 256, 4096, np.uint8).tobytes())
+    with pytest.raises(DataError, match=rf"cannot read Omniglot npz {path}: not a valid "
+                                        r"\.npz archive") as caught:
+        omniglot.load_npz(str(tmp_path), 28)
+    assert "pickled" not in str(caught.value)
+    np.savez(path, images=np.zeros((2, 20, 5, 5), bool))  # a real archive passes the check
+    with pytest.raises(DataError, match=r"expected images of shape \(C, 20, 105, 105\)"):
+        omniglot.load_npz(str(tmp_path), 28)

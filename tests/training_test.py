@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from fewgen_tf import training
+from fewgen_tf import training, workdir as workdir_lib
 from fewgen_tf.errors import TrainingError
 
 
@@ -68,6 +68,8 @@ def test_a_truncated_newest_checkpoint_resumes_from_the_one_before(tmp_path, cap
     resumed = _fit(tmp_path, 8)
     assert int(resumed.optimizer.iterations.numpy()) == 8  # from step 4, not from 0
     assert "cannot be read" in caplog.text and "older checkpoint" in caplog.text
+    # step 6 ran twice; metrics.jsonl keeps one line of it, the resumed run's
+    assert [r["step"] for r in workdir_lib.read_metrics(str(tmp_path))] == [2, 4, 6, 8]
     for path in glob.glob(str(tmp_path / "checkpoints" / "ckpt-*.index")):
         with open(path, "wb") as f:
             f.write(b"garbage")
@@ -177,3 +179,20 @@ def test_a_directory_is_replaced_whole_or_not_at_all(tmp_path):
         workdir_lib.replace_directory(failing, path)
     assert open(os.path.join(path, "saved_model.pb")).read() == "new"  # untouched
     assert os.listdir(tmp_path / "export" / "generator") == ["1"]  # no temporary left
+
+
+def test_drop_metrics_after_keeps_other_phases_and_records_without_a_step(tmp_path):
+    records = [{"split": "train"}, {"step": 2}, {"step": 4}, {"step": 4, "phase": "generator"},
+               {"step": 6, "phase": "generator"}, {"step": 6}]
+    for record in records:
+        workdir_lib.append_metrics(str(tmp_path), record)
+    with open(tmp_path / "metrics.jsonl", "a") as f:
+        f.write('{"step": 8, "lo')  # an append a kill cut short
+    assert workdir_lib.drop_metrics_after(str(tmp_path), "generator", 4) == 1
+    assert workdir_lib.drop_metrics_after(str(tmp_path), None, 2) == 2
+    kept = [{k: v for k, v in r.items() if k != "time"}
+            for r in workdir_lib.read_metrics(str(tmp_path))]
+    assert kept == [{"split": "train"}, {"step": 2}, {"step": 4, "phase": "generator"}]
+    workdir_lib.append_metrics(str(tmp_path), {"step": 4})  # starts on a line of its own
+    assert workdir_lib.read_metrics(str(tmp_path))[-1]["step"] == 4
+    assert workdir_lib.drop_metrics_after(str(tmp_path / "absent"), None, 0) == 0

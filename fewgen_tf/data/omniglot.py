@@ -81,6 +81,10 @@ def load_npz(directory: str, image_size: int) -> ClassDataset:
     arrays, keys = [], []
     for filename, first_id in zip(NPZ_FILES, (1, NUM_BACKGROUND + 1)):
         path = os.path.join(directory, filename)
+        if os.path.isfile(path) and not zipfile.is_zipfile(path):  # numpy would call
+            # any other bytes "pickled data", refused under allow_pickle=False
+            raise DataError(f"cannot read Omniglot npz {path}: not a valid .npz archive "
+                            "(not a zip file; re-download or re-create it)")
         try:
             with np.load(path) as archive:
                 pixels = archive["images"]

@@ -97,7 +97,9 @@ def meta_train(config, workdir, splits):
     meta_favae_config.check_meta_favae_pipeline(config)  # (one device, novel classes, ...)
     g, m = config.generator, config.meta_favae
     train = _split(splits, m.train_split, "meta_favae.train_split")
-    episodes.check_episode_request(train, 1, m.task_size, 0)
+    episodes.check_class_request(  # (not check_episode_request: its message says "shots")
+        train, (("classes", 1, 1), ("meta_favae.task_size", m.task_size, 1)), 1, m.task_size,
+        f"meta_favae.task_size = {m.task_size}")
     with distribute.make_strategy("default").scope():  # one task per meta-iteration
         model = generator_registry.build_generator(config, train.image_shape)
     if g.from_workdir:
