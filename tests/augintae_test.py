@@ -119,7 +119,7 @@ def test_the_default_targets_are_minus_one_one_zero(glyphs):
     assert float(logs["d_real"]) == pytest.approx(0.3, abs=1e-6)
     assert float(model.k) == pytest.approx(0.999, abs=1e-6)
     with pytest.raises(ValueError, match="real > fake"):
-        augintae.check_targets((1.0, 0.0, 1.0))
+        augintae.build_augintae((SIZE, SIZE, 1), LATENT, width=WIDTH, targets=(1.0, 0.0, 1.0))
 
 
 def test_k_recovers_once_d_separates_by_more_than_one(glyphs):

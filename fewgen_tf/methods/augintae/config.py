@@ -10,6 +10,8 @@ from fewgen_tf.errors import ConfigError
 
 
 AUGINTAE_VARIANTS = ("augintae", "ae", "intae")
+# (D's fake, D's real, G's) LSGAN targets: see methods/augintae/model.py's module doc
+LSGAN_TARGETS = (-1.0, 1.0, 0.0)
 
 
 def add_augintae(config: ml_collections.ConfigDict,
@@ -36,7 +38,7 @@ def add_augintae(config: ml_collections.ConfigDict,
     config.augintae.architecture = "auto"     # auto | infogan (characters) | dcgan (RGB)
     config.augintae.width = 1.0               # layer-width multiplier (1 = the paper's)
     config.augintae.adversarial = True        # False: no discriminator, lr x0.1 at 35%, 70%
-    config.augintae.lsgan_targets = (-1.0, 1.0, 0.0)  # D's fake / real and G's targets:
+    config.augintae.lsgan_targets = LSGAN_TARGETS  # D's fake / real and G's targets:
     # (0, 1, 1) caps D's separation at 1, so Eq. 5's k can only fall (to 0 by pass 4)
     config.augintae.train_splits = ("train",)  # splits whose images (labels dropped) train it
     config.augintae.interpolation_pairs = 6   # rows of samples/interpolations.png
@@ -60,13 +62,20 @@ def check_augintae(config) -> None:
     config_lib.check_rules(config, AUGINTAE_RULES)
     found, targets = config_lib.lookup(config, "augintae.lsgan_targets")
     if found:
-        try:
-            values = [float(t) for t in targets]
-        except (TypeError, ValueError):
-            values = []
-        if len(values) != 3:
-            raise ConfigError(f"augintae.lsgan_targets must be three numbers (D's fake, D's "
-                              f"real, G's target), got {targets!r}")
+        check_lsgan_targets(targets)
+
+
+def check_lsgan_targets(targets):
+    """`augintae.lsgan_targets` as three floats (D's fake, D's real, G's target); a
+    ConfigError unless they are three numbers with real > fake (D must separate them)."""
+    try:
+        values = tuple(float(t) for t in targets)
+    except (TypeError, ValueError):
+        values = ()
+    if len(values) != 3 or not values[1] > values[0]:
+        raise ConfigError(f"augintae.lsgan_targets must be three numbers (D's fake, D's real, "
+                          f"G's target) with real > fake, got {targets!r}")
+    return values
 
 
 def check_augintae_pipeline(config) -> None:

@@ -39,17 +39,17 @@ registry then gives it the paper's learning-rate cuts (x0.1 at 35% and 70% of tr
 import keras
 import tensorflow as tf
 
-from fewgen_tf import seeds
-from fewgen_tf import distribute
+from fewgen_tf import distribute, seeds
 from fewgen_tf.data import augment
+from fewgen_tf.methods.augintae import config as augintae_config
 from fewgen_tf.nets import infogan_dcgan
 
-VARIANTS = ("augintae", "ae", "intae")
+VARIANTS = augintae_config.AUGINTAE_VARIANTS  # (declared with augintae.*)
 DOT_LIMIT = 1.0 - 1e-6   # the SLERP dot product is clipped to [-DOT_LIMIT, DOT_LIMIT]
 SMALL_ANGLE = 1e-3       # radians; below it SLERP falls back to linear interpolation
 GAMMA_EPS = 1e-12        # keeps gamma finite where the adversarial gradient vanishes
 K_RATE = 0.001           # Eq. 5
-LSGAN_TARGETS = (-1.0, 1.0, 0.0)  # (fake, real, generator's) targets: see the module doc
+LSGAN_TARGETS = augintae_config.LSGAN_TARGETS  # (fake, real, generator's): the module doc
 
 
 # --------------------------------------------------------------------- the maths, small
@@ -129,15 +129,6 @@ def sample_triplet(images, ranges, seed):
     return augmentation_triplet(images, rho1, rho2, alpha, ranges.fill) + (alpha,)
 
 
-def check_targets(targets):
-    """(fake, real, generator's) LSGAN targets as floats; ValueError unless real > fake."""
-    values = tuple(float(t) for t in targets)
-    if len(values) != 3 or not values[1] > values[0]:
-        raise ValueError(f"LSGAN targets must be (fake, real, generator's) with real > fake; "
-                         f"got {tuple(targets)}")
-    return values
-
-
 def _l1_per_image(target, output):
     return tf.reduce_mean(tf.abs(target - output), axis=[1, 2, 3])
 
@@ -157,7 +148,7 @@ class AugIntAE(keras.Model):
             raise ValueError(f"unknown AugIntAE variant {variant!r}; valid: {', '.join(VARIANTS)}")
         self.encoder, self.generator, self.discriminator = encoder, generator, discriminator
         self.variant = variant
-        self.targets = check_targets(targets)
+        self.targets = augintae_config.check_lsgan_targets(targets)
         self.adversarial = discriminator is not None
         self.ranges = ranges or augment.AugmentationRanges.characters()
         self.latent_dim = int(encoder.output_shape[-1])
