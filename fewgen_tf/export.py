@@ -137,15 +137,45 @@ def export_classifier(learner, path: str) -> str:
     return _write(archive, path, "classifier with signature classify")
 
 
+# The parts of TensorFlow's SavedModel fingerprint that do not depend on the process:
+# the program (function names regularised), the signatures, the object graph and the
+# variables. saved_model.pb itself differs between two exports of the same model (its
+# function names carry process-wide counters), the checksum with it.
+_PROGRAM_HASHES = ("graph_def_program_hash", "signature_def_hash",
+                   "saved_object_graph_hash", "checkpoint_hash")
+
+
+def same_saved_model(path_a: str, path_b: str) -> bool:
+    """Whether two SavedModel directories hold the same program, signatures and
+    variables (by TensorFlow's fingerprint.pb); False when either has no fingerprint."""
+    try:
+        a, b = (tf.saved_model.experimental.read_fingerprint(p) for p in (path_a, path_b))
+    except (tf.errors.OpError, OSError, ValueError):
+        return False
+    return all(getattr(a, h) == getattr(b, h) for h in _PROGRAM_HASHES)
+
+
 def _write(archive, path, what):
     """Write the SavedModel beside `path` and move it into place whole
     (`workdir.replace_directory`): a killed export never leaves half a model where a
-    server would load it, and an existing export stays until the new one is complete."""
-    if os.path.exists(path) and os.listdir(path):
-        logging.warning("overwriting the export in %s", path)
+    server would load it, and an existing export stays until the new one is complete.
+    An export identical to the one already there (`same_saved_model`: an unchanged
+    rerun of a finished run) leaves that one as it was, byte for byte."""
+    existed = os.path.isdir(path) and bool(os.listdir(path))
+    kept = []
+
+    def same(temporary, old):
+        kept.append(same_saved_model(temporary, old))
+        return kept[-1]
+
     workdir_lib.replace_directory(lambda temporary: archive.write_out(temporary, verbose=False),
-                                  path)
-    logging.info("exported %s to %s", what, path)
+                                  path, same=same)
+    if kept and kept[-1]:
+        logging.info("the %s in %s is unchanged: kept", what, path)
+    else:
+        if existed:
+            logging.warning("replaced the export in %s (its program or weights changed)", path)
+        logging.info("exported %s to %s", what, path)
     return path
 
 

@@ -90,6 +90,12 @@ def main(argv):
         message = os_error_message(e)
         logging.error("%s", message)
         sys.exit(f"fewgen_tf: error: {message}")
+    except Exception as e:  # noqa: BLE001 (re-raised unless it is a storage failure)
+        message = storage_error_message(e)
+        if message is None:
+            raise
+        logging.error("%s", message)
+        sys.exit(f"fewgen_tf: error: {message}")
 
 
 def os_error_message(error: OSError) -> str:
@@ -100,6 +106,27 @@ def os_error_message(error: OSError) -> str:
                     errno.EPERM)
     verb = "cannot write" if error.errno in write_errors else "cannot use"
     return f"{verb} {error.filename}: {error.strerror or error}"
+
+
+# What the operating system says when storage refuses a write, as TensorFlow's own file
+# ops (checkpoints, SavedModels, summaries) pass it on inside their error messages.
+STORAGE_FAILURES = ("No space left on device", "Disk quota exceeded", "Read-only file system",
+                    "File too large", "Permission denied")
+
+
+def storage_error_message(error) -> "str | None":
+    """One line for a TensorFlow error that is a failed write to storage (a full disk
+    while a checkpoint or an export is written): "cannot write: REASON (TF's first line)";
+    None for anything else (a real bug keeps its traceback)."""
+    tf = sys.modules.get("tensorflow")
+    if tf is None or not isinstance(error, tf.errors.OpError):
+        return None
+    text = str(error.message or error)
+    reason = next((r for r in STORAGE_FAILURES if r in text), None)
+    if reason is None:
+        return None
+    first = text.strip().splitlines()[0].strip() if text.strip() else reason
+    return f"cannot write: {reason} ({first[:300]})"
 
 
 if __name__ == "__main__":

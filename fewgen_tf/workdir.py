@@ -138,12 +138,14 @@ def remove_torn_writes(workdir: str) -> list:
     return removed
 
 
-def replace_directory(write, path: str) -> str:
+def replace_directory(write, path: str, same=None) -> str:
     """Write a directory whole: `write(temporary)` fills a sibling `PATH.partial-PID`,
     which then takes `path`'s place (the old one, if any, is moved aside and deleted
     after). A kill or an error mid-write leaves the previous `path` untouched; a reader
     (TF Serving polling `export/NAME/`, whose versions are integer names) never sees a
-    half-written directory."""
+    half-written directory. `same(temporary, path)`, when given, is asked whether the
+    new directory holds what `path` already holds: then `path` is kept byte for byte
+    (an unchanged rerun of a finished run changes nothing in its workdir)."""
     temporary = _partial(path)
     shutil.rmtree(temporary, ignore_errors=True)
     commit_config(path)
@@ -153,6 +155,9 @@ def replace_directory(write, path: str) -> str:
     except BaseException:
         shutil.rmtree(temporary, ignore_errors=True)
         raise
+    if same is not None and os.path.isdir(path) and same(temporary, path):
+        shutil.rmtree(temporary, ignore_errors=True)
+        return path
     old = None
     if os.path.exists(path):
         old = _partial(f"{path}.old")

@@ -289,3 +289,34 @@ def test_an_os_error_of_the_run_is_one_line_naming_the_path(monkeypatch):
     assert main_module.os_error_message(FileNotFoundError(
         errno.ENOENT, "No such file or directory", "/x")) == (
         "cannot use /x: No such file or directory")
+
+
+def test_a_tensorflow_write_error_on_a_full_disk_is_one_line(monkeypatch):
+    """TensorFlow's own file ops (a checkpoint's SaveV2) raise OpErrors, not OSErrors;
+    a full disk there is one line too, and any other TensorFlow error keeps its trace."""
+    import types
+
+    import tensorflow as tf
+
+    from fewgen_tf import main as main_module
+
+    def full_disk(config, workdir):
+        raise tf.errors.ResourceExhaustedError(
+            None, None, f"{workdir}/checkpoints/ckpt-3_temp/part-0.data; No space left on "
+            "device\n\tFailed to write [Op:SaveV2]")
+
+    monkeypatch.setattr(pipelines, "run", full_disk)
+    monkeypatch.setattr(main_module, "FLAGS", types.SimpleNamespace(
+        config=_tiny_supervised(), workdir="/data/run"))
+    with pytest.raises(SystemExit) as caught:
+        main_module.main(["fewgen_tf"])
+    assert caught.value.code == (
+        "fewgen_tf: error: cannot write: No space left on device (/data/run/checkpoints/"
+        "ckpt-3_temp/part-0.data; No space left on device)")
+
+    def bug(config, workdir):
+        raise tf.errors.InvalidArgumentError(None, None, "Incompatible shapes: [2] vs. [3]")
+
+    monkeypatch.setattr(pipelines, "run", bug)
+    with pytest.raises(tf.errors.InvalidArgumentError):
+        main_module.main(["fewgen_tf"])
