@@ -12,6 +12,7 @@ nonsense. A bad request fails with an InvalidArgumentError whose message names t
 signature, the input and the problem on one line ("classify: support_images is empty").
 """
 
+import contextlib
 import os
 
 import keras
@@ -20,6 +21,36 @@ from absl import logging
 
 from fewgen_tf import seeds
 from fewgen_tf import workdir as workdir_lib
+
+
+@contextlib.contextmanager
+def variables_in_fixed_order():
+    """While it is open, Keras' ExportArchive lists a SavedModel's variables in a fixed
+    order (by name, shape and dtype). Keras lists them in the order its traced functions
+    report them, which differs from one process to the next (measured: the same model
+    exported by three processes gave three orders, three variables files and three
+    program hashes); the SavedModel stores them by position, so two exports of the same
+    weights differed in every file. With a fixed order, an unchanged rerun of a finished
+    run writes what is already there (`_write` then keeps the old export). The order
+    must be fixed before Keras tracks the variables (sorting its list afterwards changes
+    nothing: measured), so this wraps Keras' private listing function; in a Keras without
+    it the order stays Keras' (tests/serving_test.py would say so)."""
+    try:
+        from keras.src.export import saved_model_export_archive as keras_archive
+        listing = keras_archive._list_variables_used_by_fns
+    except (ImportError, AttributeError):
+        yield
+        return
+
+    def in_order(functions):  # (trainable, non-trainable), each sorted
+        return tuple(sorted(found, key=lambda v: (v.name, str(v.shape), v.dtype.name))
+                     for found in listing(functions))
+
+    keras_archive._list_variables_used_by_fns = in_order
+    try:
+        yield
+    finally:
+        keras_archive._list_variables_used_by_fns = listing
 
 
 def export_dir(workdir: str, name: str, version: int) -> str:
@@ -168,8 +199,11 @@ def _write(archive, path, what):
         kept.append(same_saved_model(temporary, old))
         return kept[-1]
 
-    workdir_lib.replace_directory(lambda temporary: archive.write_out(temporary, verbose=False),
-                                  path, same=same)
+    def write(temporary):
+        with variables_in_fixed_order():
+            archive.write_out(temporary, verbose=False)
+
+    workdir_lib.replace_directory(write, path, same=same)
     if kept and kept[-1]:
         logging.info("the %s in %s is unchanged: kept", what, path)
     else:

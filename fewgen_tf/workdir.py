@@ -219,6 +219,28 @@ def discard_config(workdir: str) -> None:
     _DEFERRED_CONFIGS.pop(os.path.abspath(workdir), None)
 
 
+def append_metrics_once(workdir: str, record: dict) -> bool:
+    """Append `record` unless metrics.jsonl already holds the same record (its `time`
+    aside): for records that describe the run rather than a step (the task sampler's
+    anchor statistics, a data summary), which a rerun of a finished run computes again
+    identically and must not repeat. Returns whether it appended."""
+    expected = json.loads(json.dumps(record, sort_keys=True, default=_to_builtin))
+    path = os.path.join(workdir, "metrics.jsonl")
+    if os.path.isfile(path):
+        with open(path) as f:
+            for line in f:
+                try:
+                    old = json.loads(line)
+                except ValueError:
+                    continue
+                if isinstance(old, dict):
+                    old.pop("time", None)
+                    if old == expected:
+                        return False
+    append_metrics(workdir, record)
+    return True
+
+
 def append_metrics(workdir: str, record: dict) -> None:
     """Append one record to metrics.jsonl, with a wall-clock timestamp. After a kill in
     the middle of an earlier append, the record starts on a line of its own."""

@@ -359,3 +359,32 @@ def test_an_unchanged_export_is_kept_byte_for_byte_and_a_changed_one_replaces_it
     assert not export.same_saved_model(path, again)
     outputs = _run(tf.saved_model.load(path).signatures["classify"], _valid("classify"))
     assert np.all(np.isfinite(outputs["logits"]))
+
+
+_EXPORT_IN_A_NEW_PROCESS = """
+import sys, keras
+keras.utils.set_random_seed(0)
+from fewgen_tf import export
+from fewgen_tf.config import add_meta_learning, base_config
+from fewgen_tf.meta import factory
+config = add_meta_learning(base_config(), "protonets")
+config.meta.filters = 4
+export.export_classifier(factory.build_learner(config, (28, 28, 1)), sys.argv[1])
+"""
+
+
+def test_the_same_model_exported_by_two_processes_gives_the_same_files(tmp_path):
+    """Keras lists an export's variables in an order that changes from process to
+    process (three processes, three orders, before `export.variables_in_fixed_order`):
+    the variables files and the program must not depend on it."""
+    paths = [str(tmp_path / name / "1") for name in ("a", "b")]
+    for path in paths:
+        subprocess.run([sys.executable, "-c", _EXPORT_IN_A_NEW_PROCESS, path], check=True,
+                       cwd=REPO_ROOT, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3",
+                                               PYTHONPATH=str(REPO_ROOT)),
+                       capture_output=True)
+    assert export.same_saved_model(*paths)
+    for name in ("variables/variables.index", "variables/variables.data-00000-of-00001"):
+        with open(os.path.join(paths[0], name), "rb") as a, \
+                open(os.path.join(paths[1], name), "rb") as b:
+            assert a.read() == b.read(), name

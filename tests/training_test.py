@@ -196,3 +196,15 @@ def test_drop_metrics_after_keeps_other_phases_and_records_without_a_step(tmp_pa
     workdir_lib.append_metrics(str(tmp_path), {"step": 4})  # starts on a line of its own
     assert workdir_lib.read_metrics(str(tmp_path))[-1]["step"] == 4
     assert workdir_lib.drop_metrics_after(str(tmp_path / "absent"), None, 0) == 0
+
+
+def test_a_run_summary_record_is_appended_once(tmp_path):
+    """A rerun of a finished run computes its task sampler's statistics again: the same
+    record (time aside) is not appended a second time; a different one is."""
+    record = {"phase": "task_sampler", "tasks": 50, "anchor_resamples_mean": 0.0}
+    assert workdir_lib.append_metrics_once(str(tmp_path), record)
+    assert not workdir_lib.append_metrics_once(str(tmp_path), dict(record))
+    assert workdir_lib.append_metrics_once(str(tmp_path), dict(record, tasks=51))
+    lines = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert [line["tasks"] for line in lines] == [50, 51]
+    assert all("time" in line for line in lines)

@@ -21,7 +21,7 @@ def run(config, workdir: str) -> dict:
     stats = {}
     for part, dataset in splits.items():
         stats[part] = dataset.statistics()
-        workdir_lib.append_metrics(workdir, dict(stats[part], split=part))
+        workdir_lib.append_metrics_once(workdir, dict(stats[part], split=part))
         logging.info("%s split: %d classes, %d images of shape %s", part,
                      stats[part]["classes"], stats[part]["images"], stats[part]["image_shape"])
 

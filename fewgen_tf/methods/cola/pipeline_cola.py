@@ -36,7 +36,7 @@ def run(config, workdir):
         timing.update(step1)
         clusters = clustering.clusters()
         scores = stages.clustering_scores(clustering, labels, images)
-        workdir_lib.append_metrics(workdir, dict(scores, phase="cola_clustering_eval"))
+        workdir_lib.append_metrics_once(workdir, dict(scores, phase="cola_clustering_eval"))
         logging.info("COLA step I: %s", scores)
         class_parts = clustering.targets.numpy()[clustering.assignment.numpy()]
     else:

@@ -87,7 +87,7 @@ def run(config, workdir):
     sampler = make_task_sampler(config, generator, splits["train"])
     if statistics is None or generator.latent_dim != config.generator.latent_dim:
         statistics = anchor_statistics(sampler, config.seed)
-    workdir_lib.append_metrics(workdir, dict(statistics, phase="task_sampler",
+    workdir_lib.append_metrics_once(workdir, dict(statistics, phase="task_sampler",
                                              epsilon=config.lasium.epsilon))
     logging.info("anchor rejection: %s", statistics)
     logging.info("wrote %s", save_task_grid(workdir, sampler, config.seed))
