@@ -313,3 +313,33 @@ def test_pipeline_end_to_end_with_resume_and_exports(synthetic_config, tmp_path)
     config.augintae.train_splits = ("train", "test")
     with pytest.raises(ConfigError, match="would not be novel"):
         pipelines.run(config, str(tmp_path / "bad"))
+
+
+def test_lr_schedule_paper_cuts_only_without_the_discriminator_and_cuts_cuts_both():
+    """augintae.lr_schedule: `paper` (A.1: x0.1 at 35% and 70% only without D), `cuts`
+    (the same cuts for E+G and D whatever the variant), `constant`."""
+    from fewgen_tf.config import base_config
+    from fewgen_tf.methods.augintae.config import add_augintae
+    from fewgen_tf.methods.augintae.model import build_from_config
+
+    def rates(schedule, adversarial):
+        config = add_augintae(base_config())
+        config.augintae.lr_schedule, config.augintae.adversarial = schedule, adversarial
+        config.augintae.width = 0.25
+        model = build_from_config(config, (28, 28, 1), total_steps=100)
+        found = []
+        for optimizer in (model.optimizer, model.d_optimizer):
+            if optimizer is None:
+                found.append(None)
+                continue
+            lr = optimizer._learning_rate
+            found.append([float(lr(step)) if callable(lr) else float(lr)
+                          for step in (0, 35, 36, 70, 71, 99)])
+        return found
+
+    cut = [1e-3, 1e-3, 1e-4, 1e-4, 1e-5, 1e-5]
+    flat = [1e-3] * 6
+    assert np.allclose(rates("paper", True), [flat, flat])
+    assert np.allclose(rates("paper", False)[0], cut) and rates("paper", False)[1] is None
+    assert np.allclose(rates("cuts", True), [cut, cut])
+    assert np.allclose(rates("constant", False)[0], flat)

@@ -10,6 +10,7 @@ from fewgen_tf.errors import ConfigError
 
 
 AUGINTAE_VARIANTS = ("augintae", "ae", "intae")
+LR_SCHEDULES = ("paper", "cuts", "constant")  # methods/augintae/model.py: build_from_config
 # (D's fake, D's real, G's) LSGAN targets: see methods/augintae/model.py's module doc
 LSGAN_TARGETS = (-1.0, 1.0, 0.0)
 
@@ -38,6 +39,7 @@ def add_augintae(config: ml_collections.ConfigDict,
     config.augintae.architecture = "auto"     # auto | infogan (characters) | dcgan (RGB)
     config.augintae.width = 1.0               # layer-width multiplier (1 = the paper's)
     config.augintae.adversarial = True        # False: no discriminator, lr x0.1 at 35%, 70%
+    config.augintae.lr_schedule = "paper"     # paper (cuts only without D) | cuts | constant
     config.augintae.lsgan_targets = LSGAN_TARGETS  # D's fake / real and G's targets:
     # (0, 1, 1) caps D's separation at 1, so Eq. 5's k can only fall (to 0 by pass 4)
     config.augintae.train_splits = ("train",)  # splits whose images (labels dropped) train it
@@ -50,6 +52,7 @@ AUGINTAE_RULES = {
     "augintae.variant": config_lib.one_of(AUGINTAE_VARIANTS),
     "augintae.width": config_lib.POSITIVE,
     "augintae.adversarial": config_lib.boolean(),
+    "augintae.lr_schedule": config_lib.one_of(LR_SCHEDULES),
     "augintae.interpolation_pairs": config_lib.integer(0),
     "augintae.interpolation_steps": config_lib.integer(1),
 }

@@ -332,11 +332,23 @@ def build_augintae(image_shape, latent_dim=32, variant="augintae", architecture=
                     name=variant)
 
 
+def learning_rate(base, total_steps, cut):
+    """`base`, or cut x0.1 at 35% and 70% of `total_steps` when `cut` (appendix A.1's
+    schedule for the models without a discriminator)."""
+    if not cut or not total_steps:
+        return base
+    cuts = [max(1, int(0.35 * total_steps)), max(2, int(0.7 * total_steps))]
+    return keras.optimizers.schedules.PiecewiseConstantDecay(cuts, [base, base / 10,
+                                                                    base / 100])
+
+
 def build_from_config(config, image_shape, total_steps=None):
     """AugIntAE / AE / IntAE (`augintae.variant`): one entry, because the three are one
     model class with the same networks and `generator.*` keys, differing only in the loss.
-    Adam(generator.lr) for E+G and for D; without the discriminator the E+G rate is cut
-    x0.1 at 35% and 70% of `total_steps` (appendix A.1), with it it stays constant."""
+    Adam(generator.lr) for E+G and for D. `augintae.lr_schedule`: `paper` (appendix A.1:
+    without the discriminator the E+G rate is cut x0.1 at 35% and 70% of `total_steps`,
+    with it both rates stay constant), `cuts` (those cuts for E+G and D alike, whatever
+    the variant), `constant`."""
     g, options = config.generator, config.get("augintae") or {}
     adversarial = bool(options.get("adversarial", True))
     ranges = (augment.AugmentationRanges.from_config(config.augment) if "augment" in config
@@ -347,12 +359,10 @@ def build_from_config(config, image_shape, total_steps=None):
         options.get("architecture", "auto"), float(options.get("width", 1.0)), adversarial,
         ranges, seed=config.seed,
         targets=tuple(options.get("lsgan_targets", LSGAN_TARGETS)))
-    lr = g.lr
-    if not adversarial and total_steps:
-        cuts = [max(1, int(0.35 * total_steps)), max(2, int(0.7 * total_steps))]
-        lr = keras.optimizers.schedules.PiecewiseConstantDecay(cuts, [g.lr, g.lr / 10,
-                                                                      g.lr / 100])
-    model.compile(optimizer=keras.optimizers.Adam(lr),
-                  d_optimizer=keras.optimizers.Adam(g.lr) if adversarial else None,
+    schedule = options.get("lr_schedule", "paper")
+    cut = schedule == "cuts" or (schedule == "paper" and not adversarial)
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate(g.lr, total_steps, cut)),
+                  d_optimizer=(keras.optimizers.Adam(learning_rate(g.lr, total_steps, cut))
+                               if adversarial else None),
                   jit_compile=False)  # (the augmentation's affine transform has no XLA kernel)
     return model
