@@ -1,5 +1,6 @@
 """LASIUM end to end: task sampler, pretrained wrappers, exports, the pipeline."""
 
+import os
 import json
 
 import numpy as np
@@ -201,3 +202,29 @@ def test_impossible_epsilon_is_a_clear_pipeline_error(tmp_path):
     with pytest.raises(DataError, match=r"^LASIUM anchor rejection: no 5 anchors .* "
                                         r"after 10 resamples; lower lasium.epsilon"):
         pipelines.run(config, str(tmp_path))
+
+
+def test_an_impossible_epsilon_of_real_anchors_names_their_scale_and_keeps_the_generator(
+        tmp_path):
+    """Real anchors (VAE mode) are encodings, known only once the generator trained: the
+    error says their actual scale (not the N(0, I) rule of thumb), and the trained
+    generator's checkpoint stays for the corrected rerun to resume."""
+    from fewgen_tf.errors import DataError
+
+    config = add_lasium(add_meta_learning(base_config(), "protonets"), "vae", "n")
+    config.pipeline = "lasium"
+    config.data.num_classes = 30
+    config.data.images_per_class = 16
+    config.generator.epochs = 1
+    config.generator.latent_dim = 8
+    config.lasium.epsilon = 1000.0
+    config.lasium.max_resamples = 3
+    with pytest.raises(DataError, match=r"^LASIUM anchor rejection: no 5 anchors .* after 3 "
+                                        r"resamples \(the anchors encode real images, "
+                                        r"lasium.vae_real_anchors: the mean pairwise squared "
+                                        r"distance of this generator's encodings of \d+ "
+                                        r"training images is [0-9.e+-]+\); the trained "
+                                        r"generator is kept"):
+        pipelines.run(config, str(tmp_path))
+    assert any(name.startswith("ckpt-") for name in
+               os.listdir(tmp_path / "checkpoints" / "generator"))

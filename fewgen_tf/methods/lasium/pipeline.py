@@ -57,8 +57,24 @@ def anchor_statistics(sampler, seed, num_tasks=50):
         message = str(e)
         if "LASIUM anchor rejection" not in message:
             raise
-        raise DataError(message[message.index("LASIUM anchor rejection"):].split("'")[0]) \
-            from None
+        message = message[message.index("LASIUM anchor rejection"):].split("'")[0]
+        if sampler.real_images is not None:
+            message = message.split("; lower lasium.epsilon")[0] + real_anchor_hint(sampler)
+        raise DataError(message) from None
+
+
+def real_anchor_hint(sampler, count=500):
+    """For anchors that encode real images: the scale of their squared distances (the
+    N(0, I) rule of thumb does not apply) and that the trained generator is kept."""
+    images = sampler.real_images[:count]
+    codes = tf.reshape(sampler.generator.encode(images), [tf.shape(images)[0], -1])
+    squared = tf.reduce_sum(tf.square(codes[:, None] - codes[None]), -1)
+    n = float(codes.shape[0])
+    mean = float(tf.reduce_sum(squared)) / max(1.0, n * (n - 1))
+    return (f" (the anchors encode real images, lasium.vae_real_anchors: the mean pairwise "
+            f"squared distance of this generator's encodings of {int(n)} training images is "
+            f"{mean:.3g}); the trained generator is kept: rerun with a lower lasium.epsilon "
+            f"or more lasium.max_resamples and it resumes")
 
 
 def prior_anchor_statistics(config):
