@@ -1,7 +1,7 @@
 """LASIUM end to end: task sampler, pretrained wrappers, exports, the pipeline."""
 
-import os
 import json
+import os
 
 import numpy as np
 import pytest
