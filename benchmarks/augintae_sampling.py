@@ -17,7 +17,9 @@ distinct seeds with alpha drawn as:
                   the midpoint: what `generate` does)
   midpoint        alpha = 0.5 (the paper's Figure 6)
 
-with the protocol's fidelity (the evaluation network names the seed's class),
+with the protocol's fidelity (the evaluation network names the seed's class among all
+1623; `fidelity_within_split`: among the split's classes only, as the independent
+judge's classifier of the novel domain's classes does),
 novelty and Frechet distance (evaluation-network features, against the tasks'
 held-out real images), and the same numbers for copying the seeds and the pixel blend
 beside them. Cheap (no classifier training): a minute per run on 2 cores.
@@ -31,14 +33,18 @@ import json
 import numpy as np
 from absl import app, flags
 
+SAMPLERS = ("reconstruction", "uniform", "uniform_0.25", "mean_of_two", "midpoint")
 flags.DEFINE_multi_string("run", [], "name=WORKDIR of a finished augintae run")
 flags.DEFINE_string("split", "val", "split whose classes are the tasks (never select on test)")
 flags.DEFINE_integer("classes", 40, "tasks (one class each)")
 flags.DEFINE_integer("images", 32, "images generated per task")
 flags.DEFINE_integer("seed", 42, "tasks and draws")
+flags.DEFINE_multi_integer("refine_steps", [0], "Adam steps that refine each seed's code "
+                           "toward G(z) = seed before interpolating (0: the encoder's code)")
+flags.DEFINE_multi_string("samplers", list(SAMPLERS), "which alpha draws (see above)")
+flags.DEFINE_float("refine_lr", 0.05, "Adam step size of the refinement")
 FLAGS = flags.FLAGS
 
-SAMPLERS = ("reconstruction", "uniform", "uniform_0.25", "mean_of_two", "midpoint")
 
 
 def draw_alpha(name, count, rng):
@@ -56,7 +62,28 @@ def draw_alpha(name, count, rng):
     raise ValueError(name)
 
 
-def decoded(model, seeds, alpha, rng):
+def refined_codes(model, seeds, steps, lr):
+    """E(seeds), then `steps` Adam steps on the codes (kept on the unit sphere) that lower
+    the per-image mean |G(z) - seed|: the decoder's closest drawing of each seed."""
+    import keras
+    import tensorflow as tf
+
+    from fewgen_tf.methods.augintae import model as augintae
+
+    codes = tf.Variable(model.encode(tf.constant(seeds)))
+    if steps == 0:
+        return codes.numpy()
+    optimizer = keras.optimizers.Adam(lr)
+    target = tf.constant(seeds)
+    for _ in range(steps):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(tf.abs(model.decode(codes) - target))
+        optimizer.apply_gradients([(tape.gradient(loss, codes), codes)])
+        codes.assign(augintae.normalize(codes))
+    return codes.numpy()
+
+
+def decoded(model, seeds, alpha, rng, codes):
     """Images from slerp(E(s_first), E(s_other), alpha) for random ordered seed pairs."""
     import tensorflow as tf
 
@@ -65,17 +92,28 @@ def decoded(model, seeds, alpha, rng):
     count = len(alpha)
     first = rng.integers(0, len(seeds), size=count)
     other = (first + rng.integers(1, len(seeds), size=count)) % len(seeds)
-    codes = model.encode(tf.constant(seeds)).numpy()
     latents = augintae.slerp(codes[first], codes[other], tf.constant(alpha, tf.float32))
     return np.clip(model.decode(latents).numpy(), 0.0, 1.0)
 
 
-def scores(generated, tasks, network, class_indices):
+def fidelity_within(network, generated, class_indices, split_indices):
+    """Share of images whose class, among the split's classes only, is the seeds' (the
+    independent judge's setting: a classifier of the novel domain's classes)."""
+    hits = []
+    for images, c in zip(generated, class_indices):
+        logits = network.class_logits(images)[:, split_indices]
+        hits.append(np.mean(np.asarray(split_indices)[np.argmax(logits, 1)] == c))
+    return float(np.mean(hits))
+
+
+def scores(generated, tasks, network, class_indices, split_indices):
     from fewgen_tf.metrics import frechet, sample_scores
     real = np.concatenate([t.real_images for t in tasks])
     return {
         "fidelity": float(np.mean([sample_scores.fidelity(network, g, c)
                                    for g, c in zip(generated, class_indices)])),
+        "fidelity_within_split": fidelity_within(network, generated, class_indices,
+                                                 split_indices),
         "novelty": float(np.mean([sample_scores.novelty(g, t.seed_images, t.real_images)
                                   for g, t in zip(generated, tasks)])),
         "frechet_distance": frechet.feature_frechet_distance(
@@ -105,23 +143,27 @@ def main(argv):
                                  seed=config.gen_eval.evaluation_network_seed)
     index_of_key = {int(k): i for i, k in enumerate(dataset.class_keys)}
     class_indices = [index_of_key[t.class_key] for t in tasks]
+    split_indices = [index_of_key[int(k)] for k in split.class_keys]
 
     for name, cls in REFERENCE_GENERATORS.items():
         generated = generate_for_tasks(cls(), tasks, FLAGS.images, FLAGS.seed, split.image_shape)
         print(json.dumps(dict(run="reference", sampler=name, split=FLAGS.split,
-                              **scores(generated, tasks, network, class_indices))), flush=True)
+                              **scores(generated, tasks, network, class_indices, split_indices))), flush=True)
     for item in FLAGS.run:
         run_name, _, workdir = item.partition("=")
         model = generator_of_run(workdir, split.image_shape)
-        for sampler in SAMPLERS:
-            rng = np.random.default_rng(FLAGS.seed)
-            generated = np.stack([decoded(model, t.seed_images,
-                                          draw_alpha(sampler, FLAGS.images, rng), rng)
-                                  for t in tasks])
-            print(json.dumps(dict(run=run_name, sampler=sampler, split=FLAGS.split,
-                                  **scores(generated, tasks, network, class_indices))),
-                  flush=True)
-
+        for steps in FLAGS.refine_steps:
+            codes = [refined_codes(model, t.seed_images, steps, FLAGS.refine_lr)
+                     for t in tasks]
+            for sampler in FLAGS.samplers:
+                rng = np.random.default_rng(FLAGS.seed)
+                generated = np.stack([
+                    decoded(model, t.seed_images, draw_alpha(sampler, FLAGS.images, rng), rng,
+                            c) for t, c in zip(tasks, codes)])
+                print(json.dumps(dict(
+                    run=run_name, sampler=sampler, split=FLAGS.split, refine_steps=steps,
+                    **scores(generated, tasks, network, class_indices, split_indices))),
+                    flush=True)
 
 if __name__ == "__main__":
     app.run(main)

@@ -40,6 +40,8 @@ def add_augintae(config: ml_collections.ConfigDict,
     config.augintae.width = 1.0               # layer-width multiplier (1 = the paper's)
     config.augintae.adversarial = True        # False: no discriminator, lr x0.1 at 35%, 70%
     config.augintae.lr_schedule = "paper"     # paper (cuts only without D) | cuts | constant
+    config.augintae.refine_steps = 0          # generate: Adam steps fitting the seeds' codes
+    config.augintae.refine_lr = 0.05          # (0: the encoder's codes, the paper's)
     config.augintae.lsgan_targets = LSGAN_TARGETS  # D's fake / real and G's targets:
     # (0, 1, 1) caps D's separation at 1, so Eq. 5's k can only fall (to 0 by pass 4)
     config.augintae.train_splits = ("train",)  # splits whose images (labels dropped) train it
@@ -53,6 +55,8 @@ AUGINTAE_RULES = {
     "augintae.width": config_lib.POSITIVE,
     "augintae.adversarial": config_lib.boolean(),
     "augintae.lr_schedule": config_lib.one_of(LR_SCHEDULES),
+    "augintae.refine_steps": config_lib.integer(0),
+    "augintae.refine_lr": config_lib.POSITIVE,
     "augintae.interpolation_pairs": config_lib.integer(0),
     "augintae.interpolation_steps": config_lib.integer(1),
 }

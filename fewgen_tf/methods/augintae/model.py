@@ -154,6 +154,7 @@ class AugIntAE(keras.Model):
         self.latent_dim = int(encoder.output_shape[-1])
         self.image_shape = tuple(encoder.input_shape[1:])
         self.noise = keras.random.SeedGenerator(seed)
+        self.refine_steps, self.refine_lr = 0, 0.05  # seed_codes (build_from_config sets)
         # k of Eq. 4-6; "mean" so that replicas' updates average under a strategy.
         self.k = self.add_weight(shape=(), initializer="ones", trainable=False,
                                  aggregation="mean", name="k")
@@ -199,10 +200,40 @@ class AugIntAE(keras.Model):
         return self.decode(self.encode(images, training), training)
 
     # ---------------------------------------------------------- few-shot generation
+    def seed_codes(self, seed_images):
+        """The seeds' latent codes: E(seeds), then (`refine_steps` > 0) that many Adam
+        steps (`refine_lr`) on the codes, kept on the unit sphere, lowering the mean
+        |G(z) - seed|: the decoder's closest drawing of each seed, which the encoder's
+        single guess misses on novel classes (the paper's related work names such
+        latent optimisation; section 4's generation only says "find their latent space
+        embeddings"). Inference-mode networks, so each code answers to its own seed
+        only; the weights never change."""
+        images = tf.convert_to_tensor(seed_images, tf.float32)
+        codes = self.encode(images)
+        if self.refine_steps <= 0:
+            return codes
+        lr, beta1, beta2, eps = self.refine_lr, 0.9, 0.999, 1e-7
+
+        def step(i, z, m, v):
+            with tf.GradientTape() as tape:
+                tape.watch(z)
+                loss = tf.reduce_mean(tf.abs(self.decode(z) - images))
+            g = tape.gradient(loss, z)
+            m, v = beta1 * m + (1 - beta1) * g, beta2 * v + (1 - beta2) * tf.square(g)
+            t = tf.cast(i + 1, tf.float32)
+            update = lr * (m / (1 - beta1 ** t)) / (tf.sqrt(v / (1 - beta2 ** t)) + eps)
+            return i + 1, normalize(z - update), m, v
+
+        zeros = tf.zeros_like(codes)
+        _, codes, _, _ = tf.while_loop(lambda i, *_: i < self.refine_steps, step,
+                                       (tf.constant(0), codes, zeros, zeros))
+        return tf.stop_gradient(codes)
+
     def generate(self, seed_images, num_images, seed):
         """`num_images` images of the seeds' class (section 4, "Few-shot generation"):
         for each, a random ordered pair of distinct seeds and alpha (the training
-        distribution, mean of two uniforms), decoded from slerp(E(s1), E(s2), alpha).
+        distribution, mean of two uniforms), decoded from slerp(z1, z2, alpha) of the
+        seeds' codes (`seed_codes`: E(s), refined when `refine_steps` > 0).
         With one seed, its code is interpolated with the codes of its own augmentations
         (parameters from the training ranges). Stateless in `seed`: deterministic."""
         seed_images = tf.convert_to_tensor(seed_images, tf.float32)
@@ -210,7 +241,7 @@ class AugIntAE(keras.Model):
         seed_pair = seeds.seed_pair(seed)
         fold = seeds.fold
         count = tf.shape(seed_images)[0]
-        codes = self.encode(seed_images)
+        codes = self.seed_codes(seed_images)
         first = tf.random.stateless_uniform([num_images], fold(seed_pair, 1), 0, count,
                                             dtype=tf.int32)
         alpha = sample_alpha(num_images, fold(seed_pair, 3))
@@ -359,6 +390,8 @@ def build_from_config(config, image_shape, total_steps=None):
         options.get("architecture", "auto"), float(options.get("width", 1.0)), adversarial,
         ranges, seed=config.seed,
         targets=tuple(options.get("lsgan_targets", LSGAN_TARGETS)))
+    model.refine_steps = int(options.get("refine_steps", 0))
+    model.refine_lr = float(options.get("refine_lr", 0.05))
     schedule = options.get("lr_schedule", "paper")
     cut = schedule == "cuts" or (schedule == "paper" and not adversarial)
     model.compile(optimizer=keras.optimizers.Adam(learning_rate(g.lr, total_steps, cut)),
