@@ -369,3 +369,26 @@ def test_refined_seed_codes_redraw_the_seeds_closer_and_generate_stays_determini
     served = tf.saved_model.load(path).signatures["generate"](
         seed_images=tf.constant(seeds_), num_images=tf.constant(6), seed=tf.constant(3))
     np.testing.assert_allclose(served["images"].numpy(), first, atol=1e-4)
+
+
+@pytest.mark.parametrize("schedule,adversarial", [("cuts", True), ("paper", False)])
+def test_a_run_with_learning_rate_cuts_can_be_reused(tmp_path, glyphs, schedule, adversarial):
+    """A run whose optimiser had a schedule (the A.1 cuts) is rebuilt without its
+    training budget by generator.from_workdir / generator_of_run: its checkpoint must
+    still restore (a float learning rate adds an optimiser variable a schedule lacks)."""
+    from fewgen_tf.config import base_config
+    from fewgen_tf.methods.augintae.config import add_augintae
+    from fewgen_tf.methods.augintae.model import build_from_config
+    from fewgen_tf.stages.generator import load_trained_generator
+
+    config = add_augintae(base_config())
+    config.generator.latent_dim = LATENT
+    config.augintae.width, config.augintae.lr_schedule = WIDTH, schedule
+    config.augintae.adversarial = adversarial
+    trained = build_from_config(config, (SIZE, SIZE, 1), total_steps=20)
+    trained.fit(glyphs, epochs=1, batch_size=16, verbose=0)
+    tf.train.Checkpoint(model=trained).save(str(tmp_path / "checkpoints" / "generator" / "ckpt"))
+    config.generator.from_workdir = str(tmp_path)
+    reused = load_trained_generator(build_from_config(config, (SIZE, SIZE, 1)), config)
+    np.testing.assert_array_equal(reused.decode(trained.encode(glyphs[:3])).numpy(),
+                                  trained.decode(trained.encode(glyphs[:3])).numpy())

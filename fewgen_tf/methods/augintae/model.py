@@ -366,8 +366,12 @@ def build_augintae(image_shape, latent_dim=32, variant="augintae", architecture=
 def learning_rate(base, total_steps, cut):
     """`base`, or cut x0.1 at 35% and 70% of `total_steps` when `cut` (appendix A.1's
     schedule for the models without a discriminator)."""
-    if not cut or not total_steps:
+    if not cut:
         return base
+    # A model built only to be restored (total_steps None: generator.from_workdir) keeps
+    # the schedule object all the same: Adam tracks a learning-rate variable for a float
+    # and none for a schedule, and the checkpoint's variables must line up.
+    total_steps = total_steps or 100
     cuts = [max(1, int(0.35 * total_steps)), max(2, int(0.7 * total_steps))]
     return keras.optimizers.schedules.PiecewiseConstantDecay(cuts, [base, base / 10,
                                                                     base / 100])
