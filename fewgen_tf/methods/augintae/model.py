@@ -394,7 +394,7 @@ def build_from_config(config, image_shape, total_steps=None):
         options.get("architecture", "auto"), float(options.get("width", 1.0)), adversarial,
         ranges, seed=config.seed,
         targets=tuple(options.get("lsgan_targets", LSGAN_TARGETS)))
-    model.refine_steps = int(options.get("refine_steps", 0))
+    model.refine_steps = int(options.get("refine_steps", 0))  # (0 for runs from before it)
     model.refine_lr = float(options.get("refine_lr", 0.05))
     schedule = options.get("lr_schedule", "paper")
     cut = schedule == "cuts" or (schedule == "paper" and not adversarial)
