@@ -30,6 +30,12 @@ def plan(names) -> None:
     _state.update(plan=list(names), current=None, run_start=_clock())
 
 
+def planned() -> bool:
+    """Whether the running pipeline has named its stages (its progress lines then carry
+    the time left, and a terminal needs no per-step bars beside them)."""
+    return bool(_state["plan"])
+
+
 def label(name=None) -> str:
     """'[3/5] meta-training' for a planned stage, the bare name otherwise."""
     name = _state["current"] if name is None else name

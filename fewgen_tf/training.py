@@ -220,8 +220,10 @@ def fit_resumable(model, make_dataset, total_steps: int, steps_per_epoch: int, w
     checkpoints and TensorBoard logs go to `checkpoints/PHASE`, `tensorboard/PHASE`
     and its metrics.jsonl records carry `"phase": PHASE`.
     """
-    if verbose is None:  # a progress bar on a terminal, one line an epoch in a log file
-        verbose = 1 if sys.stdout.isatty() else 2
+    if verbose is None:  # a progress bar on a terminal, one line an epoch in a log file,
+        # and in a pipeline that names its stages too: its progress lines (fewgen_tf.progress)
+        # tell the time left, and a bar redrawn beside them would tear them apart
+        verbose = 1 if sys.stdout.isatty() and not progress.planned() else 2
     optimizer = model.optimizer  # its `iterations` is the step count
     # The optimizers' variables must be created under the strategy the model was built
     # in (Keras records it at construction); outside it a distributed run stops with

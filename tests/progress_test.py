@@ -31,7 +31,9 @@ def _lines(caplog):
 
 def test_stages_are_numbered_by_the_plan_and_timed(clock, caplog):
     caplog.set_level(logging.INFO)
+    assert not progress.planned()
     progress.plan(["generator", "meta-training"])
+    assert progress.planned()
     with progress.stage("generator", "vae, 40 epochs"):
         clock.now += 61
     with progress.stage("meta-training"):
