@@ -249,10 +249,19 @@ def test_summary_compares_lasium_untrained_and_supervised_on_the_same_tasks(tmp_
     assert list(json.loads((tmp_path / "supervised" / "summary.json").read_text())["rows"]) == [
         "supervised", "untrained"]
 
-    # A rerun of the finished workdir resumes everything and writes the same numbers.
+    # A rerun of the finished workdir resumes everything and writes the same numbers; so
+    # does one whose supervised baseline was cut after its first epoch (as by a kill: its
+    # newest checkpoint gone, it resumes from the one before).
     before = (tmp_path / "lasium" / "summary.json").read_bytes()
     pipelines.run(_tiny_lasium_with_baselines(), str(tmp_path / "lasium"))
     assert (tmp_path / "lasium" / "summary.json").read_bytes() == before
+    baseline_checkpoints = tmp_path / "lasium" / "baselines" / "supervised" / "checkpoints"
+    for path in baseline_checkpoints.glob("ckpt-4.*"):
+        path.unlink()
+    (tmp_path / "lasium" / "summary.json").unlink()
+    pipelines.run(_tiny_lasium_with_baselines(), str(tmp_path / "lasium"))
+    assert (tmp_path / "lasium" / "summary.json").read_bytes() == before
+    assert list(baseline_checkpoints.glob("ckpt-4.index"))  # trained again from step 2
 
 
 def test_the_supervised_pipeline_refuses_itself_as_a_baseline():

@@ -22,7 +22,9 @@ def run(config, workdir):
     for part, (ways, shots, queries) in requests:  # before anything trains
         episodes.check_episode_request(splits[part], ways, shots, queries)
     progress.plan(["meta-training", "evaluation"] + (["export"] if config.export.enabled else []))
-    what = f"{config.meta.algorithm} meta-trained on labelled episodes of the train classes"
+    what = ("a fresh network trained on each test task's support set"
+            if config.meta.algorithm == "scratch" else
+            f"{config.meta.algorithm} meta-trained on labelled episodes of the train classes")
     return meta_learn(config, workdir, labelled_episodes(config, splits["train"]),
                       splits["val"], splits["test"], row=("supervised", what))
 
