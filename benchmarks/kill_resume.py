@@ -140,19 +140,22 @@ class Pipeline:
 PIPELINES = {
     "supervised_maml": Pipeline(_TINY_META + (
         "--config.pipeline=supervised", "--config.meta.algorithm=maml",
-        "--config.meta.inner_steps=1"), ("eval.json",)),
+        "--config.meta.inner_steps=1"), ("eval.json", "summary.json")),
     "supervised_protonets": Pipeline(_TINY_META + (
-        "--config.pipeline=supervised", "--config.meta.algorithm=protonets"), ("eval.json",)),
+        "--config.pipeline=supervised", "--config.meta.algorithm=protonets"),
+        ("eval.json", "summary.json")),
     "supervised_reptile": Pipeline(_TINY_META + (
         "--config.pipeline=supervised", "--config.meta.algorithm=reptile",
-        "--config.meta.inner_steps=1"), ("eval.json",)),
+        "--config.meta.inner_steps=1"), ("eval.json", "summary.json")),
     # (no meta-training, so no checkpoints: kills land in evaluation and export)
     "supervised_scratch": Pipeline(_TINY_META + (
         "--config.pipeline=supervised", "--config.meta.algorithm=scratch",
-        "--config.meta.scratch_steps=2"), ("eval.json",)),
+        "--config.meta.scratch_steps=2"), ("eval.json", "summary.json")),
+    # (with the supervised baseline, whose own checkpoints in baselines/supervised/ resume)
     "lasium": Pipeline(_TINY_META + (
         "--config.pipeline=lasium", "--config.generator.name=vae",
-        "--config.generator.epochs=3"), ("eval.json",)),
+        "--config.generator.epochs=3", "--config.eval.supervised_baseline=True"),
+        ("eval.json", "summary.json")),
     "augintae": Pipeline(("--config=configs/augintae_omniglot.py",) + _TINY_DATA
                          + _TINY_GEN_EVAL + (
         "--config.generator.latent_dim=8", "--config.generator.batch_size=32",

@@ -234,6 +234,13 @@ def add_meta_learning(config: ml_collections.ConfigDict,
     config.train.val_tasks = 100         # validation tasks per epoch (0: no selection)
 
     config.eval.inner_steps = 50         # MAML / Reptile adaptation steps at test time
+    # Baselines on the SAME test tasks, beside the run's own row in summary.json
+    # (stages/meta_learning.py): the network at its initialisation (0 iterations, the
+    # same test-time procedure; costs one more evaluation), and the network meta-trained
+    # on labelled episodes of the train classes (the upper bound; costs a second
+    # meta-training, kept in baselines/supervised/).
+    config.eval.untrained_baseline = False
+    config.eval.supervised_baseline = False
     return config
 
 
@@ -262,6 +269,8 @@ META_RULES = {
     "train.steps_per_epoch": integer(1),
     "train.val_tasks": integer(0),
     "eval.inner_steps": integer(0),
+    "eval.untrained_baseline": boolean(),
+    "eval.supervised_baseline": boolean(),
 }
 
 
@@ -277,6 +286,10 @@ def check_meta_learning(config) -> None:
     if algorithm in ("maml", "fomaml", "reptile") and train_ways != eval_ways:
         raise ConfigError(f"{algorithm} has a Dense({train_ways}) head from train.ways but "
                           f"eval.ways is {eval_ways}; make them equal (ProtoNets allows any)")
+    if config.get("pipeline") == "supervised" and (config.get("eval") or {}).get(
+            "supervised_baseline"):
+        raise ConfigError("eval.supervised_baseline: the supervised pipeline is that baseline "
+                          "itself; leave it False (eval.untrained_baseline still applies)")
     found, size = lookup(config, "data.image_size")
     if meta and meta.get("backbone", "conv4") == "conv4" and found and size < CONV4_MIN_IMAGE_SIZE:
         raise ConfigError(f"meta.backbone 'conv4' halves the image 4 times: it needs "

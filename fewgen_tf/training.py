@@ -19,7 +19,9 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
+from fewgen_tf import progress
 from fewgen_tf import workdir as workdir_lib
+from fewgen_tf.data.options import without_autotune_thread
 from fewgen_tf.errors import TrainingError
 
 
@@ -61,6 +63,23 @@ class _SelectOnValidation(keras.callbacks.Callback):
             self.best_score.assign(score)
             self.best_checkpoint.write(os.path.join(self.best_dir, "weights"))
             logging.info("new best validation accuracy %.4f", score)
+
+
+class _ProgressLines(keras.callbacks.Callback):
+    """'[3/5] meta-training: step 120/300 (40%), 36 s in, ~52 s left' now and then
+    (fewgen_tf.progress), counting the run's optimizer steps (a resumed run included)."""
+
+    def __init__(self, total_steps, steps_per_epoch, phase):
+        super().__init__()
+        self.steps_per_epoch, self.epoch = steps_per_epoch, 0
+        self.ticker = progress.Ticker(total_steps, "step",
+                                      what="" if phase in (None, "generator") else phase)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.ticker.update(self.epoch * self.steps_per_epoch + batch + 1)
 
 
 class _StopOnNonFiniteLoss(keras.callbacks.Callback):
@@ -201,8 +220,10 @@ def fit_resumable(model, make_dataset, total_steps: int, steps_per_epoch: int, w
     checkpoints and TensorBoard logs go to `checkpoints/PHASE`, `tensorboard/PHASE`
     and its metrics.jsonl records carry `"phase": PHASE`.
     """
-    if verbose is None:  # a progress bar on a terminal, one line an epoch in a log file
-        verbose = 1 if sys.stdout.isatty() else 2
+    if verbose is None:  # a progress bar on a terminal, one line an epoch in a log file,
+        # and in a pipeline that names its stages too: its progress lines (fewgen_tf.progress)
+        # tell the time left, and a bar redrawn beside them would tear them apart
+        verbose = 1 if sys.stdout.isatty() and not progress.planned() else 2
     optimizer = model.optimizer  # its `iterations` is the step count
     # The optimizers' variables must be created under the strategy the model was built
     # in (Keras records it at construction); outside it a distributed run stops with
@@ -237,13 +258,14 @@ def fit_resumable(model, make_dataset, total_steps: int, steps_per_epoch: int, w
                                                   best_dir)] if validate else [])
         workdir_callbacks += [
             _StopOnNonFiniteLoss(optimizer, directory),
+            _ProgressLines(epochs * steps_per_epoch, steps_per_epoch, phase),
             _MetricsJsonl(workdir, optimizer, phase),
             _Checkpointer(manager, optimizer),
             keras.callbacks.TensorBoard(
                 os.path.join(workdir, "tensorboard", *([phase] if phase else [])),
                 update_freq="epoch"),
         ] + list(callbacks)
-        dataset = make_dataset(start)
+        dataset = without_autotune_thread(make_dataset(start))  # no stall when fit ends
         _adapt_to_multi_worker(model, dataset)
         # the checkpoints resumed from were read: the run's deferred config.json now
         # describes what this workdir will hold (workdir.defer_config)

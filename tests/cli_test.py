@@ -58,6 +58,16 @@ def test_quickstart_lasium_main_job_on_a_tiny_budget(tmp_path):
         assert (tmp_path / "export" / name / "1" / "saved_model.pb").exists()
     assert (tmp_path / "samples" / "tasks.png").exists()
     assert "test accuracy" in result.stderr
+    # the comparison on the same test tasks, printed and written (summary.json)
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert list(summary["rows"]) == ["lasium", "untrained"] and summary["tasks"]["n"] == 16
+    assert summary["rows"]["lasium"]["mean"] == evaluation["mean"]
+    assert "supervised_baseline=True" in summary["not_run"]["supervised"]
+    assert "lasium - untrained: " in result.stderr
+    # the stages, numbered, each with its duration
+    for number, stage in enumerate(["generator", "task generation", "meta-training",
+                                    "evaluation", "export"], 1):
+        assert f"[{number}/5] {stage}: done in " in result.stderr
 
 
 def test_misspelt_key_and_bad_variant_fail_with_a_suggestion(tmp_path):

@@ -228,3 +228,72 @@ def test_an_impossible_epsilon_of_real_anchors_names_their_scale_and_keeps_the_g
         pipelines.run(config, str(tmp_path))
     assert any(name.startswith("ckpt-") for name in
                os.listdir(tmp_path / "checkpoints" / "generator"))
+
+
+def _tiny_lasium_with_baselines():
+    config = add_lasium(add_meta_learning(base_config(), "protonets"), "vae", "n")
+    config.pipeline = "lasium"
+    config.data.num_classes = 30
+    config.data.images_per_class = 10
+    config.generator.epochs = 1
+    config.generator.batch_size = 32
+    config.meta.filters = 8
+    config.meta.iterations = 4
+    config.train.queries = 2
+    config.train.steps_per_epoch = 2
+    config.train.val_tasks = 4
+    config.eval.num_tasks = 12
+    config.eval.queries = 3
+    config.eval.untrained_baseline = True
+    config.eval.supervised_baseline = True
+    config.export.enabled = False
+    return config
+
+
+@pytest.mark.slow  # three tiny meta-learning runs
+def test_summary_compares_lasium_untrained_and_supervised_on_the_same_tasks(tmp_path):
+    config = _tiny_lasium_with_baselines()
+    result = pipelines.run(config, str(tmp_path / "lasium"))
+    summary = json.loads((tmp_path / "lasium" / "summary.json").read_text())
+    assert list(summary["rows"]) == ["lasium", "untrained", "supervised"]
+    assert summary["tasks"] == {"split": "test", "ways": 5, "shots": 1, "queries": 3,
+                                "seed": 42, "algorithm": "protonets", "inner_steps": 50, "n": 12}
+    rows = summary["rows"]
+    assert rows["lasium"]["mean"] == result["mean"] and rows["lasium"]["iterations"] == 4
+    assert [rows[r]["iterations"] for r in rows] == [4, 0, 4]
+    assert list(summary["differences"]) == ["lasium - untrained", "lasium - supervised"]
+    # the supervised baseline trained (and checkpointed) in its own folder
+    assert (tmp_path / "lasium" / "baselines" / "supervised" / "checkpoints").is_dir()
+
+    # The baselines are the runs a user would make by hand, on the same tasks.
+    config.pipeline, config.eval.supervised_baseline = "supervised", False
+    supervised = pipelines.run(config, str(tmp_path / "supervised"))
+    assert supervised["mean"] == rows["supervised"]["mean"]
+    config.meta.iterations = 0
+    untrained = pipelines.run(config, str(tmp_path / "untrained"))
+    assert untrained["mean"] == rows["untrained"]["mean"]
+    # the supervised pipeline compares itself with the untrained network too
+    assert list(json.loads((tmp_path / "supervised" / "summary.json").read_text())["rows"]) == [
+        "supervised", "untrained"]
+
+    # A rerun of the finished workdir resumes everything and writes the same numbers; so
+    # does one whose supervised baseline was cut after its first epoch (as by a kill: its
+    # newest checkpoint gone, it resumes from the one before).
+    before = (tmp_path / "lasium" / "summary.json").read_bytes()
+    pipelines.run(_tiny_lasium_with_baselines(), str(tmp_path / "lasium"))
+    assert (tmp_path / "lasium" / "summary.json").read_bytes() == before
+    baseline_checkpoints = tmp_path / "lasium" / "baselines" / "supervised" / "checkpoints"
+    for path in baseline_checkpoints.glob("ckpt-4.*"):
+        path.unlink()
+    (tmp_path / "lasium" / "summary.json").unlink()
+    pipelines.run(_tiny_lasium_with_baselines(), str(tmp_path / "lasium"))
+    assert (tmp_path / "lasium" / "summary.json").read_bytes() == before
+    assert list(baseline_checkpoints.glob("ckpt-4.index"))  # trained again from step 2
+
+
+def test_the_supervised_pipeline_refuses_itself_as_a_baseline():
+    config = _tiny_lasium_with_baselines()
+    config.pipeline = "supervised"
+    with pytest.raises(ConfigError, match="eval.supervised_baseline: the supervised pipeline "
+                                          "is that baseline itself"):
+        pipelines.check_config(config)

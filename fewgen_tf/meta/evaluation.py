@@ -1,13 +1,13 @@
 """Few-shot evaluation: fixed-seed episodes of a class split -> per-task accuracies."""
 
-import sys
 import weakref
 
-import keras
 import numpy as np
 import tensorflow as tf
 
+from fewgen_tf import progress as progress_lib
 from fewgen_tf.data import episodes
+from fewgen_tf.data.options import without_autotune_thread
 
 EVAL_BATCH = 8  # episodes adapted together (parallel iterations of one tf.map_fn)
 
@@ -25,19 +25,21 @@ def _compiled_accuracies(learner):
 
 
 def task_accuracies(learner, dataset, eval_config, part: str, num_tasks=None,
-                    progress: bool = True) -> np.ndarray:
+                    progress: bool = True, what: str = "") -> np.ndarray:
     """Accuracy on each of the first `num_tasks` (default eval.num_tasks) evaluation
-    episodes of `part`: episode i depends only on (eval.seed, part, i)."""
+    episodes of `part`: episode i depends only on (eval.seed, part, i). With `progress`,
+    progress lines name `what` is evaluated (fewgen_tf.progress)."""
     num_tasks = eval_config.num_tasks if num_tasks is None else num_tasks
     stream = episodes.episode_dataset(
         dataset, eval_config.ways, eval_config.shots, eval_config.queries, eval_config.seed,
         part, num_episodes=num_tasks, meta_batch_size=EVAL_BATCH, drop_remainder=False)
+    stream = without_autotune_thread(stream)  # no stall when the iterator is deleted
     step = _compiled_accuracies(learner)
-    bar = keras.utils.Progbar(num_tasks, unit_name="task",
-                              verbose=1 if sys.stdout.isatty() else 2) if progress else None
-    results = []
+    ticker = progress_lib.Ticker(num_tasks, "task", what=what) if progress else None
+    results, done = [], 0
     for batch in stream:
         results.append(step(batch).numpy())
-        if bar:
-            bar.add(len(results[-1]))
+        done += len(results[-1])
+        if ticker:
+            ticker.update(done)
     return np.concatenate(results)

@@ -38,3 +38,63 @@ def write_eval_json(workdir: str, task_accuracies, *, ways: int, shots: int, que
 def format_accuracy(summary: dict) -> str:
     """'97.12% +- 0.34% (n=1000)': the way the papers' tables print it."""
     return f"{100 * summary['mean']:.2f}% +- {100 * summary['ci95']:.2f}% (n={summary['n']})"
+
+
+def paired_difference(first, second) -> dict:
+    """Mean and CI95 of `first - second` over the SAME tasks (per-task accuracies in the
+    same order): 1.96 * std / sqrt(n) of the per-task differences, narrower than the two
+    intervals side by side because the tasks' own difficulty cancels."""
+    a = np.asarray(first, np.float64).reshape(-1)
+    b = np.asarray(second, np.float64).reshape(-1)
+    if a.size != b.size or a.size == 0:
+        raise DataError(f"a paired difference needs the same non-zero number of tasks on "
+                        f"both sides, got {a.size} and {b.size}")
+    d = a - b
+    std = float(d.std())
+    return {"mean": float(d.mean()), "ci95": 1.96 * std / float(np.sqrt(d.size)), "std": std,
+            "n": int(d.size)}
+
+
+def comparison_summary(rows: dict, tasks: dict) -> dict:
+    """The `summary.json` of runs evaluated on the same test tasks: `rows` maps a name to
+    (per-task accuracies, a dict of what that row is); `tasks` describes the tasks
+    (split, ways, shots, queries, seed). Every row gets its mean and CI95; the first row
+    also its paired difference to each other row ('lasium - untrained')."""
+    names = list(rows)
+    sizes = {name: np.asarray(rows[name][0]).size for name in names}
+    if len(set(sizes.values())) != 1:
+        raise DataError(f"rows compared on the same tasks need the same number of tasks, "
+                        f"got {sizes}")
+    first = names[0]
+    return {
+        "tasks": dict(tasks, n=sizes[first]),
+        "rows": {name: dict(accuracy_summary(acc), **about) for name, (acc, about) in rows.items()},
+        "differences": {f"{first} - {other}": paired_difference(rows[first][0], rows[other][0])
+                        for other in names[1:]},
+    }
+
+
+def write_summary_json(workdir: str, summary: dict) -> str:
+    """Write `summary.json` (whole, like eval.json); returns its path."""
+    path = os.path.join(workdir, "summary.json")
+    os.makedirs(workdir, exist_ok=True)
+    workdir_lib.write_json(path, summary, indent=2, sort_keys=False)
+    return path
+
+
+def format_comparison(summary: dict) -> list:
+    """The comparison as lines to print: a row per run, then the paired differences."""
+    tasks = summary["tasks"]
+    lines = [f"comparison on the same {tasks['n']} {tasks['split']} tasks ({tasks['ways']}-way "
+             f"{tasks['shots']}-shot, {tasks['queries']} queries, eval.seed {tasks['seed']}):"]
+    not_run = summary.get("not_run", {})
+    width = max(len(name) for name in list(summary["rows"]) + list(not_run))
+    for name, row in summary["rows"].items():
+        lines.append(f"  {name:<{width}}  {100 * row['mean']:6.2f}% +- {100 * row['ci95']:.2f}%"
+                     f"  {row.get('what', '')}")
+    for name, why in not_run.items():
+        lines.append(f"  {name:<{width}}  not run: {why}")
+    for name, d in summary["differences"].items():
+        lines.append(f"  {name}: {100 * d['mean']:+.2f} points +- {100 * d['ci95']:.2f} "
+                     f"(paired over the same tasks)")
+    return lines

@@ -14,6 +14,7 @@ import importlib
 from typing import Optional, Tuple
 
 from fewgen_tf import config as config_lib
+from fewgen_tf import progress
 from fewgen_tf import workdir as workdir_lib
 from fewgen_tf.errors import ConfigError
 from fewgen_tf.generators import registry as generator_registry
@@ -99,6 +100,7 @@ def run(config, workdir: str):
                      own, workdir)
     workdir_lib.remove_torn_writes(own)  # what a killed run's unfinished writes left
     workdir_lib.defer_config(own, config)
+    progress.plan([])  # the pipeline names its stages; none left from an earlier run
     from fewgen_tf import distribute  # late: imports TensorFlow
 
     try:

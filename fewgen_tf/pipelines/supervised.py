@@ -3,12 +3,13 @@ on the val classes, evaluate on the test classes, export the classifier.
 
 With meta.algorithm='scratch' it is the papers' "training from scratch" baseline: no
 meta-training, a fresh network trained on each test task's support set.
-Meta-learning itself is `steps.meta_learning.meta_learn`, which LASIUM shares with
+Meta-learning itself is `stages.meta_learning.meta_learn`, which LASIUM shares with
 generated training episodes.
 """
 
+from fewgen_tf import progress
 from fewgen_tf.data import episodes, registry
-from fewgen_tf.stages.meta_learning import meta_learn
+from fewgen_tf.stages.meta_learning import labelled_episodes, meta_learn
 
 
 def run(config, workdir):
@@ -20,13 +21,11 @@ def run(config, workdir):
         requests.append(("val", evaluation))
     for part, (ways, shots, queries) in requests:  # before anything trains
         episodes.check_episode_request(splits[part], ways, shots, queries)
-
-    def make_train_episodes(start_step):
-        return episodes.episode_dataset(
-            splits["train"], train.ways, train.shots, train.queries, config.seed, "train",
-            start=start_step * config.meta.meta_batch_size,
-            meta_batch_size=config.meta.meta_batch_size)
-
-    return meta_learn(config, workdir, make_train_episodes, splits["val"], splits["test"])
+    progress.plan(["meta-training", "evaluation"] + (["export"] if config.export.enabled else []))
+    what = ("a fresh network trained on each test task's support set"
+            if config.meta.algorithm == "scratch" else
+            f"{config.meta.algorithm} meta-trained on labelled episodes of the train classes")
+    return meta_learn(config, workdir, labelled_episodes(config, splits["train"]),
+                      splits["val"], splits["test"], row=("supervised", what))
 
 
