@@ -320,3 +320,24 @@ def test_a_tensorflow_write_error_on_a_full_disk_is_one_line(monkeypatch):
     monkeypatch.setattr(pipelines, "run", bug)
     with pytest.raises(tf.errors.InvalidArgumentError):
         main_module.main(["fewgen_tf"])
+
+
+def test_an_impossible_epsilon_of_real_anchors_is_refused_before_the_generator_trains(
+        tmp_path):
+    """Real anchors (the quickstart's VAE mode) exist only once the encoder trained, but
+    their scale is known before: a VAE's stay near N(0, I) (KL), AugIntAE's on the unit
+    sphere (squared distances <= 4)."""
+    config = _quickstart(**{"lasium.epsilon": 1e6})
+    with pytest.raises(ConfigError, match=r"^lasium.epsilon=1e\+06 is out of reach with real "
+                                          r"anchors of a VAE: .* 2 \* latent_dim = \d+"):
+        pipelines.run(config, str(tmp_path / "vae"))
+    assert not (tmp_path / "vae").exists()
+    from fewgen_tf.methods.augintae.config import add_augintae
+
+    config = add_augintae(_quickstart())  # generator.name augintae, its keys
+    config.generator.latent_dim = 8
+    config.lasium.epsilon = 4.0
+    with pytest.raises(ConfigError, match=r"^lasium.epsilon=4 is impossible with real anchors "
+                                          r"of an AugIntAE: its codes lie on the unit sphere"):
+        pipelines.run(config, str(tmp_path / "augintae"))
+    assert not (tmp_path / "augintae").exists()

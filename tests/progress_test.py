@@ -30,7 +30,7 @@ def _lines(caplog):
 
 
 def test_stages_are_numbered_by_the_plan_and_timed(clock, caplog):
-    caplog.set_level(logging.INFO)
+    caplog.set_level(logging.INFO, logger="absl")
     assert not progress.planned()
     progress.plan(["generator", "meta-training"])
     assert progress.planned()
@@ -50,7 +50,7 @@ def test_stages_are_numbered_by_the_plan_and_timed(clock, caplog):
 
 
 def test_time_left_is_the_rate_since_the_first_report(clock, caplog):
-    caplog.set_level(logging.INFO)
+    caplog.set_level(logging.INFO, logger="absl")
     progress.plan(["meta-training"])
     with progress.stage("meta-training"):
         ticker = progress.Ticker(300, "step")
@@ -69,7 +69,7 @@ def test_time_left_is_the_rate_since_the_first_report(clock, caplog):
 
 
 def test_the_interval_grows_to_a_tenth_of_the_time_spent(clock, caplog):
-    caplog.set_level(logging.INFO)
+    caplog.set_level(logging.INFO, logger="absl")
     ticker = progress.Ticker(10000, "task", what="untrained")
     for done in range(1, 2001):
         clock.now += 1.0

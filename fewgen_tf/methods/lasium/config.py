@@ -71,6 +71,36 @@ def check_lasium(config) -> None:
                           f"clusters (generator.name {', '.join(with_clusters)}); "
                           f"generator.name is {name!r}: use n, ro or oc")
     generator_registry.check_trained_here(config.generator)
+    check_real_anchor_epsilon(config)
+
+
+# VAE mode: the KL term keeps the encodings near N(0, I), whose mean pairwise squared
+# distance is 2 * latent_dim; anchors farther apart than this many times that are out of
+# reach (the check the pipeline can make before the encoder exists).
+VAE_EPSILON_FACTOR = 100
+
+
+def check_real_anchor_epsilon(config) -> None:
+    """An impossible `lasium.epsilon` for anchors that encode real images, refused at
+    start-up: the encodings exist only once the generator trained, but their scale is
+    known before. AugIntAE's codes lie on the unit sphere (squared distances <= 4, a hard
+    bound); a VAE's are held near N(0, I) by its KL term (beyond VAE_EPSILON_FACTOR times
+    the prior's mean pairwise squared distance, 2 * latent_dim, nothing is reachable).
+    A value below the bound that still fails is caught right after training, with the
+    encodings' measured scale (methods/lasium/pipeline.py)."""
+    if not real_anchors(config) or config.train.ways < 2:
+        return
+    epsilon, d = float(config.lasium.epsilon), int(config.generator.latent_dim)
+    if config.generator.name == "augintae" and epsilon >= 4.0:
+        raise ConfigError(f"lasium.epsilon={epsilon:g} is impossible with real anchors of an "
+                          "AugIntAE: its codes lie on the unit sphere, so no two are more "
+                          "than squared distance 4 apart; use a value below 4")
+    bound = VAE_EPSILON_FACTOR * 2 * d
+    if config.generator.name == "vae" and epsilon > bound:
+        raise ConfigError(f"lasium.epsilon={epsilon:g} is out of reach with real anchors of a "
+                          f"VAE: its KL term keeps the encodings near N(0, I), whose mean "
+                          f"pairwise squared distance is 2 * latent_dim = {2 * d}; use a value "
+                          f"below {bound:g} (typically a fraction of {2 * d})")
 
 
 def pretrained_rgb_lasium(algorithm: str, generator: str, generator_path: str,
