@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import REPO_ROOT
+from conftest import REPO_ROOT, tree_snapshot
 from fewgen_tf import config as config_lib
 from fewgen_tf import pipelines
 from fewgen_tf.errors import ConfigError, DataError, TrainingError
@@ -42,13 +42,7 @@ def _tiny_supervised(**overrides):
 
 def _snapshot(workdir):
     """Every file of `workdir` and its bytes."""
-    found = {}
-    for folder, _, files in os.walk(workdir):
-        for name in files:
-            path = os.path.join(folder, name)
-            with open(path, "rb") as f:
-                found[os.path.relpath(path, workdir)] = f.read()
-    return found
+    return tree_snapshot(workdir)
 
 
 def _write_glyph_folder(root, classes=10, per_class=6):

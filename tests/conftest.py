@@ -21,6 +21,20 @@ tf.config.set_logical_device_configuration(
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
+def tree_snapshot(root, mtimes=False) -> dict:
+    """Every file under `root`: {relative path: bytes} (with `mtimes`: (bytes, mtime_ns)),
+    to assert that a run or an export left a directory exactly as it was."""
+    found = {}
+    for folder, _, names in os.walk(root):
+        for name in names:
+            path = os.path.join(folder, name)
+            with open(path, "rb") as f:
+                data = f.read()
+            key = os.path.relpath(path, root)
+            found[key] = (data, os.stat(path).st_mtime_ns) if mtimes else data
+    return found
+
+
 def shared_data_dir() -> pathlib.Path:
     env = os.environ.get("FEWGEN_DATA_DIR")
     return pathlib.Path(env) if env else REPO_ROOT.parent / "shared" / "data"

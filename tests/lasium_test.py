@@ -188,17 +188,23 @@ def test_lasium_pipeline_end_to_end_on_a_tiny_budget(tmp_path, generator):
         train_generator(config, str(tmp_path / "reuse"), train_images)
 
 
-def test_impossible_epsilon_is_a_clear_pipeline_error(tmp_path):
-    from fewgen_tf.errors import DataError
-
-    config = add_lasium(add_meta_learning(base_config(), "protonets"), "msgan", "n")
+def _epsilon_1000(generator, max_resamples):
+    """A tiny LASIUM run whose anchors cannot be 1000 apart (latent 8)."""
+    config = add_lasium(add_meta_learning(base_config(), "protonets"), generator, "n")
     config.pipeline = "lasium"
     config.data.num_classes = 30
     config.data.images_per_class = 16
     config.generator.epochs = 1
     config.generator.latent_dim = 8
     config.lasium.epsilon = 1000.0
-    config.lasium.max_resamples = 10
+    config.lasium.max_resamples = max_resamples
+    return config
+
+
+def test_impossible_epsilon_is_a_clear_pipeline_error(tmp_path):
+    from fewgen_tf.errors import DataError
+
+    config = _epsilon_1000("msgan", max_resamples=10)
     with pytest.raises(DataError, match=r"^LASIUM anchor rejection: no 5 anchors .* "
                                         r"after 10 resamples; lower lasium.epsilon"):
         pipelines.run(config, str(tmp_path))
@@ -211,14 +217,7 @@ def test_an_impossible_epsilon_of_real_anchors_names_their_scale_and_keeps_the_g
     generator's checkpoint stays for the corrected rerun to resume."""
     from fewgen_tf.errors import DataError
 
-    config = add_lasium(add_meta_learning(base_config(), "protonets"), "vae", "n")
-    config.pipeline = "lasium"
-    config.data.num_classes = 30
-    config.data.images_per_class = 16
-    config.generator.epochs = 1
-    config.generator.latent_dim = 8
-    config.lasium.epsilon = 1000.0
-    config.lasium.max_resamples = 3
+    config = _epsilon_1000("vae", max_resamples=3)
     with pytest.raises(DataError, match=r"^LASIUM anchor rejection: no 5 anchors .* after 3 "
                                         r"resamples \(the anchors encode real images, "
                                         r"lasium.vae_real_anchors: the mean pairwise squared "

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import REPO_ROOT
+from conftest import REPO_ROOT, tree_snapshot
 from fewgen_tf import export, seeds
 from fewgen_tf.config import add_meta_learning, base_config
 from fewgen_tf.generators import msgan
@@ -324,23 +324,13 @@ def test_an_empty_support_set_leaves_the_serving_process_alive(exports):
         served_here["predictions"].numpy().tolist()
 
 
-def _tree_bytes(path):
-    files = {}
-    for folder, _, names in os.walk(path):
-        for name in names:
-            full = os.path.join(folder, name)
-            with open(full, "rb") as f:
-                files[os.path.relpath(full, path)] = (f.read(), os.stat(full).st_mtime_ns)
-    return files
-
-
 def test_an_unchanged_export_is_kept_byte_for_byte_and_a_changed_one_replaces_it(tmp_path):
     """An unchanged rerun of a finished run leaves its exports as they were (issue 26,
     item 8): saved_model.pb of a second export of the same model differs (process-wide
     function counters), so `export._write` compares TensorFlow's fingerprints instead."""
     learner = _classifier("protonets")
     path = export.export_classifier(learner, str(tmp_path / "classifier" / "1"))
-    before = _tree_bytes(path)
+    before = tree_snapshot(path, mtimes=True)
     tf.function(lambda x: x + 1.0)(tf.constant(1.0))  # moves the process's counters on
     again = export.export_classifier(learner, str(tmp_path / "again" / "1"))
     with open(os.path.join(path, "saved_model.pb"), "rb") as a, \
@@ -349,13 +339,13 @@ def test_an_unchanged_export_is_kept_byte_for_byte_and_a_changed_one_replaces_it
     assert export.same_saved_model(path, again)
 
     assert export.export_classifier(learner, path) == path
-    assert _tree_bytes(path) == before            # same bytes, same mtimes: not rewritten
+    assert tree_snapshot(path, mtimes=True) == before            # same bytes, same mtimes: not rewritten
     assert sorted(os.listdir(tmp_path / "classifier")) == ["1"]  # no partial left behind
 
     weight = learner.trainable_variables[0]
     weight.assign_add(tf.ones_like(weight))
     export.export_classifier(learner, path)
-    assert _tree_bytes(path) != before            # new weights: replaced
+    assert tree_snapshot(path, mtimes=True) != before            # new weights: replaced
     assert not export.same_saved_model(path, again)
     outputs = _run(tf.saved_model.load(path).signatures["classify"], _valid("classify"))
     assert np.all(np.isfinite(outputs["logits"]))
