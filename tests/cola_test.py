@@ -118,6 +118,9 @@ def test_step_one_clusters_trivially_separable_images(tmp_path):
     model, timing = cola_steps.cluster_images(config, str(tmp_path), images)
     scores = cola_steps.clustering_scores(model, labels, images)
     assert scores["clustering_accuracy"] == 1.0 and scores["nmi"] == pytest.approx(1.0)
+    # the encoder alone (inference-mode BatchNorm) mostly agrees after 40 steps (the last
+    # epoch's statistics are of rotated batches)
+    assert scores["encoder_accuracy"] >= 0.8
     assert np.bincount(model.clusters()).tolist() == [16, 16]  # balanced
     assert timing["hungarian_calls"] == 5 * 4 and 0 < timing["hungarian_share"] < 1
     records = [r for r in workdir_lib.read_metrics(str(tmp_path))
@@ -126,6 +129,46 @@ def test_step_one_clusters_trivially_separable_images(tmp_path):
     assert records[-2]["reassigned"] < records[0]["reassigned"]  # the matching settles
     with pytest.raises(ConfigError, match="larger than the number of training images"):
         cola_steps.cluster_images(_config(num_clusters=40), str(tmp_path / "k"), images)
+
+
+def test_kmeans_and_relabelling_by_hand():
+    r = np.random.default_rng(0)
+    centres = np.array([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0]])
+    truth = np.repeat([0, 1, 2], [30, 20, 10])  # unequal sizes: k-means need not balance
+    points = centres[truth] + r.normal(0, 0.5, (60, 2))
+    labels = cola_clustering.kmeans(points, 3, seed=1)
+    assert clustering_metrics.clustering_accuracy(truth, labels) == 1.0
+    np.testing.assert_array_equal(labels, cola_clustering.kmeans(points, 3, seed=1))
+    # renamed to agree with a previous labelling: 2 -> 0, 0 -> 1, 1 -> 2 (one mistake)
+    previous = np.array([1, 2, 0])[truth]
+    previous[0] = 2
+    np.testing.assert_array_equal(cola_clustering.relabel_like(labels, previous, 3),
+                                  np.array([1, 2, 0])[truth])
+    # an emptied cluster is re-seeded: K = number of distinct points still gives K ids
+    assert sorted(set(cola_clustering.kmeans(np.eye(4), 4, seed=0))) == [0, 1, 2, 3]
+
+
+def test_refinement_reclusters_with_kmeans_and_keeps_the_matching_fixed(tmp_path):
+    """MMDC's refinement: from cola.refine_epoch on, the targets are one-hot k-means
+    clusters of E1 (unbalanced where the data is) and the per-batch Hungarian stops."""
+    images, labels = _two_trivial_classes(16)
+    images, labels = images[:28], labels[:28]  # 16 of class 0, 12 of class 1
+    config = _config(cluster_epochs=6, rotnet=False, refine_epoch=3)
+    config.augment.kind = "natural"
+    model, timing = cola_steps.cluster_images(config, str(tmp_path), images, labels)
+    assert timing["hungarian_calls"] == 3 * 3  # epochs 1-3 of 28 // 8 = 3 steps
+    clusters = model.clusters()
+    assert clustering_metrics.clustering_accuracy(labels, clusters) == 1.0
+    assert sorted(np.bincount(clusters).tolist()) == [12, 16]  # no longer balanced
+    targets = model.targets.numpy()[model.assignment.numpy()]
+    np.testing.assert_array_equal(targets, np.eye(2)[clusters])  # one-hot targets
+    scores = [r for r in workdir_lib.read_metrics(str(tmp_path))
+              if r.get("phase") == "cola_clustering_scores"]
+    assert [r["epoch"] for r in scores] == [1, 2, 3, 4, 5, 6]
+    assert scores[-1]["clustering_accuracy"] == 1.0 and "encoder_accuracy" in scores[-1]
+    # resumed (the same command again): nothing retrained, the same clusters
+    again, _ = cola_steps.cluster_images(config, str(tmp_path), images, labels)
+    np.testing.assert_array_equal(again.clusters(), clusters)
 
 
 # ------------------------------------------------------------ Laplacian pyramid loss

@@ -10,19 +10,35 @@ Encoder E: a small ResNet (ResNet-18 at 32x32: widths 64-128-256-512, two basic 
 per stage; narrower for 28x28 characters, `cola.encoder_widths` / `encoder_blocks`) with
 two heads on the pooled features: E1 -> R^K (projected onto the unit sphere, where the
 targets live) and E2 -> 4 rotation logits.
-Training alternates epochs (B.1):
-  even epochs  per batch b: embed the un-augmented images, solve (Eq. 2)
+Training alternates epochs (B.1; with `rotnet=False` every epoch is an assignment epoch):
+  even epochs  per batch b: embed the un-augmented images (inference-mode BatchNorm, as
+               the MMDC reference code does; `assign_embedding="training"`: batch
+               statistics), solve (Eq. 2)
                  pi* = argmin_pi sum_j |E1(x_j) - t_pi(j)|^2
                with the Hungarian algorithm (scipy's linear_sum_assignment on the b x b
                cost matrix, on the host through tf.numpy_function: one call per batch),
                store the new matching (image idx_j now holds target t_pi*(j)), and
                minimise mean_j mean_xi |E1(xi(x_j)) - t_pi*(j)|^2 over `views`
                augmented views xi(x_j) (consistency; Eq. 1).
+               The squared error is averaged over the K coordinates too (the reference's
+               nn.MSELoss: Eq. 1's sum scaled by 1/K, a fixed factor on this term's
+               learning rate relative to RotNet's).
   odd epochs   RotNet: the batch in all four rotations (4b images), cross-entropy of E2.
-SGD(lr, momentum 0.9) with weight decay added to the gradient (wd * w, PyTorch's
-coupled form that the reference uses); the registry's schedule halves lr every quarter.
-The matching (`assignment`, an index into the fixed target table) is a non-trainable
-variable, so a checkpoint holds it and a resumed run continues with it. The output is
+Refinement (`refine_epoch` > 0; MMDC's refinement stage, not in the COLA paper): from that
+epoch on, every assignment epoch starts by re-clustering E1 of all images with k-means
+(`kmeans`), relabelling its clusters to agree best with the previous ones (Hungarian on
+the contingency table) and giving each image the one-hot target of its cluster; the
+per-batch Hungarian then stops (the targets are the k-means clusters). Without it, the
+targets only ever permute within a batch, so the clusters stay exactly balanced.
+SGD(lr, momentum 0.9) with weight decay added to the gradient of the kernels (wd * w,
+PyTorch's coupled form; the reference exempts BatchNorm's and biases' 1-D parameters);
+the registry's schedule halves lr every quarter. BatchNorm's moving statistics use
+momentum 0.9 (PyTorch's default 0.1; Keras' 0.99 left them lagging far behind the
+weights, so the inference-mode embeddings of a young encoder all collapsed onto one
+point, measured on MNIST 2026-11-29).
+The matching (`assignment`, an index into the target table) and the table itself
+(`targets`, `components`: refinement rewrites them) are non-trainable variables, so a
+checkpoint holds them and a resumed run continues with them. The output is
 `clusters()`: the component of each image's final target.
 Runs on one device: the assignment is a host-side permutation of the global batch.
 """
@@ -39,6 +55,7 @@ from fewgen_tf.errors import ConfigError
 from fewgen_tf.methods.cola import config as cola_config
 
 ROTATIONS = 4
+ASSIGN_EMBEDDINGS = ("inference", "training")  # BatchNorm mode of the embeddings matched
 
 
 # ------------------------------------------------------------------------ targets
@@ -88,18 +105,73 @@ def hungarian_assignment(embeddings, targets, timer=None) -> np.ndarray:
     return (timer or HungarianTimer()).solve(cost)
 
 
+def kmeans(points, num_clusters, seed, restarts=3, iterations=100):
+    """[N] labels in 0..K-1 of Lloyd's k-means on `points` [N, D] (float64), k-means++
+    seeding from `seed`, the best of `restarts` by inertia; an emptied cluster is
+    re-seeded with the point farthest from its centre. Deterministic given `seed`."""
+    points = np.asarray(points, np.float64)
+    n = len(points)
+    best, best_inertia = None, np.inf
+    for r in range(int(restarts)):
+        generator = np.random.default_rng(rng.derive_key("kmeans", seed, r))
+        centres = [points[generator.integers(n)]]
+        nearest = np.sum((points - centres[0]) ** 2, 1)
+        for _ in range(1, num_clusters):
+            total = nearest.sum()
+            pick = (generator.choice(n, p=nearest / total) if total > 0
+                    else generator.integers(n))
+            centres.append(points[pick])
+            nearest = np.minimum(nearest, np.sum((points - points[pick]) ** 2, 1))
+        centres = np.array(centres)
+        labels = None
+        for _ in range(int(iterations)):
+            distances = (np.sum(points ** 2, 1)[:, None] + np.sum(centres ** 2, 1)[None]
+                         - 2.0 * points @ centres.T)
+            new = np.argmin(distances, 1)
+            for k in np.setdiff1d(np.arange(num_clusters), new):  # emptied clusters
+                far = int(np.argmax(distances[np.arange(n), new]))
+                new[far] = k
+                distances[far] = -np.inf
+            if labels is not None and np.array_equal(new, labels):
+                break
+            labels = new
+            centres = np.stack([points[labels == k].mean(0) for k in range(num_clusters)])
+        inertia = float(np.sum((points - centres[labels]) ** 2))
+        if inertia < best_inertia:
+            best, best_inertia = labels, inertia
+    return best.astype(np.int64)
+
+
+def relabel_like(labels, previous, num_clusters) -> np.ndarray:
+    """`labels` renamed by the one-to-one map of cluster ids that agrees best with
+    `previous` (Hungarian on the contingency table), so cluster k stays cluster k."""
+    table = np.zeros((num_clusters, num_clusters), np.int64)
+    np.add.at(table, (np.asarray(labels), np.asarray(previous)), 1)
+    rows, cols = scipy.optimize.linear_sum_assignment(-table)
+    mapping = np.empty(num_clusters, np.int64)
+    mapping[rows] = cols
+    return mapping[np.asarray(labels)]
+
+
 # ------------------------------------------------------------------------ encoder
+BN_MOMENTUM = 0.9  # PyTorch's momentum=0.1 (the reference); Keras' default is 0.99
+
+
+def _batch_norm(name):
+    return keras.layers.BatchNormalization(momentum=BN_MOMENTUM, name=name)
+
+
 def _basic_block(x, filters, stride, name):
     shortcut = x
     y = keras.layers.Conv2D(filters, 3, stride, "same", use_bias=False, name=f"{name}_conv1")(x)
-    y = keras.layers.BatchNormalization(name=f"{name}_bn1")(y)
+    y = _batch_norm(f"{name}_bn1")(y)
     y = keras.layers.ReLU()(y)
     y = keras.layers.Conv2D(filters, 3, 1, "same", use_bias=False, name=f"{name}_conv2")(y)
-    y = keras.layers.BatchNormalization(name=f"{name}_bn2")(y)
+    y = _batch_norm(f"{name}_bn2")(y)
     if stride != 1 or x.shape[-1] != filters:
         shortcut = keras.layers.Conv2D(filters, 1, stride, use_bias=False,
                                        name=f"{name}_proj")(x)
-        shortcut = keras.layers.BatchNormalization(name=f"{name}_proj_bn")(shortcut)
+        shortcut = _batch_norm(f"{name}_proj_bn")(shortcut)
     return keras.layers.ReLU()(y + shortcut)
 
 
@@ -110,7 +182,7 @@ def resnet_backbone(image_shape, widths=(64, 128, 256, 512), blocks=(2, 2, 2, 2)
     widths, blocks = tuple(int(w) for w in widths), tuple(int(b) for b in blocks)
     inputs = keras.Input(tuple(image_shape))
     x = keras.layers.Conv2D(widths[0], 3, 1, "same", use_bias=False, name="stem")(inputs)
-    x = keras.layers.ReLU()(keras.layers.BatchNormalization(name="stem_bn")(x))
+    x = keras.layers.ReLU()(_batch_norm("stem_bn")(x))
     for s, (filters, count) in enumerate(zip(widths, blocks)):
         for b in range(count):
             x = _basic_block(x, filters, 2 if s and not b else 1, f"stage{s}_block{b}")
@@ -122,7 +194,8 @@ class ClusteringModel(keras.Model):
     """The two-headed encoder of Algorithm 2 with the target matching it learns."""
 
     def __init__(self, backbone, targets, components, steps_per_epoch, ranges=None,
-                 flip=False, views=1, weight_decay=5e-4, seed=0, **kwargs):
+                 flip=False, views=1, weight_decay=5e-4, seed=0, rotnet=True,
+                 refine_epoch=0, assign_embedding="inference", **kwargs):
         super().__init__(**kwargs)
         targets = np.asarray(targets, np.float32)
         self.num_images, self.num_clusters = targets.shape
@@ -132,9 +205,11 @@ class ClusteringModel(keras.Model):
         features = int(backbone.output_shape[-1])
         self.cluster_head.build((None, features))
         self.rotation_head.build((None, features))
-        self.components = np.asarray(components, np.int64)
         self.targets = self.add_weight(shape=targets.shape, trainable=False, name="targets",
                                        initializer=keras.initializers.Constant(targets))
+        self.components = self.add_weight(
+            shape=(self.num_images,), dtype="int32", trainable=False, name="components",
+            initializer=keras.initializers.Constant(np.asarray(components, np.int32)))
         self.assignment = self.add_weight(shape=(self.num_images,), dtype="int32",
                                           trainable=False, name="assignment",
                                           initializer=keras.initializers.Constant(
@@ -142,6 +217,12 @@ class ClusteringModel(keras.Model):
         self.steps_per_epoch = int(steps_per_epoch)
         self.ranges, self.flip, self.views = ranges, bool(flip), int(views)
         self.weight_decay = float(weight_decay)
+        self.rotnet, self.refine_epoch = bool(rotnet), int(refine_epoch)
+        if assign_embedding not in ASSIGN_EMBEDDINGS:
+            raise ConfigError(f"cola.assign_embedding must be one of {ASSIGN_EMBEDDINGS}, "
+                              f"got {assign_embedding!r}")
+        self.assign_embedding = assign_embedding
+        self.seed = int(seed)
         self.noise = keras.random.SeedGenerator(seed)
         self.timer = HungarianTimer()
         self.trackers = {n: keras.metrics.Mean(name=n) for n in (
@@ -163,13 +244,32 @@ class ClusteringModel(keras.Model):
 
     def clusters(self) -> np.ndarray:
         """[N] cluster (target component) of every training image: step I's output."""
-        return self.components[self.assignment.numpy()]
+        return self.components.numpy()[self.assignment.numpy()].astype(np.int64)
+
+    def embed_all(self, images, batch_size=256) -> np.ndarray:
+        """[N, K] E1 of `images` (inference mode), batch by batch."""
+        out = [self.embed(tf.constant(images[i:i + batch_size])).numpy()
+               for i in range(0, len(images), batch_size)]
+        return np.concatenate(out) if out else np.zeros([0, self.num_clusters], np.float32)
+
+    def is_assignment_epoch(self, epoch: int) -> bool:
+        return not self.rotnet or epoch % 2 == 0
+
+    def refine(self, images, epoch: int) -> np.ndarray:
+        """MMDC's refinement: k-means on E1 of all `images` (the training images, in
+        index order), relabelled to agree with the current clusters; every image's target
+        becomes the one-hot mean of its cluster. Returns the new clusters."""
+        previous = self.clusters()
+        labels = kmeans(self.embed_all(images), self.num_clusters, (self.seed, epoch))
+        labels = relabel_like(labels, previous, self.num_clusters)
+        self.targets.assign(np.eye(self.num_clusters, dtype=np.float32)[labels])
+        self.components.assign(labels.astype(np.int32))
+        self.assignment.assign(np.arange(self.num_images, dtype=np.int32))
+        return labels
 
     def predict_clusters(self, images, batch_size=256) -> np.ndarray:
         """Nearest one-hot mean of E1(x), for images outside the training set."""
-        out = [np.argmax(self.embed(tf.constant(images[i:i + batch_size])).numpy(), -1)
-               for i in range(0, len(images), batch_size)]
-        return np.concatenate(out) if out else np.zeros([0], np.int64)
+        return np.argmax(self.embed_all(images, batch_size), -1).astype(np.int64)
 
     # ----------------------------------------------------------------- training
     def _augment(self, images, seed):
@@ -182,21 +282,31 @@ class ClusteringModel(keras.Model):
             images = tf.where(mirror, tf.reverse(images, [2]), images)
         return images
 
-    def _assignment_loss(self, indices, images, seed):
+    def _assignment_loss(self, indices, images, seed, refining):
         batch = tf.shape(images)[0]
         views = [self._augment(images, tf.random.experimental.stateless_fold_in(seed, v))
                  for v in range(self.views)]
-        embedded = self.embed(tf.concat([images] + views, 0), training=True)
-        clean = tf.stop_gradient(embedded[:batch])
         current = tf.gather(self.assignment, indices)           # target rows now held
         targets = tf.gather(self.targets, current)
-        cost = squared_distances(clean, targets)
-        perm = tf.numpy_function(self.timer.solve, [cost], tf.int64, stateful=True)
-        perm = tf.ensure_shape(tf.cast(perm, tf.int32), [None])
+        if self.assign_embedding == "inference":  # the reference: eval-mode, no gradient
+            embedded = self.embed(tf.concat(views, 0), training=True)
+            clean = None
+        else:
+            embedded = self.embed(tf.concat([images] + views, 0), training=True)
+            clean, embedded = tf.stop_gradient(embedded[:batch]), embedded[batch:]
+
+        def hungarian():
+            matched = clean if clean is not None else tf.stop_gradient(
+                self.embed(images, training=False))
+            cost = squared_distances(matched, targets)
+            perm = tf.numpy_function(self.timer.solve, [cost], tf.int64, stateful=True)
+            return tf.ensure_shape(tf.cast(perm, tf.int32), [None])
+
+        perm = tf.cond(refining, lambda: tf.range(batch), hungarian)  # refined: kept
         new = tf.gather(current, perm)                          # image j gets t_pi(j)
         assigned = tf.tile(tf.gather(targets, perm), [self.views, 1])
-        loss = tf.reduce_mean(tf.reduce_sum(tf.square(embedded[batch:] - assigned), -1))
-        components = tf.constant(self.components, tf.int32)  # share whose CLUSTER changed
+        loss = tf.reduce_mean(tf.square(embedded - assigned))  # over images and K
+        components = self.components  # the share whose CLUSTER changed
         changed = tf.reduce_mean(tf.cast(tf.not_equal(tf.gather(components, new),
                                                       tf.gather(components, current)),
                                          tf.float32))
@@ -217,7 +327,8 @@ class ClusteringModel(keras.Model):
         variables = self.backbone.trainable_variables + head.trainable_variables
         grads = tape.gradient(loss, variables)
         replicas = tf.distribute.get_strategy().num_replicas_in_sync
-        grads = [g + (self.weight_decay / replicas) * v for g, v in zip(grads, variables)]
+        grads = [g + (self.weight_decay / replicas) * v if len(v.shape) > 1 else g
+                 for g, v in zip(grads, variables)]  # kernels only, as the reference
         self.optimizer.apply_gradients(zip(grads, variables))
 
     def train_step(self, data):
@@ -226,11 +337,13 @@ class ClusteringModel(keras.Model):
         images = tf.convert_to_tensor(images, tf.float32)
         seed = keras.random.randint([2], 0, 2 ** 30, seed=self.noise, dtype="int32")
         epoch = self.optimizer.iterations // self.steps_per_epoch
-        assign_epoch = tf.equal(epoch % 2, 0)
+        assign_epoch = tf.logical_or(tf.constant(not self.rotnet), tf.equal(epoch % 2, 0))
+        refining = tf.logical_and(tf.constant(self.refine_epoch > 0),
+                                  epoch >= self.refine_epoch)
 
         def assignment_branch():
             with tf.GradientTape() as tape:
-                loss, new, changed = self._assignment_loss(indices, images, seed)
+                loss, new, changed = self._assignment_loss(indices, images, seed, refining)
             self._descend(tape, loss, self.cluster_head)
             self.assignment.assign(tf.tensor_scatter_nd_update(self.assignment,
                                                                indices[:, None], new))
@@ -255,10 +368,12 @@ class ClusteringModel(keras.Model):
 def build_clustering_model(image_shape, num_images, num_clusters, steps_per_epoch, *,
                            widths=(64, 128, 256, 512), blocks=(2, 2, 2, 2),
                            target_variance=0.1, ranges=None, flip=False, views=1,
-                           weight_decay=5e-4, seed=0):
+                           weight_decay=5e-4, seed=0, rotnet=True, refine_epoch=0,
+                           assign_embedding="inference"):
     targets, components = balanced_targets(int(num_images), num_clusters, target_variance,
                                            seed)
     keras.utils.set_random_seed(seed)
     backbone = resnet_backbone(image_shape, widths, blocks)
     return ClusteringModel(backbone, targets, components, steps_per_epoch, ranges, flip,
-                           views, weight_decay, seed, name="cola_clustering")
+                           views, weight_decay, seed, rotnet, refine_epoch, assign_embedding,
+                           name="cola_clustering")

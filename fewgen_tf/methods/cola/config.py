@@ -78,6 +78,12 @@ def add_cola(config: ml_collections.ConfigDict, variant: str = "cola",
     config.cola.weight_decay = 5e-4
     config.cola.views = 1                     # augmented views per image (consistency)
     config.cola.flip = False                  # random horizontal flips (natural images)
+    config.cola.rotnet = True                 # alternate RotNet epochs (False: every epoch
+                                              # an assignment epoch)
+    config.cola.refine_epoch = 0              # MMDC's k-means refinement from this epoch
+                                              # on (0: never, the COLA paper)
+    config.cola.assign_embedding = "inference"  # BatchNorm mode of the matched embeddings:
+                                              # inference (the MMDC code) | training
     # outputs
     config.cola.sample_images = 10            # samples per cluster in samples/clusters.png
     config.cola.eval_images_per_class = 100   # generated per class for CAS / Frechet
@@ -108,6 +114,9 @@ COLA_RULES = {
     "cola.weight_decay": config_lib.number(0),
     "cola.views": config_lib.integer(1),
     "cola.flip": config_lib.boolean(),
+    "cola.rotnet": config_lib.boolean(),
+    "cola.refine_epoch": config_lib.integer(0, note="0: no refinement"),
+    "cola.assign_embedding": config_lib.one_of(("inference", "training")),
     "cola.sample_images": config_lib.integer(0),
     "cola.eval_images_per_class": config_lib.integer(1),
 }

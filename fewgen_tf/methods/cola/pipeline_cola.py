@@ -32,7 +32,7 @@ def run(config, workdir):
     images, labels = train.images, np.asarray(train.labels)
     timing, scores = {}, {}
     if c.class_codes == "clusters":
-        clustering, step1 = stages.cluster_images(config, workdir, images)
+        clustering, step1 = stages.cluster_images(config, workdir, images, labels)
         timing.update(step1)
         clusters = clustering.clusters()
         scores = stages.clustering_scores(clustering, labels, images)

@@ -63,9 +63,44 @@ def augmentation_ranges(config, image_shape):
 
 
 # ------------------------------------------------------------------------ step I
-def cluster_images(config, workdir, images):
+class StepOneEpochs(keras.callbacks.Callback):
+    """Step I's work between epochs: MMDC's refinement (k-means re-clustering) at the
+    start of every assignment epoch from `cola.refine_epoch` on, and, with `labels`
+    (used only to score), the clustering scores of the matching and of the encoder at
+    every epoch end, to metrics.jsonl (phase "cola_clustering_scores") and the log."""
+
+    def __init__(self, model, images, workdir, labels=None):
+        super().__init__()
+        self.cola, self.images, self.workdir, self.labels = model, images, workdir, labels
+
+    def on_epoch_begin(self, epoch, logs=None):
+        model = self.cola
+        if model.refine_epoch and epoch >= model.refine_epoch and \
+                model.is_assignment_epoch(epoch):
+            start = time.perf_counter()
+            labels = model.refine(self.images, epoch)
+            logging.info("COLA step I, epoch %d: refined by k-means (cluster sizes %d-%d, "
+                         "%.1f s)", epoch + 1, int(np.bincount(labels).min()),
+                         int(np.bincount(labels, minlength=model.num_clusters).max()),
+                         time.perf_counter() - start)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.labels is None:
+            return
+        scores = clustering_scores(self.cola, self.labels, self.images)
+        record = dict({k: round(float(v), 4) for k, v in scores.items()},
+                      epoch=epoch + 1, step=int(self.cola.optimizer.iterations.numpy()),
+                      phase="cola_clustering_scores")
+        workdir_lib.append_metrics(self.workdir, record)
+        logging.info("COLA step I, epoch %d: matching accuracy %.3f NMI %.3f; encoder "
+                     "accuracy %.3f NMI %.3f", epoch + 1, scores["clustering_accuracy"],
+                     scores["nmi"], scores["encoder_accuracy"], scores["encoder_nmi"])
+
+
+def cluster_images(config, workdir, images, labels=None):
     """(ClusteringModel trained by Algorithm 2, timing dict). Resumes from
-    checkpoints/cola_clustering/. ConfigError if cola.num_clusters > len(images)."""
+    checkpoints/cola_clustering/. ConfigError if cola.num_clusters > len(images).
+    `labels` (optional, only to score): the clustering scores after every epoch."""
     c = config.cola
     n = len(images)
     if n == 0:
@@ -77,15 +112,21 @@ def cluster_images(config, workdir, images):
         images.shape[1:], n, c.num_clusters, steps, widths=tuple(c.encoder_widths),
         blocks=tuple(c.encoder_blocks), target_variance=float(c.target_variance),
         ranges=augmentation_ranges(config, images.shape[1:]), flip=bool(c.flip),
-        views=int(c.views), weight_decay=float(c.weight_decay), seed=config.seed)
+        views=int(c.views), weight_decay=float(c.weight_decay), seed=config.seed,
+        rotnet=bool(c.get("rotnet", True)), refine_epoch=int(c.get("refine_epoch", 0)),
+        assign_embedding=c.get("assign_embedding", "inference"))
     model.compile(optimizer=keras.optimizers.SGD(  # B.1: halved every quarter
         schedules.halving_schedule(float(c.cluster_lr), total, 3),
         momentum=float(c.cluster_momentum)), jit_compile=False)  # (numpy_function, affine)
-    logging.info("COLA step I: %d epochs of %d steps (batch %d) on %d images, K=%d",
-                 c.cluster_epochs, steps, batch, n, c.num_clusters)
+    logging.info("COLA step I: %d epochs of %d steps (batch %d) on %d images, K=%d%s%s",
+                 c.cluster_epochs, steps, batch, n, c.num_clusters,
+                 "" if model.rotnet else ", no RotNet",
+                 f", k-means refinement from epoch {model.refine_epoch + 1}"
+                 if model.refine_epoch else "")
     start = time.perf_counter()
     training.fit_resumable(model, _indexed_dataset(images, batch, config.seed), total, steps,
-                           workdir, phase=CLUSTERING_PHASE)
+                           workdir, phase=CLUSTERING_PHASE,
+                           callbacks=[StepOneEpochs(model, images, workdir, labels)])
     seconds = time.perf_counter() - start
     timing = {"step1_seconds": seconds, "hungarian_seconds": model.timer.seconds,
               "hungarian_calls": model.timer.calls,
