@@ -233,3 +233,30 @@ def test_a_network_without_a_dense_head_is_refused_when_built():
     with pytest.raises(ValueError, match="needs a network whose last layer is a linear Dense"):
         heads.HeadSplitNet(net)
     MAML(net, 3, head_init="learned")  # the learned head needs no split
+
+
+def test_learner_of_run_restores_the_weights_the_run_evaluated(tmp_path):
+    """benchmarks/anyway_head.py's loader: the newest checkpoint, or the best validation
+    weights where the run kept them; head_init is a test-time choice (old runs: auto)."""
+    from fewgen_tf import training
+    from fewgen_tf import workdir as workdir_lib
+    from fewgen_tf.stages.meta_learning import learner_of_run
+
+    config = add_meta_learning(base_config(), "maml")
+    config.meta.filters = 4
+    del config.meta["head_init"]  # a config.json written before meta.head_init existed
+    workdir_lib.write_config(str(tmp_path), config)
+    trained = factory.build_learner(config, SHAPE)
+    head = trained.net.get_layer("head").kernel
+    head.assign(head + 1.0)
+    tf.train.CheckpointManager(tf.train.Checkpoint(model=trained),
+                               str(tmp_path / "checkpoints"), 1).save()
+    _, learner = learner_of_run(str(tmp_path), SHAPE)
+    assert learner.head_init == "auto"
+    np.testing.assert_array_equal(learner.net.get_layer("head").kernel.numpy(), head.numpy())
+    head.assign(head + 1.0)
+    training._weights_checkpoint(trained).write(str(tmp_path / "checkpoints" / "best" / "weights"))
+    _, learner = learner_of_run(str(tmp_path), SHAPE, head_init="zero")
+    assert learner.head_init == "zero"
+    for a, b in zip(learner.net.weights, trained.net.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
