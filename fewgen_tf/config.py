@@ -225,6 +225,13 @@ def add_meta_learning(config: ml_collections.ConfigDict,
     config.meta.init = "torch"           # torch | keras: the backbone's initialisation
     config.meta.bn_epsilon = 1e-3        # the backbone's batch-normalisation epsilon
     config.meta.jit_compile = False      # XLA for the train step (measure before enabling)
+    # How MAML / FO-MAML / Reptile / scratch make the head of an N-way TEST task
+    # (evaluation, the exported `classify`) before adapting (fewgen_tf/meta/heads.py):
+    # learned (the meta-learned Dense(train.ways); N must equal it) | prototypes
+    # (Proto-MAML: W_k = 2 c_k, b_k = -|c_k|^2 of the support set's penultimate
+    # features) | zero | auto (learned when N == train.ways, else prototypes).
+    # Training is unchanged.
+    config.meta.head_init = "auto"
 
     config.train = ml_collections.ConfigDict()
     config.train.ways = 5
@@ -247,6 +254,8 @@ def add_meta_learning(config: ml_collections.ConfigDict,
 META_ALGORITHMS = ("maml", "fomaml", "protonets", "reptile", "scratch")
 META_BACKBONES = ("conv4", "strided4")    # fewgen_tf/nets/backbones.py
 META_INITS = ("torch", "keras")           # fewgen_tf/nets/layers.py
+META_HEAD_INITS = ("auto", "learned", "prototypes", "zero")  # fewgen_tf/meta/heads.py
+ADAPTING_ALGORITHMS = ("maml", "fomaml", "reptile", "scratch")  # a Dense head, adapted per task
 CONV4_MIN_IMAGE_SIZE = 16                 # conv4 halves the image 4 times (2x2 max-pools)
 META_RULES = {
     "meta.algorithm": one_of(META_ALGORITHMS),
@@ -263,6 +272,7 @@ META_RULES = {
     "meta.init": one_of(META_INITS),
     "meta.bn_epsilon": POSITIVE,
     "meta.jit_compile": boolean(),
+    "meta.head_init": one_of(META_HEAD_INITS),
     "train.ways": integer(1),
     "train.shots": integer(1),
     "train.queries": integer(1),
@@ -275,17 +285,20 @@ META_RULES = {
 
 
 def check_meta_learning(config) -> None:
-    """`add_meta_learning`'s keys, and what they ask of each other and of the data: a
-    Dense(train.ways) head answers eval.ways classes only if they are equal; conv4 needs
+    """`add_meta_learning`'s keys, and what they ask of each other and of the data: the
+    meta-learned Dense(train.ways) head (meta.head_init='learned') answers eval.ways
+    classes only if they are equal (the other head inits answer any number); conv4 needs
     images of at least 16 pixels (below, its fourth max-pool has nothing to pool)."""
     check_rules(config, META_RULES)
     meta = config.get("meta") or {}
     algorithm = meta.get("algorithm")
     train_ways = (config.get("train") or {}).get("ways")
     eval_ways = (config.get("eval") or {}).get("ways")
-    if algorithm in ("maml", "fomaml", "reptile") and train_ways != eval_ways:
-        raise ConfigError(f"{algorithm} has a Dense({train_ways}) head from train.ways but "
-                          f"eval.ways is {eval_ways}; make them equal (ProtoNets allows any)")
+    if (algorithm in ("maml", "fomaml", "reptile") and train_ways != eval_ways
+            and meta.get("head_init", "auto") == "learned"):
+        raise ConfigError(f"{algorithm} with meta.head_init 'learned' has a Dense({train_ways}) "
+                          f"head from train.ways but eval.ways is {eval_ways}; make them equal "
+                          f"or set meta.head_init to auto, prototypes or zero")
     if config.get("pipeline") == "supervised" and (config.get("eval") or {}).get(
             "supervised_baseline"):
         raise ConfigError("eval.supervised_baseline: the supervised pipeline is that baseline "

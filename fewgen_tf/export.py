@@ -135,12 +135,14 @@ def export_classifier(learner, path: str) -> str:
     """`classify(support_images, support_labels, query_images) -> {logits, predictions}`.
 
     The learner's evaluation-time adaptation runs inside the graph (MAML / Reptile:
-    `eval.inner_steps` gradient steps on the support set; ProtoNets: prototypes), so a
+    `eval.inner_steps` gradient steps on the support set, from a head made for the task's
+    N classes by `meta.head_init`, fewgen_tf/meta/heads.py; ProtoNets: prototypes), so a
     served model classifies a new task from its support set alone. Labels of the
-    support set are 0..N-1, every class present (N = the learner's `task_ways` where its
-    head is fixed); `logits` are [num_queries, N]. BatchNorm runs in training mode (batch
-    statistics, as in training): a query's logits depend on the other queries. Inputs
-    are checked first (`checked_inputs`; the contract: export/README.md).
+    support set are 0..N-1, every class present: any N, except N = the learner's
+    `task_ways` where its head is fixed (`meta.head_init='learned'`); `logits` are
+    [num_queries, N]. BatchNorm runs in training mode (batch statistics, as in
+    training): a query's logits depend on the other queries. Inputs are checked first
+    (`checked_inputs`; the contract: export/README.md).
     """
     image_shape = list(learner.image_shape)
     signature = [

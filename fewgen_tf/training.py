@@ -282,3 +282,20 @@ def fit_resumable(model, make_dataset, total_steps: int, steps_per_epoch: int, w
         logging.info("restored the best validation weights (accuracy %.4f)",
                      float(best_score.numpy()))
     return int(optimizer.iterations.numpy())
+
+
+def restore_finished(model, workdir: str, phase=None) -> str:
+    """Load into `model` the weights a finished `fit_resumable` run in `workdir` ended
+    with (what it evaluated and exported): its best validation weights where it kept
+    them, else its newest checkpoint. Never trains; for benchmarks and notebooks.
+    Returns the path read."""
+    directory = os.path.join(workdir, "checkpoints", *([phase] if phase else []))
+    best = os.path.join(directory, "best", "weights")
+    if os.path.exists(best + ".index"):
+        _weights_checkpoint(model).read(best).assert_existing_objects_matched()
+        return best
+    latest = tf.train.latest_checkpoint(directory)
+    if latest is None:
+        raise TrainingError(f"no checkpoint in {directory}: give the workdir of a finished run")
+    tf.train.Checkpoint(model=model).read(latest).expect_partial()
+    return latest

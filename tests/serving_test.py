@@ -95,9 +95,10 @@ def test_exported_generate_names_the_input_of_a_wrong_shape(tmp_path):
 
 
 # ------------------------------------------------------------------ bad requests
-def _classifier(algorithm):
+def _classifier(algorithm, head_init="auto"):
     config = add_meta_learning(base_config(), algorithm)
     config.meta.filters = 4
+    config.meta.head_init = head_init
     config.eval.inner_steps = 2
     return factory.build_learner(config, (28, 28, 1))
 
@@ -129,10 +130,11 @@ def exports(tmp_path_factory):
     """Tiny exports of every kind: {name: (model, SavedModel path, loaded SavedModel)}."""
     root = tmp_path_factory.mktemp("exports")
     made = {algorithm: _classifier(algorithm) for algorithm in ("maml", "protonets")}
+    made["maml_learned"] = _classifier("maml", "learned")  # a fixed 5-way head
     made["generator"] = cola.build_cola((28, 28, 1), 3, 5, width=0.25)  # decode, sample,
     made["fewshot"] = PixelBlend()                                      # sample_class
     paths = {name: export.export_classifier(made[name], str(root / name / "1"))
-             for name in ("maml", "protonets")}
+             for name in ("maml", "protonets", "maml_learned")}
     paths["generator"] = export.export_generator(made["generator"], str(root / "gen" / "1"))
     paths["fewshot"] = export.export_fewshot_generator(made["fewshot"], (28, 28, 1),
                                                        str(root / "fewshot" / "1"))
@@ -161,10 +163,15 @@ BAD_REQUESTS = [  # (export, signature, replaced inputs, message)
      r"classify: support_labels must be \[S\]: one label per support image"),
     ("maml", "classify", dict(support_labels=LABELS[:, None]),
      r"classify: support_labels must be \[S\]: one label per support image"),
-    ("maml", "classify", dict(support_labels=np.array([0, 0, 1, 2, 3, 3, 3, 2, 1, 0], np.int32)),
+    ("maml_learned", "classify",
+     dict(support_labels=np.array([0, 0, 1, 2, 3, 3, 3, 2, 1, 0], np.int32)),
      "classify: support_labels must be 0..N-1 with every class present, N = 5"),
-    ("maml", "classify", dict(support_images=SUPPORT[:3], support_labels=LABELS[:3]),
+    ("maml_learned", "classify", dict(support_images=SUPPORT[:3], support_labels=LABELS[:3]),
      "classify: support_labels must be 0..N-1 with every class present, N = 5"),
+    ("maml", "classify", dict(support_labels=np.array([0, 1, 2, 3, 9] * 2, np.int32)),
+     r"classify: support_labels must be 0..N-1 with every class present\]"),  # any N, each
+    ("maml", "classify", dict(support_labels=np.array([0, 1, 2, 5, 4] * 2, np.int32)),
+     r"classify: support_labels must be 0..N-1 with every class present\]"),  # present
     ("protonets", "classify", dict(support_labels=np.array([0, 1, 2, 3, 9] * 2, np.int32)),
      "classify: support_labels must be 0..N-1 with every class present"),
     ("protonets", "classify", dict(support_labels=np.array([0, 1, 2, 3, -1] * 2, np.int32)),

@@ -25,6 +25,8 @@ def build_learner(config, image_shape):
     net_options = dict(filters=meta.get("filters", 64), backbone=backbone, init=init,
                        bn_epsilon=meta.get("bn_epsilon", 1e-3))
 
+    head_init = meta.get("head_init", "auto")  # config.json of earlier runs: absent
+
     def classifier(ways):
         return backbones.classifier(image_shape, ways, **net_options)
 
@@ -36,16 +38,19 @@ def build_learner(config, image_shape):
         learner = MAML(classifier(train_ways), train_ways,
                        inner_lr=meta.inner_lr, inner_steps=meta.inner_steps,
                        eval_inner_steps=config.eval.inner_steps,
-                       first_order=algorithm == "fomaml", name=algorithm)
+                       first_order=algorithm == "fomaml", head_init=head_init,
+                       name=algorithm)
         optimizer = keras.optimizers.Adam(meta.meta_lr)
     elif algorithm == "reptile":
         learner = Reptile(classifier(train_ways),
                           train_ways, inner_lr=meta.inner_lr, inner_steps=meta.inner_steps,
-                          eval_inner_steps=config.eval.inner_steps, name="reptile")
+                          eval_inner_steps=config.eval.inner_steps, head_init=head_init,
+                          name="reptile")
         optimizer = keras.optimizers.SGD(meta.meta_step_size)
     else:
         learner = Scratch(classifier(eval_ways), eval_ways,
-                          lr=meta.scratch_lr, steps=meta.scratch_steps, name="scratch")
+                          lr=meta.scratch_lr, steps=meta.scratch_steps, head_init=head_init,
+                          name="scratch")
         optimizer = keras.optimizers.SGD(meta.scratch_lr)
     learner.compile(optimizer=optimizer, jit_compile=bool(meta.get("jit_compile", False)))
     return learner

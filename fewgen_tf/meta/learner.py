@@ -12,7 +12,7 @@ import keras
 import tensorflow as tf
 
 from fewgen_tf.errors import DataError
-from fewgen_tf.meta import adaptation
+from fewgen_tf.meta import adaptation, heads
 
 PARALLEL_TASKS = 8
 EPISODE_KEYS = ("support_images", "support_labels", "query_images", "query_labels")
@@ -152,20 +152,43 @@ def query_accuracy(logits, labels):
 class AdaptingLearner(FewShotLearner):
     """A learner that classifies a task by gradient steps on its support set from the
     meta-learned weights (MAML, FO-MAML, Reptile, the scratch baseline): `inner_steps`
-    at training time, `eval_inner_steps` at test time and in exports."""
+    at training time, `eval_inner_steps` at test time and in exports. At test time an
+    N-way task's head is made by `head_init` (fewgen_tf/meta/heads.py: auto, learned,
+    prototypes, zero) before adapting, so any N is answered unless it is 'learned'."""
 
     def __init__(self, net, ways, inner_lr=0.4, inner_steps=5, eval_inner_steps=50,
-                 first_order=False, **kwargs):
+                 first_order=False, head_init="auto", **kwargs):
         super().__init__(net, ways, **kwargs)
         self.inner_lr = inner_lr
         self.inner_steps = inner_steps
         self.eval_inner_steps = eval_inner_steps
         self.first_order = first_order
+        self.head_init = heads.check_head_init(head_init)
+        # The net as body + linear head of any width (checked now: a net without a Dense
+        # head fails here, not at the first test task). Unused with 'learned'.
+        self._split = None if head_init == "learned" else heads.HeadSplitNet(net)
+
+    @property
+    def task_ways(self):
+        return self.ways if self.head_init == "learned" else None
 
     def task_logits(self, weights, non_trainable, support_images, support_labels,
                     query_images, training):
-        steps = self.inner_steps if training else self.eval_inner_steps
-        adapted = adaptation.sgd_adapt(self.net, weights, non_trainable, support_images,
-                                       support_labels, steps, self.inner_lr,
-                                       first_order=self.first_order or not training)
-        return adaptation.forward(self.net, adapted, non_trainable, query_images)
+        if training or self.head_init == "learned":
+            if not training:  # a clear error rather than a label error deep in the loop
+                tf.debugging.assert_equal(
+                    tf.reduce_max(support_labels) + 1, self.ways,
+                    message=f"meta.head_init 'learned': a task must have the {self.ways} "
+                            "ways of the learned head (another head_init answers any)")
+            steps = self.inner_steps if training else self.eval_inner_steps
+            adapted = adaptation.sgd_adapt(self.net, weights, non_trainable, support_images,
+                                           support_labels, steps, self.inner_lr,
+                                           first_order=self.first_order or not training)
+            return adaptation.forward(self.net, adapted, non_trainable, query_images)
+        weights = list(weights)
+        head = heads.initial_head(self.head_init, self._split, weights, non_trainable,
+                                  support_images, support_labels, self.ways)
+        adapted = adaptation.sgd_adapt(self._split, weights[:-2] + head, non_trainable,
+                                       support_images, support_labels, self.eval_inner_steps,
+                                       self.inner_lr, first_order=True)
+        return adaptation.forward(self._split, adapted, non_trainable, query_images)

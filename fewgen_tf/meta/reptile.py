@@ -18,9 +18,10 @@ from fewgen_tf.meta.learner import AdaptingLearner, check_episode_batch, query_a
 
 class Reptile(AdaptingLearner):
 
-    def __init__(self, net, ways, inner_lr=0.1, inner_steps=5, eval_inner_steps=50, **kwargs):
+    def __init__(self, net, ways, inner_lr=0.1, inner_steps=5, eval_inner_steps=50,
+                 head_init="auto", **kwargs):
         super().__init__(net, ways, inner_lr, inner_steps, eval_inner_steps, first_order=True,
-                         **kwargs)
+                         head_init=head_init, **kwargs)
 
     def outer_direction(self, episodes):
         """Per-variable sum over this replica's tasks of (theta - phi_task) divided by

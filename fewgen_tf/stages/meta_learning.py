@@ -10,10 +10,13 @@ episodes of the train classes (the supervised upper bound, trained in
 `summary.json` holds the rows side by side with their paired differences.
 """
 
+import json
 import os
 
+import ml_collections
 from absl import logging
 
+from fewgen_tf import config as config_lib
 from fewgen_tf import distribute, export, progress, training
 from fewgen_tf.data import episodes
 from fewgen_tf.errors import ConfigError
@@ -47,6 +50,26 @@ def build_learner(config, image_shape):
         return factory.build_learner(config, image_shape)
 
 
+def learner_of_run(workdir, image_shape, **meta_overrides):
+    """(config, learner) of the finished run in `workdir`: the learner rebuilt from the
+    run's own config.json (with `meta_overrides`, e.g. head_init='zero', set in
+    `config.meta`) and restored to the weights the run evaluated
+    (`training.restore_finished`; the scratch baseline has none: its initialisation)."""
+    path = os.path.join(workdir, "config.json")
+    if not os.path.isfile(path):
+        raise ConfigError(f"{workdir} has no config.json: give the workdir of a finished run")
+    with open(path) as f:
+        config = ml_collections.ConfigDict(json.load(f))
+    if "meta" not in config:
+        raise ConfigError(f"the run in {workdir} trained no meta-learner (no meta.* keys)")
+    for key, value in meta_overrides.items():
+        config.meta[key] = value
+    learner = build_learner(config, tuple(image_shape))
+    if config.meta.algorithm != "scratch" and config.meta.iterations > 0:
+        logging.info("restored %s", training.restore_finished(learner, workdir))
+    return config, learner
+
+
 def train_learner(config, workdir, learner, make_train_episodes, val_split):
     """Meta-train `learner` for `meta.iterations` (resumable in `workdir`), keeping the
     best weights on `val_split` when `train.val_tasks` > 0."""
@@ -68,6 +91,13 @@ def train_learner(config, workdir, learner, make_train_episodes, val_split):
 def test_accuracies(config, learner, test_split, what=""):
     """Per-task accuracies on the fixed test tasks (eval.seed, stream `test`)."""
     return evaluation.task_accuracies(learner, test_split, config.eval, "test", what=what)
+
+
+def _head_fields(config):
+    """What eval.json / summary.json say of an adapting learner's test-time head."""
+    if config.meta.algorithm in config_lib.ADAPTING_ALGORITHMS:
+        return {"head_init": config.meta.get("head_init", "auto")}
+    return {}
 
 
 def _iterations(learner):
@@ -94,7 +124,8 @@ def compare_with_baselines(config, workdir, row, accuracies, learner, test_split
                                        "classes (upper bound)"})
     tasks = {"split": "test", "ways": config.eval.ways, "shots": config.eval.shots,
              "queries": config.eval.queries, "seed": config.eval.seed,
-             "algorithm": config.meta.algorithm, "inner_steps": config.eval.inner_steps}
+             "algorithm": config.meta.algorithm, "inner_steps": config.eval.inner_steps,
+             **_head_fields(config)}
     summary = fewshot.comparison_summary(rows, tasks)
     if not config.eval.supervised_baseline and name != "supervised":
         summary["not_run"] = {"supervised": "--config.eval.supervised_baseline=True adds it "
@@ -143,7 +174,7 @@ def meta_learn(config, workdir, make_train_episodes, val_split, test_split, trai
             workdir, accuracies, ways=config.eval.ways, shots=config.eval.shots,
             queries=config.eval.queries, seed=config.eval.seed, split="test",
             algorithm=config.meta.algorithm, inner_steps=config.eval.inner_steps,
-            iterations=_iterations(learner))
+            iterations=_iterations(learner), **_head_fields(config))
         logging.info("test accuracy %s", fewshot.format_accuracy(result))
         if compare:
             compare_with_baselines(config, workdir, row, accuracies, learner, test_split,

@@ -1,0 +1,104 @@
+r"""What an N-way test task costs an adapting learner trained on fewer ways (issue 28):
+the test-time head `meta.head_init` (fewgen_tf/meta/heads.py) on the fixed test tasks of
+a finished MAML / FO-MAML / Reptile run (LASIUM or supervised).
+
+For each row WAYS:HEAD_INIT (default: 5-way with the learned, prototypes and zero heads,
+20-way with prototypes and zero) the run's learner, restored to the weights it
+evaluated, answers the first `--num_tasks` test episodes of `eval.seed` (the tasks of
+the run's own eval.json when WAYS, shots and queries are the run's), adapting
+`eval.inner_steps` steps. One JSON line per row: accuracy mean +- CI95, and the paired
+difference to the first row of the same WAYS (the same tasks: their difficulty cancels).
+
+  FEWGEN_DATA_DIR=../shared/data python benchmarks/anyway_head.py --workdir=RUN \
+      [--rows=5:learned,5:prototypes,5:zero,20:prototypes,20:zero] [--num_tasks=1000]
+"""
+
+import json
+import os
+import time
+
+from absl import app, flags
+
+flags.DEFINE_string("workdir", None, "a finished meta-learning run (config.json, checkpoints/)",
+                    required=True)
+flags.DEFINE_list("rows", ["5:learned", "5:prototypes", "5:zero", "20:prototypes", "20:zero"],
+                  "WAYS:HEAD_INIT rows")
+flags.DEFINE_integer("num_tasks", 0, "test tasks per row (0: the run's eval.num_tasks)")
+flags.DEFINE_integer("shots", 0, "shots (0: the run's eval.shots)")
+flags.DEFINE_integer("queries", 0, "queries per class (0: the run's eval.queries)")
+flags.DEFINE_string("split", "test", "the class split whose tasks are answered: test or val")
+FLAGS = flags.FLAGS
+
+def parse_rows(rows):
+    """[(ways, head_init)] from 'WAYS:HEAD_INIT' strings, checked before anything loads."""
+    from fewgen_tf.meta import heads
+
+    from fewgen_tf.errors import ConfigError
+
+    parsed = []
+    for row in rows:
+        ways, _, head_init = row.partition(":")
+        if not ways.isdigit() or int(ways) < 2:
+            raise app.UsageError(f"row {row!r}: WAYS must be an integer >= 2")
+        try:
+            parsed.append((int(ways), heads.check_head_init(head_init)))
+        except ConfigError as error:
+            raise app.UsageError(f"row {row!r}: {error}") from None
+    return parsed
+
+
+def main(argv):
+    del argv
+    from fewgen_tf.config import ADAPTING_ALGORITHMS
+
+    rows = parse_rows(FLAGS.rows)
+    with open(os.path.join(FLAGS.workdir, "config.json")) as f:
+        run = json.load(f)
+    algorithm = run.get("meta", {}).get("algorithm")
+    if algorithm not in ADAPTING_ALGORITHMS:
+        raise app.UsageError(f"the run in {FLAGS.workdir} is meta.algorithm {algorithm!r}: "
+                             f"test-time heads apply to {', '.join(ADAPTING_ALGORITHMS)} only")
+    trained_ways = run["train"]["ways"] if algorithm != "scratch" else run["eval"]["ways"]
+    for ways, head_init in rows:
+        if head_init == "learned" and ways != trained_ways:
+            raise app.UsageError(f"row {ways}:learned: the learned head answers only the "
+                                 f"{trained_ways} trained ways")
+    import ml_collections
+
+    from fewgen_tf.data import registry
+    from fewgen_tf.meta import evaluation
+    from fewgen_tf.metrics import fewshot
+    from fewgen_tf.stages.meta_learning import learner_of_run
+
+    data = run["data"]
+    if not data.get("root"):
+        data["root"] = os.environ.get("FEWGEN_DATA_DIR", "")
+    split = registry.load_splits(ml_collections.ConfigDict(data))[FLAGS.split]
+    firsts = {}
+    for ways, head_init in rows:
+        config, learner = learner_of_run(FLAGS.workdir, split.image_shape, head_init=head_init)
+        eval_config = config.eval
+        eval_config.ways = ways
+        eval_config.shots = FLAGS.shots or eval_config.shots
+        eval_config.queries = FLAGS.queries or eval_config.queries
+        num_tasks = FLAGS.num_tasks or eval_config.num_tasks
+        start = time.time()
+        accuracies = evaluation.task_accuracies(learner, split, eval_config, FLAGS.split,
+                                                num_tasks=num_tasks,
+                                                what=f"{ways}-way {head_init}")
+        line = dict(fewshot.accuracy_summary(accuracies), ways=ways, head_init=head_init,
+                    shots=eval_config.shots, queries=eval_config.queries,
+                    inner_steps=eval_config.inner_steps, seed=eval_config.seed,
+                    split=FLAGS.split, algorithm=algorithm, trained_ways=trained_ways,
+                    seconds=round(time.time() - start, 1), workdir=FLAGS.workdir)
+        line["accuracy"] = fewshot.format_accuracy(line)
+        if ways in firsts:
+            first_init, first = firsts[ways]
+            line[f"minus_{first_init}"] = fewshot.paired_difference(accuracies, first)
+        else:
+            firsts[ways] = (head_init, accuracies)
+        print(json.dumps(line), flush=True)
+
+
+if __name__ == "__main__":
+    app.run(main)
