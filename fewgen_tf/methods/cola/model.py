@@ -41,6 +41,7 @@ from fewgen_tf import seeds
 from fewgen_tf.data import rng
 from fewgen_tf.errors import ConfigError, DataError
 from fewgen_tf.methods.cola import config as cola_config
+from fewgen_tf.methods.cola.clustering import kmeans
 from fewgen_tf.nets import infogan_dcgan
 
 ARCHITECTURES = cola_config.ARCHITECTURES  # ("infogan", "residual"), declared with cola.*
@@ -156,22 +157,14 @@ def _log_gaussians(x, means, covariances):
 def fit_gaussian_mixture(codes, num_components: int, seed: int = 0, iterations: int = 50,
                          reg: float = 1e-4):
     """GLO's step III: a full-covariance Gaussian mixture fitted by EM, initialised by
-    k-means (10 Lloyd steps from farthest-first seeds, the first drawn by `seed`).
+    k-means (step I's `kmeans`: 10 Lloyd steps from k-means++ seeds drawn by `seed`).
     Returns (weights [K], means [K, D], covariances [K, D, D])."""
     x = np.asarray(codes, np.float64)
     n, d = x.shape
     if num_components > n:
         raise DataError(f"a {num_components}-component mixture needs at least as many codes, "
                         f"got {n}")
-    chosen = [int(rng.sample_without_replacement(rng.derive_key("glo-em", int(seed)), n, 1)[0])]
-    for _ in range(num_components - 1):
-        distance = np.min(((x[:, None] - x[chosen][None]) ** 2).sum(-1), 1)
-        chosen.append(int(np.argmax(distance)))
-    means = x[chosen].copy()
-    for _ in range(10):
-        nearest = np.argmin(((x[:, None] - means[None]) ** 2).sum(-1), 1)
-        means = np.stack([x[nearest == k].mean(0) if np.any(nearest == k) else means[k]
-                          for k in range(num_components)])
+    nearest = kmeans(x, num_components, ("glo-em", int(seed)), restarts=1, iterations=10)
     resp = np.eye(num_components)[nearest]
     for step in range(int(iterations) + 1):
         if step:  # E-step (the first M-step uses the k-means assignment)
