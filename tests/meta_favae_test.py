@@ -268,6 +268,52 @@ def test_parameter_counts_stated_in_the_docstring():
         meta_favae_nets.build_networks((64, 64, 3)))["total"] == 7991815
     figr = meta_favae_nets.build_networks((28, 28, 1), with_vae=False)
     assert set(figr) == {"generator", "discriminator"}
+    resized = meta_favae_nets.parameter_counts(
+        meta_favae_nets.build_networks((28, 28, 1), upsampling="resize_conv"))
+    assert (resized["decoder"], resized["generator"]) == (500673, 902081)  # (3x3 kernels)
+
+
+@pytest.mark.parametrize("shape", [(28, 28, 1), (64, 64, 3)])
+def test_both_upsamplings_give_the_same_shapes(shape):
+    """Dec and G upsample by transposed convolutions or by nearest resize + 3x3 conv
+    (meta_favae.upsampling); the networks' inputs and outputs do not change."""
+    built = {}
+    for upsampling in ("transposed", "resize_conv"):
+        nets = meta_favae_nets.build_networks(shape, CODE, NOISE, WIDTH, upsampling=upsampling)
+        built[upsampling] = nets
+        for name, inputs in (("decoder", CODE), ("generator", NOISE + CODE)):
+            net = nets[name]
+            assert net.input_shape == (None, inputs) and net.output_shape == (None,) + shape
+            out = net(tf.random.stateless_normal([3, inputs], [1, 2])).numpy()
+            assert out.shape == (3,) + shape and 0.0 <= out.min() and out.max() <= 1.0
+            kinds = [type(layer).__name__ for layer in net.layers]
+            if upsampling == "transposed":
+                assert "Conv2DTranspose" in kinds and "UpSampling2D" not in kinds
+            else:
+                assert "Conv2DTranspose" not in kinds
+                assert kinds.count("UpSampling2D") == meta_favae_nets.levels(shape[0])
+    for name in ("encoder", "discriminator"):  # the trunks are untouched
+        assert [v.shape for v in built["transposed"][name].weights] == [
+            v.shape for v in built["resize_conv"][name].weights]
+
+
+def test_resize_conv_networks_adapt_and_come_from_the_config(synthetic_config, tmp_path):
+    config = _config(synthetic_config, tmp_path)
+    config.meta_favae.upsampling = "resize_conv"
+    model = generator_registry.build_generator(config, (SIZE, SIZE, 1))
+    assert any(isinstance(layer, keras.layers.UpSampling2D) for layer in model.generator.layers)
+    assert any(isinstance(layer, keras.layers.UpSampling2D) for layer in model.decoder.layers)
+    phi2 = model.meta_parameters()
+    phi1, _, losses = model.adapt(phi2, tf.constant(np.full((4, SIZE, SIZE, 1), 0.8, np.float32)),
+                                  tf.constant([1, 2], tf.int64))
+    assert all(np.isfinite(float(v)) for v in losses.values())
+    assert not np.allclose(phi1["generator"][0], phi2["generator"][0])
+    config.meta_favae.upsampling = "bilinear"
+    with pytest.raises(ConfigError, match=r"unknown meta_favae.upsampling 'bilinear'; valid: "
+                                          r"transposed, resize_conv"):
+        pipelines.check_config(config)
+    with pytest.raises(ConfigError, match="unknown meta_favae.upsampling"):
+        meta_favae_nets.build_networks((28, 28, 1), upsampling="bilinear")
 
 
 # ----------------------------------------------------------------------- pipeline

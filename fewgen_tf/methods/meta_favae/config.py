@@ -12,6 +12,7 @@ from fewgen_tf.errors import ConfigError
 META_FAVAE_VARIANTS = ("favae", "avae", "figr")
 GAN_LOSSES = ("standard", "relativistic")
 CODE_SOURCES = ("prior", "encoder")
+UPSAMPLINGS = ("transposed", "resize_conv")   # nets.deconv_head
 
 
 def add_meta_favae(config: ml_collections.ConfigDict,
@@ -37,6 +38,8 @@ def add_meta_favae(config: ml_collections.ConfigDict,
     m.feedback = variant == "favae"           # False: Meta-AVAE (the paper's ablation)
     m.noise_dim = 64                          # z
     m.width = 1.0                             # layer-width multiplier (1: ~8.0M at 64x64)
+    m.upsampling = "transposed"               # Dec / G: transposed (4x4 stride-2 ConvT) |
+    #                                           resize_conv (nearest x2, 3x3 conv: Odena 2016)
     m.task_size = 4                           # g: images a task (and seeds generate needs)
     m.rounds = 10                             # K
     m.vae_steps = 5                           # n_VAE
@@ -68,6 +71,7 @@ META_FAVAE_RULES = {
     "meta_favae.feedback": config_lib.boolean(),
     "meta_favae.noise_dim": config_lib.integer(1),
     "meta_favae.width": config_lib.POSITIVE,
+    "meta_favae.upsampling": config_lib.one_of(UPSAMPLINGS),
     "meta_favae.task_size": config_lib.integer(1),
     "meta_favae.rounds": config_lib.integer(0),
     "meta_favae.vae_steps": config_lib.integer(0),

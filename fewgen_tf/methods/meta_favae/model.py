@@ -506,12 +506,13 @@ def settings_from_config(config):
 
 
 def build_meta_favae(image_shape, code_dim=64, noise_dim=64, width=1.0, settings=None,
-                     seed=0):
-    """The networks for `image_shape` (ConfigError for what they cannot take) and the
-    model around them (not compiled)."""
+                     seed=0, upsampling="transposed"):
+    """The networks for `image_shape` (ConfigError for what they cannot take; Dec and G
+    upsample by `upsampling`: transposed | resize_conv, nets.py) and the model around
+    them (not compiled)."""
     settings = settings or Settings()
     networks = meta_favae_nets.build_networks(image_shape, code_dim, noise_dim, width,
-                                              with_vae=settings.vae)
+                                              with_vae=settings.vae, upsampling=upsampling)
     name = ("meta_favae" if settings.feedback else "meta_avae") if settings.vae else "figr"
     return MetaFAVAE(networks, code_dim, noise_dim, settings, seed, name=name)
 
@@ -533,7 +534,8 @@ def build_from_config(config, image_shape):
     settings = settings_from_config(config)
     model = build_meta_favae(
         image_shape, config.generator.latent_dim, int(options.get("noise_dim", 64)),
-        float(options.get("width", 1.0)), settings, seed=config.seed)
+        float(options.get("width", 1.0)), settings, seed=config.seed,
+        upsampling=options.get("upsampling", "transposed"))
     return compile_meta_favae(
         model, float(options.get("outer_vae_lr", 1e-5)), float(options.get("outer_gan_lr", 1e-4)),
         jit_compile=bool(config.generator.jit_compile))
