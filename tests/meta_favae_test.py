@@ -161,6 +161,52 @@ def test_outer_step_is_adam_on_phi2_minus_phi1_and_no_inner_state_is_kept(glyphs
         assert len(optimizer.variables) == 2 * weights + 2
 
 
+def test_a_meta_batch_of_one_task_is_the_single_task_step_bit_for_bit(glyphs):
+    single, batched = _model(), _model()
+    for model in (single, batched):
+        model.build_optimizers()
+    tasks = np.stack([glyphs[:4], glyphs[8:12]])
+    for step in range(2):  # (the second step: the seeds follow the step count alike)
+        logs_single = single.train_step(tf.constant(tasks[step]))
+        logs_batched = batched.train_step(tf.constant(tasks[step:step + 1]))
+    for a, b in zip(single.variables, batched.variables):
+        np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=a.path)
+    for optimizer in ("optimizer", "vae_optimizer"):
+        for a, b in zip(getattr(single, optimizer).variables,
+                        getattr(batched, optimizer).variables):
+            np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert {k: float(v) for k, v in logs_single.items()} == {
+        k: float(v) for k, v in logs_batched.items()}
+
+
+def test_a_meta_batch_steps_by_the_mean_of_the_tasks_phi2_minus_phi1(glyphs):
+    """Batched Reptile: B tasks from the same Phi2, task b of meta-iteration i seeded
+    (model seed, i * B + b); the outer Adam steps on the mean of Phi2 - Phi1_b."""
+    model = _model(feedback=False)
+    model.build_optimizers()
+    tasks = tf.constant(np.stack([glyphs[:4], glyphs[8:12]]))
+    phi2 = model.meta_parameters()
+    phi1 = [model.adapt(phi2, tasks[b], tf.constant([3, b], tf.int64))[0] for b in range(2)]
+    expected = {}
+    for names, lr in ((("generator", "discriminator"), 1e-4), (("encoder", "decoder"), 1e-5)):
+        copies = [tf.Variable(p) for n in names for p in phi2[n]]
+        grads = [p2 - 0.5 * (a + b) for n in names
+                 for p2, a, b in zip(phi2[n], phi1[0][n], phi1[1][n])]
+        keras.optimizers.Adam(lr).apply_gradients(zip(grads, copies))
+        expected[names] = copies
+    logs = model.train_step(tasks)
+    for names, copies in expected.items():
+        actual = [v for n in names for v in getattr(model, n).trainable_variables]
+        for v, e in zip(actual, copies):
+            np.testing.assert_allclose(v.numpy(), e.numpy(), rtol=1e-5, atol=1e-8)
+    assert int(model.optimizer.iterations) == 1 and float(logs["update_norm"]) > 0
+    # the two tasks were adapted apart: their Phi1 differ
+    assert not np.allclose(phi1[0]["generator"][0], phi1[1]["generator"][0])
+    # meta-iteration i of B tasks draws the noise of tasks i * B .. i * B + B - 1
+    np.testing.assert_array_equal(model.task_seeds(tf.constant(5, tf.int64), 3),
+                                  [[3, 15], [3, 16], [3, 17]])
+
+
 # ---------------------------------------------------------------------- feedback
 def test_feedback_blends_every_ordered_pair_with_coefficients_in_range(glyphs):
     generated = tf.constant(glyphs[:4])
@@ -374,6 +420,36 @@ def test_pipeline_resumes_an_interrupted_meta_training_exactly(synthetic_config,
         1, tf.int64))["images"].shape == (2, SIZE, SIZE, 1)
 
 
+@pytest.mark.slow  # two pipeline runs
+def test_pipeline_meta_batch_trains_on_consecutive_tasks_and_resumes(synthetic_config,
+                                                                      tmp_path):
+    """meta_favae.meta_batch = 2: meta-iteration i trains on tasks 2i, 2i + 1 of the
+    stream (also after a resume), as train_step on those batches does by hand."""
+    from fewgen_tf.data import episodes
+
+    config = _config(synthetic_config, tmp_path)
+    config.meta_favae.meta_batch, config.meta_favae.grid_classes = 2, 0
+    config.meta_favae.steps_per_epoch = 1
+    splits = registry.load_splits(config.data)
+    workdir = str(tmp_path / "run")
+    config.generator.iterations = 1
+    pipeline.meta_train(config, workdir, splits)
+    config.generator.iterations = 2
+    resumed = pipeline.meta_train(config, workdir, splits)  # (resumes after step 1)
+
+    reference = generator_registry.build_generator(config, (SIZE, SIZE, 1))
+    reference.build_optimizers()
+    tasks = episodes.episode_dataset(splits["train"], 1, 4, 0, config.seed,
+                                     pipeline.TASK_STREAM, meta_batch_size=2)
+    for batch in tasks.take(2):
+        reference.train_step(batch["support_images"])
+    for a, b in zip(resumed.weights, reference.weights):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-7)
+    speed = [r for r in workdir_lib.read_metrics(workdir) if r.get("phase") == "meta_favae_speed"]
+    assert [r["step"] for r in speed] == [1, 2]
+    assert speed[-1]["tasks_per_s"] == pytest.approx(2 * speed[-1]["meta_iterations_per_s"])
+
+
 def test_pipeline_refuses_bad_settings(synthetic_config, tmp_path):
     config = _config(synthetic_config, tmp_path, "figr")
     assert not config.meta_favae.vae and not config.meta_favae.feedback
@@ -392,3 +468,7 @@ def test_pipeline_refuses_bad_settings(synthetic_config, tmp_path):
         pipeline.meta_train(config, str(tmp_path / "c"), splits)
     with pytest.raises(ValueError, match="unknown Meta-FAVAE variant"):
         add_meta_favae(synthetic_config, "faml")
+    config.meta_favae.task_size = 4
+    config.meta_favae.meta_batch = 0
+    with pytest.raises(ConfigError, match=r"meta_favae.meta_batch must be an int >= 1"):
+        pipelines.check_config(config)
