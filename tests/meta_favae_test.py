@@ -17,6 +17,7 @@ import tensorflow as tf
 from fewgen_tf import export, pipelines
 from fewgen_tf import workdir as workdir_lib
 from fewgen_tf.methods.meta_favae.config import add_meta_favae
+from fewgen_tf.data import images as image_io
 from fewgen_tf.data import registry, synthetic
 from fewgen_tf.errors import ConfigError, DataError
 from fewgen_tf.generators import msgan
@@ -207,6 +208,22 @@ def test_a_meta_batch_steps_by_the_mean_of_the_tasks_phi2_minus_phi1(glyphs):
                                   [[3, 15], [3, 16], [3, 17]])
 
 
+def test_adapt_history_gives_every_rounds_losses(glyphs):
+    model = _model()
+    phi2, images, seed = model.meta_parameters(), tf.constant(glyphs[:4]), tf.constant(
+        [1, 2], tf.int64)
+    phi1, codes, losses, history = model.adapt(phi2, images, seed, history=True)
+    again, _, same_losses = model.adapt(phi2, images, seed)
+    for a, b in zip(tf.nest.flatten(phi1), tf.nest.flatten(again)):
+        np.testing.assert_array_equal(a, b)  # asking for the history changes nothing
+    rounds = SMALL["rounds"] + 1  # + the feedback round
+    assert set(history) == set(losses)
+    for name, values in history.items():
+        assert values.shape == (rounds,)
+        # the K-th round's value is what adapt returns; the feedback round comes after
+        assert float(values[rounds - 2]) == float(same_losses[name]), name
+
+
 # ---------------------------------------------------------------------- feedback
 def test_feedback_blends_every_ordered_pair_with_coefficients_in_range(glyphs):
     generated = tf.constant(glyphs[:4])
@@ -247,6 +264,31 @@ def test_adaptation_moves_generations_toward_the_new_class():
         # at least two thirds of the way from where it was to the class
         assert abs(float(images.mean()) - level) < abs(before - level) / 3, (
             level, before, float(images.mean()))
+
+
+def test_adaptation_lowers_the_vae_loss_on_a_real_omniglot_character(omniglot_dir):
+    """Issue 24's first probe: from freshly initialised meta-weights (28x28, width 1),
+    the paper's inner loop (K = 10 rounds of n_VAE 5, n_D 1, n_G 5 Adam steps, inner
+    rates 1e-4 / 1e-3, feedback) on 4 drawings of one unseen Omniglot character lowers
+    L_VAE (Eq. 1) from its first round to its last, and the adapted Enc, Dec
+    reconstruct those drawings better than the meta-weights did (the same posterior
+    noise)."""
+    with np.load(omniglot_dir / "images_evaluation.npz") as archive:
+        drawings = archive["images"][0, :4]  # the first evaluation character
+    images = tf.constant(image_io.resize_images(
+        drawings.reshape((4, 105, 105, 1)).astype(np.float32), 28))
+    keras.utils.set_random_seed(0)
+    model = meta_favae.build_meta_favae((28, 28, 1), settings=meta_favae.Settings(), seed=3)
+    phi2, seed = model.meta_parameters(), tf.constant([3, 0], tf.int64)
+    phi1, _, _, history = model.adapt(phi2, images, seed, history=True)
+    vae = (history["reconstruction"] + model.settings.beta * history["kl"]).numpy()
+    rounds = model.settings.rounds
+    assert vae[rounds - 1] < 0.8 * vae[0], vae  # (the feedback round's entry is after K)
+    probe = tf.constant([7, 7], tf.int64)
+    before, aux_before = model.vae_objective(phi2, images, probe)
+    after, aux_after = model.vae_objective(phi1, images, probe)
+    assert float(after) < 0.8 * float(before), (float(before), float(after))
+    assert float(aux_after["reconstruction"]) < float(aux_before["reconstruction"])
 
 
 # -------------------------------------------------------------------- generate

@@ -372,11 +372,14 @@ class MetaFAVAE(keras.Model):
         coefficients = feedback_coefficients(n, seeds.fold(seed, 1), self.settings.feedback_range)
         return tf.stop_gradient(feedback_interpolations(generated, coefficients))
 
-    def adapt(self, params, images, seed):
+    def adapt(self, params, images, seed, history=False):
         """Phi1 from `params` (Phi2) on one task's `images` [B, H, W, C] (Algorithm 1
         lines 3-26, Algorithm 2 lines 2-25), with a fresh inner Adam; then, with
         feedback, one more round on the images plus the n^2 blends. `seed`: a stateless
-        int64 pair. Returns (Phi1, the K-th round's codes of `images`, its losses).
+        int64 pair. Returns (Phi1, the K-th round's codes of `images`, its losses), and
+        with `history` also {loss name: [rounds]} of every round (each the round's last
+        step's value; with feedback the last entry is the feedback round's, on the
+        images plus blends): the inner losses round by round.
 
         The feedback round is iteration K of the same tf.while_loop (its input is the
         images plus blends made inside the loop, an empty batch before), so the round's
@@ -391,7 +394,7 @@ class MetaFAVAE(keras.Model):
                                        "decoder": params["decoder"]})
         no_blends = tf.zeros([0] + list(self.image_shape))
 
-        def body(k, params, states, codes, losses):
+        def body(k, params, states, codes, losses, *trace):
             inputs = images
             if s.feedback:
                 blends = tf.cond(
@@ -403,15 +406,22 @@ class MetaFAVAE(keras.Model):
             in_rounds = k < s.rounds  # (the feedback round's codes and losses are not kept)
             new_codes = tf.ensure_shape(new_codes[:batch], codes.shape)
             codes = tf.where(in_rounds, new_codes, codes)
+            trace = tuple({name: t.write(k, new_losses[name]) for name, t in part.items()}
+                          for part in trace)
             losses = {name: tf.where(in_rounds, new_losses[name], losses[name])
                       for name in losses}
-            return k + 1, params, states, codes, losses
+            return (k + 1, params, states, codes, losses) + trace
 
         codes = tf.zeros([batch, self.code_dim])
         losses = {name: tf.constant(0.0) for name in self.trackers if name != "update_norm"}
         total = s.rounds + (1 if s.feedback else 0)
-        _, params, states, codes, losses = tf.while_loop(
-            lambda k, *_: k < total, body, (tf.constant(0), params, states, codes, losses))
+        trace = ({name: tf.TensorArray(tf.float32, size=total) for name in losses},
+                 ) if history else ()
+        _, params, states, codes, losses, *trace = tf.while_loop(
+            lambda k, *_: k < total, body,
+            (tf.constant(0), params, states, codes, losses) + trace)
+        if history:
+            return params, codes, losses, {name: t.stack() for name, t in trace[0].items()}
         return params, codes, losses
 
     # -------------------------------------------------------------------- training
