@@ -49,11 +49,25 @@ FIGR (`vae=False`): Reptile on the plain GAN G, D of the same networks; c is the
 more noise from N(0, I) (G sees [z, c]), no encoder, decoder or feedback; FIGR's config
 also sets lambda_ms = 0 (a plain GAN).
 
-Speed (2-core CPU beside other jobs, 28x28, width 1): about 0.3-0.5 meta-iterations/s
-(each 10 x 11 inner steps + the feedback round), with or without feedback. XLA
-(`generator.jit_compile`) was measured ~10x SLOWER on that CPU for Meta-AVAE and stays
-off; Meta-FAVAE's feedback round has a data-dependent batch inside the loop, which XLA
-cannot keep static. Measure on an accelerator before turning it on.
+Speed (2-core CPU, 28x28, width 1, the paper's settings; benchmarks/meta_favae_throughput.py).
+A Meta-FAVAE meta-iteration is ~118 GFLOP of convolutions and matmuls (Meta-AVAE 79,
+FIGR 54; 10 x 11 inner steps + the feedback round on 20 images), and fp32 convolutions
+of these shapes peak near 200 GFLOP/s on these 2 cores (benchmarks/RESULTS.md): ~1.7
+meta-iterations/s is the ceiling without changing the maths (issue 24 measured 1.12 on
+the idle machine, ~130 GFLOP/s). So the cheap wins are small: D's real logits once a round (~2%),
+B tasks side by side (`meta_batch`, 1.04x tasks/s), several meta-iterations a call
+(a call costs 5-20 ms of a 1-3 s step: < 1%); one G call on [z1; z2] instead of two was
+0.89x (the two calls run side by side) and is not used; bfloat16 (AMX) ran single
+networks' steps 0.67-1.38x. XLA (`generator.jit_compile`) stays off on CPU: the train
+step was 7.3x slower (Meta-AVAE, 2 rounds) and 7x with feedback (width 1/8; XLA copes
+with the feedback round's data-dependent batch but slowly). Why: one forward+backward
+of each network compiles as fast as TF runs it (0.5-1.6x), but the same steps inside
+a tf.while_loop ran 20-47x slower: inside the loop XLA:CPU receives the backprop
+convolutions in non-canonical dimension orders (kernel `01oi` for the input gradient,
+`f01b_i01o->01bf` for the filter gradient, in the optimised HLO) and emits them as
+generic loop nests instead of its Eigen convolution, which the same convolutions get
+outside a loop (canonical `b01f_01io->b01f`). Measure on an accelerator before turning
+it on.
 
 Generator contract: `latent_dim` = noise_dim + code_dim, `sample_latents` = N(0, I)
 (Algorithm 2's z and c), `decode(latents)` = G with the META-weights Phi2 (unadapted).
