@@ -17,6 +17,7 @@ import tensorflow as tf
 from fewgen_tf import export, pipelines
 from fewgen_tf import workdir as workdir_lib
 from fewgen_tf.methods.meta_favae.config import add_meta_favae
+from fewgen_tf.data import images as image_io
 from fewgen_tf.data import registry, synthetic
 from fewgen_tf.errors import ConfigError, DataError
 from fewgen_tf.generators import msgan
@@ -161,6 +162,68 @@ def test_outer_step_is_adam_on_phi2_minus_phi1_and_no_inner_state_is_kept(glyphs
         assert len(optimizer.variables) == 2 * weights + 2
 
 
+def test_a_meta_batch_of_one_task_is_the_single_task_step_bit_for_bit(glyphs):
+    single, batched = _model(), _model()
+    for model in (single, batched):
+        model.build_optimizers()
+    tasks = np.stack([glyphs[:4], glyphs[8:12]])
+    for step in range(2):  # (the second step: the seeds follow the step count alike)
+        logs_single = single.train_step(tf.constant(tasks[step]))
+        logs_batched = batched.train_step(tf.constant(tasks[step:step + 1]))
+    for a, b in zip(single.variables, batched.variables):
+        np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=a.path)
+    for optimizer in ("optimizer", "vae_optimizer"):
+        for a, b in zip(getattr(single, optimizer).variables,
+                        getattr(batched, optimizer).variables):
+            np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert {k: float(v) for k, v in logs_single.items()} == {
+        k: float(v) for k, v in logs_batched.items()}
+
+
+def test_a_meta_batch_steps_by_the_mean_of_the_tasks_phi2_minus_phi1(glyphs):
+    """Batched Reptile: B tasks from the same Phi2, task b of meta-iteration i seeded
+    (model seed, i * B + b); the outer Adam steps on the mean of Phi2 - Phi1_b."""
+    model = _model(feedback=False)
+    model.build_optimizers()
+    tasks = tf.constant(np.stack([glyphs[:4], glyphs[8:12]]))
+    phi2 = model.meta_parameters()
+    phi1 = [model.adapt(phi2, tasks[b], tf.constant([3, b], tf.int64))[0] for b in range(2)]
+    expected = {}
+    for names, lr in ((("generator", "discriminator"), 1e-4), (("encoder", "decoder"), 1e-5)):
+        copies = [tf.Variable(p) for n in names for p in phi2[n]]
+        grads = [p2 - 0.5 * (a + b) for n in names
+                 for p2, a, b in zip(phi2[n], phi1[0][n], phi1[1][n])]
+        keras.optimizers.Adam(lr).apply_gradients(zip(grads, copies))
+        expected[names] = copies
+    logs = model.train_step(tasks)
+    for names, copies in expected.items():
+        actual = [v for n in names for v in getattr(model, n).trainable_variables]
+        for v, e in zip(actual, copies):
+            np.testing.assert_allclose(v.numpy(), e.numpy(), rtol=1e-5, atol=1e-8)
+    assert int(model.optimizer.iterations) == 1 and float(logs["update_norm"]) > 0
+    # the two tasks were adapted apart: their Phi1 differ
+    assert not np.allclose(phi1[0]["generator"][0], phi1[1]["generator"][0])
+    # meta-iteration i of B tasks draws the noise of tasks i * B .. i * B + B - 1
+    np.testing.assert_array_equal(model.task_seeds(tf.constant(5, tf.int64), 3),
+                                  [[3, 15], [3, 16], [3, 17]])
+
+
+def test_adapt_history_gives_every_rounds_losses(glyphs):
+    model = _model()
+    phi2, images, seed = model.meta_parameters(), tf.constant(glyphs[:4]), tf.constant(
+        [1, 2], tf.int64)
+    phi1, codes, losses, history = model.adapt(phi2, images, seed, history=True)
+    again, _, same_losses = model.adapt(phi2, images, seed)
+    for a, b in zip(tf.nest.flatten(phi1), tf.nest.flatten(again)):
+        np.testing.assert_array_equal(a, b)  # asking for the history changes nothing
+    rounds = SMALL["rounds"] + 1  # + the feedback round
+    assert set(history) == set(losses)
+    for name, values in history.items():
+        assert values.shape == (rounds,)
+        # the K-th round's value is what adapt returns; the feedback round comes after
+        assert float(values[rounds - 2]) == float(same_losses[name]), name
+
+
 # ---------------------------------------------------------------------- feedback
 def test_feedback_blends_every_ordered_pair_with_coefficients_in_range(glyphs):
     generated = tf.constant(glyphs[:4])
@@ -201,6 +264,31 @@ def test_adaptation_moves_generations_toward_the_new_class():
         # at least two thirds of the way from where it was to the class
         assert abs(float(images.mean()) - level) < abs(before - level) / 3, (
             level, before, float(images.mean()))
+
+
+def test_adaptation_lowers_the_vae_loss_on_a_real_omniglot_character(omniglot_dir):
+    """Issue 24's first probe: from freshly initialised meta-weights (28x28, width 1),
+    the paper's inner loop (K = 10 rounds of n_VAE 5, n_D 1, n_G 5 Adam steps, inner
+    rates 1e-4 / 1e-3, feedback) on 4 drawings of one unseen Omniglot character lowers
+    L_VAE (Eq. 1) from its first round to its last, and the adapted Enc, Dec
+    reconstruct those drawings better than the meta-weights did (the same posterior
+    noise)."""
+    with np.load(omniglot_dir / "images_evaluation.npz") as archive:
+        drawings = archive["images"][0, :4]  # the first evaluation character
+    images = tf.constant(image_io.resize_images(
+        drawings.reshape((4, 105, 105, 1)).astype(np.float32), 28))
+    keras.utils.set_random_seed(0)
+    model = meta_favae.build_meta_favae((28, 28, 1), settings=meta_favae.Settings(), seed=3)
+    phi2, seed = model.meta_parameters(), tf.constant([3, 0], tf.int64)
+    phi1, _, _, history = model.adapt(phi2, images, seed, history=True)
+    vae = (history["reconstruction"] + model.settings.beta * history["kl"]).numpy()
+    rounds = model.settings.rounds
+    assert vae[rounds - 1] < 0.8 * vae[0], vae  # (the feedback round's entry is after K)
+    probe = tf.constant([7, 7], tf.int64)
+    before, aux_before = model.vae_objective(phi2, images, probe)
+    after, aux_after = model.vae_objective(phi1, images, probe)
+    assert float(after) < 0.8 * float(before), (float(before), float(after))
+    assert float(aux_after["reconstruction"]) < float(aux_before["reconstruction"])
 
 
 # -------------------------------------------------------------------- generate
@@ -268,6 +356,52 @@ def test_parameter_counts_stated_in_the_docstring():
         meta_favae_nets.build_networks((64, 64, 3)))["total"] == 7991815
     figr = meta_favae_nets.build_networks((28, 28, 1), with_vae=False)
     assert set(figr) == {"generator", "discriminator"}
+    resized = meta_favae_nets.parameter_counts(
+        meta_favae_nets.build_networks((28, 28, 1), upsampling="resize_conv"))
+    assert (resized["decoder"], resized["generator"]) == (500673, 902081)  # (3x3 kernels)
+
+
+@pytest.mark.parametrize("shape", [(28, 28, 1), (64, 64, 3)])
+def test_both_upsamplings_give_the_same_shapes(shape):
+    """Dec and G upsample by transposed convolutions or by nearest resize + 3x3 conv
+    (meta_favae.upsampling); the networks' inputs and outputs do not change."""
+    built = {}
+    for upsampling in ("transposed", "resize_conv"):
+        nets = meta_favae_nets.build_networks(shape, CODE, NOISE, WIDTH, upsampling=upsampling)
+        built[upsampling] = nets
+        for name, inputs in (("decoder", CODE), ("generator", NOISE + CODE)):
+            net = nets[name]
+            assert net.input_shape == (None, inputs) and net.output_shape == (None,) + shape
+            out = net(tf.random.stateless_normal([3, inputs], [1, 2])).numpy()
+            assert out.shape == (3,) + shape and 0.0 <= out.min() and out.max() <= 1.0
+            kinds = [type(layer).__name__ for layer in net.layers]
+            if upsampling == "transposed":
+                assert "Conv2DTranspose" in kinds and "UpSampling2D" not in kinds
+            else:
+                assert "Conv2DTranspose" not in kinds
+                assert kinds.count("UpSampling2D") == meta_favae_nets.levels(shape[0])
+    for name in ("encoder", "discriminator"):  # the trunks are untouched
+        assert [v.shape for v in built["transposed"][name].weights] == [
+            v.shape for v in built["resize_conv"][name].weights]
+
+
+def test_resize_conv_networks_adapt_and_come_from_the_config(synthetic_config, tmp_path):
+    config = _config(synthetic_config, tmp_path)
+    config.meta_favae.upsampling = "resize_conv"
+    model = generator_registry.build_generator(config, (SIZE, SIZE, 1))
+    assert any(isinstance(layer, keras.layers.UpSampling2D) for layer in model.generator.layers)
+    assert any(isinstance(layer, keras.layers.UpSampling2D) for layer in model.decoder.layers)
+    phi2 = model.meta_parameters()
+    phi1, _, losses = model.adapt(phi2, tf.constant(np.full((4, SIZE, SIZE, 1), 0.8, np.float32)),
+                                  tf.constant([1, 2], tf.int64))
+    assert all(np.isfinite(float(v)) for v in losses.values())
+    assert not np.allclose(phi1["generator"][0], phi2["generator"][0])
+    config.meta_favae.upsampling = "bilinear"
+    with pytest.raises(ConfigError, match=r"unknown meta_favae.upsampling 'bilinear'; valid: "
+                                          r"transposed, resize_conv"):
+        pipelines.check_config(config)
+    with pytest.raises(ConfigError, match="unknown meta_favae.upsampling"):
+        meta_favae_nets.build_networks((28, 28, 1), upsampling="bilinear")
 
 
 # ----------------------------------------------------------------------- pipeline
@@ -328,6 +462,36 @@ def test_pipeline_resumes_an_interrupted_meta_training_exactly(synthetic_config,
         1, tf.int64))["images"].shape == (2, SIZE, SIZE, 1)
 
 
+@pytest.mark.slow  # two pipeline runs
+def test_pipeline_meta_batch_trains_on_consecutive_tasks_and_resumes(synthetic_config,
+                                                                      tmp_path):
+    """meta_favae.meta_batch = 2: meta-iteration i trains on tasks 2i, 2i + 1 of the
+    stream (also after a resume), as train_step on those batches does by hand."""
+    from fewgen_tf.data import episodes
+
+    config = _config(synthetic_config, tmp_path)
+    config.meta_favae.meta_batch, config.meta_favae.grid_classes = 2, 0
+    config.meta_favae.steps_per_epoch = 1
+    splits = registry.load_splits(config.data)
+    workdir = str(tmp_path / "run")
+    config.generator.iterations = 1
+    pipeline.meta_train(config, workdir, splits)
+    config.generator.iterations = 2
+    resumed = pipeline.meta_train(config, workdir, splits)  # (resumes after step 1)
+
+    reference = generator_registry.build_generator(config, (SIZE, SIZE, 1))
+    reference.build_optimizers()
+    tasks = episodes.episode_dataset(splits["train"], 1, 4, 0, config.seed,
+                                     pipeline.TASK_STREAM, meta_batch_size=2)
+    for batch in tasks.take(2):
+        reference.train_step(batch["support_images"])
+    for a, b in zip(resumed.weights, reference.weights):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-7)
+    speed = [r for r in workdir_lib.read_metrics(workdir) if r.get("phase") == "meta_favae_speed"]
+    assert [r["step"] for r in speed] == [1, 2]
+    assert speed[-1]["tasks_per_s"] == pytest.approx(2 * speed[-1]["meta_iterations_per_s"])
+
+
 def test_pipeline_refuses_bad_settings(synthetic_config, tmp_path):
     config = _config(synthetic_config, tmp_path, "figr")
     assert not config.meta_favae.vae and not config.meta_favae.feedback
@@ -346,3 +510,7 @@ def test_pipeline_refuses_bad_settings(synthetic_config, tmp_path):
         pipeline.meta_train(config, str(tmp_path / "c"), splits)
     with pytest.raises(ValueError, match="unknown Meta-FAVAE variant"):
         add_meta_favae(synthetic_config, "faml")
+    config.meta_favae.task_size = 4
+    config.meta_favae.meta_batch = 0
+    with pytest.raises(ConfigError, match=r"meta_favae.meta_batch must be an int >= 1"):
+        pipelines.check_config(config)

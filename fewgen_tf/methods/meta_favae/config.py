@@ -12,6 +12,7 @@ from fewgen_tf.errors import ConfigError
 META_FAVAE_VARIANTS = ("favae", "avae", "figr")
 GAN_LOSSES = ("standard", "relativistic")
 CODE_SOURCES = ("prior", "encoder")
+UPSAMPLINGS = ("transposed", "resize_conv")   # nets.deconv_head
 
 
 def add_meta_favae(config: ml_collections.ConfigDict,
@@ -37,7 +38,11 @@ def add_meta_favae(config: ml_collections.ConfigDict,
     m.feedback = variant == "favae"           # False: Meta-AVAE (the paper's ablation)
     m.noise_dim = 64                          # z
     m.width = 1.0                             # layer-width multiplier (1: ~8.0M at 64x64)
+    m.upsampling = "transposed"               # Dec / G: transposed (4x4 stride-2 ConvT) |
+    #                                           resize_conv (nearest x2, 3x3 conv: Odena 2016)
     m.task_size = 4                           # g: images a task (and seeds generate needs)
+    m.meta_batch = 1                          # tasks a meta-iteration: 1 is Algorithm 1;
+    #                                           B > 1 batched Reptile (mean of the B Phi2 - Phi1)
     m.rounds = 10                             # K
     m.vae_steps = 5                           # n_VAE
     m.d_steps = 1                             # n_D
@@ -68,6 +73,9 @@ META_FAVAE_RULES = {
     "meta_favae.feedback": config_lib.boolean(),
     "meta_favae.noise_dim": config_lib.integer(1),
     "meta_favae.width": config_lib.POSITIVE,
+    "meta_favae.upsampling": config_lib.one_of(UPSAMPLINGS),
+    "meta_favae.meta_batch": config_lib.integer(1, note="tasks adapted a meta-iteration; "
+                                                "1 is the paper's Algorithm 1"),
     "meta_favae.task_size": config_lib.integer(1),
     "meta_favae.rounds": config_lib.integer(0),
     "meta_favae.vae_steps": config_lib.integer(0),
@@ -125,15 +133,15 @@ def check_meta_favae(config) -> None:
 
 
 def check_meta_favae_pipeline(config) -> None:
-    """The pipeline `meta_favae`: one task per meta-iteration on one device, novel
-    evaluation classes, and meta-iterations to train unless the meta-weights come from
-    generator.from_workdir."""
+    """The pipeline `meta_favae`: one device (`meta_favae.meta_batch` tasks a
+    meta-iteration), novel evaluation classes, and meta-iterations to train unless the
+    meta-weights come from generator.from_workdir."""
     check_meta_favae(config)
     m, g = config.meta_favae, config.generator
     if config.get("distribute", "auto") not in ("auto", "default"):
-        raise ConfigError(f"pipeline meta_favae trains one task per meta-iteration on one "
-                          f"device: distribute must be auto or default, got "
-                          f"{config.distribute!r}")
+        raise ConfigError(f"pipeline meta_favae trains on one device (one task per "
+                          f"meta-iteration, or meta_favae.meta_batch side by side): "
+                          f"distribute must be auto or default, got {config.distribute!r}")
     if config.get("gen_eval") and m.evaluate and config.gen_eval.split == m.train_split:
         raise ConfigError(f"gen_eval.split {config.gen_eval.split!r} is the training split "
                           "(meta_favae.train_split): its classes would not be novel")

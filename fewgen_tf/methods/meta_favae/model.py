@@ -35,7 +35,10 @@ Adam. `feedback=False` is Meta-AVAE.
 
 Outer step (lines 27-28): the "gradient" Phi2 - Phi1 applied by Adam, lr alpha_2,enc =
 alpha_2,dec for Enc+Dec (`vae_optimizer`) and alpha_2,gen = alpha_2,disc for G+D
-(`optimizer`, whose step count is the number of meta-iterations). One task a step.
+(`optimizer`, whose step count is the number of meta-iterations). One task a step, or
+with a meta-batch of B tasks (`meta_favae.meta_batch`; batched Reptile, Nichol et al.
+2018) each task adapted from the same Phi2 and the "gradient" the mean of their
+Phi2 - Phi1; B = 1 is exactly the one-task step (tests/meta_favae_test.py).
 
 Generation (Algorithm 2): `generate(seed_images, num_images, seed)` runs the same
 adaptation (with feedback when enabled) from Phi2 on the seeds, inside the graph, then
@@ -46,11 +49,25 @@ FIGR (`vae=False`): Reptile on the plain GAN G, D of the same networks; c is the
 more noise from N(0, I) (G sees [z, c]), no encoder, decoder or feedback; FIGR's config
 also sets lambda_ms = 0 (a plain GAN).
 
-Speed (2-core CPU beside other jobs, 28x28, width 1): about 0.3-0.5 meta-iterations/s
-(each 10 x 11 inner steps + the feedback round), with or without feedback. XLA
-(`generator.jit_compile`) was measured ~10x SLOWER on that CPU for Meta-AVAE and stays
-off; Meta-FAVAE's feedback round has a data-dependent batch inside the loop, which XLA
-cannot keep static. Measure on an accelerator before turning it on.
+Speed (2-core CPU, 28x28, width 1, the paper's settings; benchmarks/meta_favae_throughput.py).
+A Meta-FAVAE meta-iteration is ~118 GFLOP of convolutions and matmuls (Meta-AVAE 79,
+FIGR 54; 10 x 11 inner steps + the feedback round on 20 images), and fp32 convolutions
+of these shapes peak near 200 GFLOP/s on these 2 cores (benchmarks/RESULTS.md): ~1.7
+meta-iterations/s is the ceiling without changing the maths (issue 24 measured 1.12 on
+the idle machine, ~130 GFLOP/s). So the cheap wins are small: D's real logits once a round (~2%),
+B tasks side by side (`meta_batch`, 1.04x tasks/s), several meta-iterations a call
+(a call costs 5-20 ms of a 1-3 s step: < 1%); one G call on [z1; z2] instead of two was
+0.89x (the two calls run side by side) and is not used; bfloat16 (AMX) ran single
+networks' steps 0.67-1.38x. XLA (`generator.jit_compile`) stays off on CPU: the train
+step was 7.3x slower (Meta-AVAE, 2 rounds) and 7x with feedback (width 1/8; XLA copes
+with the feedback round's data-dependent batch but slowly). Why: one forward+backward
+of each network compiles as fast as TF runs it (0.5-1.6x), but the same steps inside
+a tf.while_loop ran 20-47x slower: inside the loop XLA:CPU receives the backprop
+convolutions in non-canonical dimension orders (kernel `01oi` for the input gradient,
+`f01b_i01o->01bf` for the filter gradient, in the optimised HLO) and emits them as
+generic loop nests instead of its Eigen convolution, which the same convolutions get
+outside a loop (canonical `b01f_01io->b01f`). Measure on an accelerator before turning
+it on.
 
 Generator contract: `latent_dim` = noise_dim + code_dim, `sample_latents` = N(0, I)
 (Algorithm 2's z and c), `decode(latents)` = G with the META-weights Phi2 (unadapted).
@@ -263,9 +280,18 @@ class MetaFAVAE(keras.Model):
 
     def _fakes(self, params, batch, codes, seed):
         z1, z2, codes = self._noise_pair(batch, codes, seed)
+        # (two calls of G, not one on [z1; z2]: the same maths, but measured 0.89x as
+        # fast at width 1 on the 2-core CPU: the two branches run side by side)
         y1 = self._call("generator", params, tf.concat([z1, codes], -1))
         y2 = self._call("generator", params, tf.concat([z2, codes], -1))
         return z1, z2, y1, y2
+
+    def real_logits(self, params, images):
+        """D(x) as data: the G steps' real term (D is fixed there, so one call serves
+        all n_G steps of a round; no gradient reaches G through it). Computed once a
+        round, the meta-step is bit for bit the one that called D on x in every G step
+        (measured), with ~2% less arithmetic."""
+        return tf.stop_gradient(self._call("discriminator", params, images))
 
     def vae_objective(self, params, images, seed):
         mu, log_var, codes = self._encode(params, images, seed)
@@ -275,6 +301,7 @@ class MetaFAVAE(keras.Model):
         return loss, {"reconstruction": reconstruction, "kl": kl, "codes": codes}
 
     def discriminator_objective(self, params, images, codes, seed):
+        """L_disc (Eq. 2-3)."""
         _, _, y1, y2 = self._fakes(params, tf.shape(images)[0], codes, seed)
         real = self._call("discriminator", params, images)
         loss = discriminator_loss(real, self._call("discriminator", params, y1),
@@ -282,10 +309,12 @@ class MetaFAVAE(keras.Model):
                                   self.settings.gan_loss)
         return loss, {"d_loss": loss}
 
-    def generator_objective(self, params, images, codes, seed):
-        """L_gen + lambda_ms L_ms (Eq. 4-5, 7)."""
+    def generator_objective(self, params, images, codes, seed, real=None):
+        """L_gen + lambda_ms L_ms (Eq. 4-5, 7). `real`: D's logits of `images` when
+        already known (`real_logits`; they do not depend on G)."""
         z1, z2, y1, y2 = self._fakes(params, tf.shape(images)[0], codes, seed)
-        real = self._call("discriminator", params, images)
+        if real is None:
+            real = self.real_logits(params, images)
         adversarial = generator_loss(real, self._call("discriminator", params, y1),
                                      self._call("discriminator", params, y2),
                                      self.settings.gan_loss)
@@ -339,8 +368,10 @@ class MetaFAVAE(keras.Model):
             s.d_steps, s.inner_gan_lr, params, states["discriminator"], seeds.fold(seed, 1),
             {"d_loss": losses["d_loss"]})
         losses.update(aux)
+        real = self.real_logits(params, images)  # (D is fixed during the n_G steps)
         params, states["generator"], aux = self._descend(
-            ("generator",), lambda p, sd: self.generator_objective(p, images, gan_codes, sd),
+            ("generator",),
+            lambda p, sd: self.generator_objective(p, images, gan_codes, sd, real),
             s.g_steps, s.inner_gan_lr, params, states["generator"], seeds.fold(seed, 2),
             {"g_loss": losses["g_loss"], "mode_seeking": losses["mode_seeking"]})
         losses.update(aux)
@@ -355,11 +386,14 @@ class MetaFAVAE(keras.Model):
         coefficients = feedback_coefficients(n, seeds.fold(seed, 1), self.settings.feedback_range)
         return tf.stop_gradient(feedback_interpolations(generated, coefficients))
 
-    def adapt(self, params, images, seed):
+    def adapt(self, params, images, seed, history=False):
         """Phi1 from `params` (Phi2) on one task's `images` [B, H, W, C] (Algorithm 1
         lines 3-26, Algorithm 2 lines 2-25), with a fresh inner Adam; then, with
         feedback, one more round on the images plus the n^2 blends. `seed`: a stateless
-        int64 pair. Returns (Phi1, the K-th round's codes of `images`, its losses).
+        int64 pair. Returns (Phi1, the K-th round's codes of `images`, its losses), and
+        with `history` also {loss name: [rounds]} of every round (each the round's last
+        step's value; with feedback the last entry is the feedback round's, on the
+        images plus blends): the inner losses round by round.
 
         The feedback round is iteration K of the same tf.while_loop (its input is the
         images plus blends made inside the loop, an empty batch before), so the round's
@@ -374,7 +408,7 @@ class MetaFAVAE(keras.Model):
                                        "decoder": params["decoder"]})
         no_blends = tf.zeros([0] + list(self.image_shape))
 
-        def body(k, params, states, codes, losses):
+        def body(k, params, states, codes, losses, *trace):
             inputs = images
             if s.feedback:
                 blends = tf.cond(
@@ -386,27 +420,85 @@ class MetaFAVAE(keras.Model):
             in_rounds = k < s.rounds  # (the feedback round's codes and losses are not kept)
             new_codes = tf.ensure_shape(new_codes[:batch], codes.shape)
             codes = tf.where(in_rounds, new_codes, codes)
+            trace = tuple({name: t.write(k, new_losses[name]) for name, t in part.items()}
+                          for part in trace)
             losses = {name: tf.where(in_rounds, new_losses[name], losses[name])
                       for name in losses}
-            return k + 1, params, states, codes, losses
+            return (k + 1, params, states, codes, losses) + trace
 
         codes = tf.zeros([batch, self.code_dim])
         losses = {name: tf.constant(0.0) for name in self.trackers if name != "update_norm"}
         total = s.rounds + (1 if s.feedback else 0)
-        _, params, states, codes, losses = tf.while_loop(
-            lambda k, *_: k < total, body, (tf.constant(0), params, states, codes, losses))
+        trace = ({name: tf.TensorArray(tf.float32, size=total) for name in losses},
+                 ) if history else ()
+        _, params, states, codes, losses, *trace = tf.while_loop(
+            lambda k, *_: k < total, body,
+            (tf.constant(0), params, states, codes, losses) + trace)
+        if history:
+            return params, codes, losses, {name: t.stack() for name, t in trace[0].items()}
         return params, codes, losses
 
     # -------------------------------------------------------------------- training
-    def train_step(self, images):
-        """One meta-iteration on one task `images` [g, H, W, C] (Algorithm 1)."""
-        if isinstance(images, (tuple, list)):
-            images = images[0]
+    def adapt_tasks(self, params, tasks, task_seeds):
+        """Phi1 of each task of `tasks` [B, g, H, W, C], all adapted from the same `params`
+        (Phi2) by `adapt`, task b with the seed `task_seeds[b]`, side by side
+        (`tf.map_fn`, B iterations in parallel). Returns (Phi1 with a leading task axis,
+        each loss [B]).
+
+        Measured on the 2-core CPU beside other jobs (tasks/s against B single-task
+        steps; B = 2, width 1, 2 rounds): map_fn 1.16x, the tasks unrolled in the graph
+        1.09x; at width 1/8 (B = 4), where per-op overhead dominates, map_fn 0.59x.
+        `tf.vectorized_map` cannot batch these convolutions: its Conv2D rule needs weights
+        shared by all iterations (here each task has its own Phi1 after the first step),
+        so convolutions fall back to loops; at width 1/8 it traced for 132 s and ran 1.13x.
+        Side by side is no free lunch on 2 cores: the work is arithmetic, not overhead
+        (benchmarks/meta_favae_throughput.py)."""
+        def one(task):
+            images, seed = task
+            phi1, _, losses = self.adapt(params, images, seed)
+            return phi1, losses
+
+        spec = lambda t: tf.TensorSpec(t.shape, t.dtype)  # noqa: E731
+        losses = {name: tf.TensorSpec([], tf.float32) for name in self.trackers
+                  if name != "update_norm"}
+        return tf.map_fn(one, (tasks, task_seeds), parallel_iterations=int(tasks.shape[0]),
+                         fn_output_signature=(tf.nest.map_structure(spec, params), losses))
+
+    def task_seeds(self, step, count):
+        """[count, 2]: the noise seeds (model seed, step * count + b) of the `count` tasks
+        of meta-iteration `step` (one task: (model seed, step), Algorithm 1's step)."""
+        index = tf.cast(step, tf.int64) * count + tf.range(count, dtype=tf.int64)
+        return tf.stack([tf.fill([count], tf.constant(self.seed, tf.int64)), index], 1)
+
+    def train_step(self, tasks):
+        """One meta-iteration (Algorithm 1) on one task `tasks` [g, H, W, C], or on a
+        meta-batch of B tasks [B, g, H, W, C] (batched Reptile, Nichol et al. 2018, Alg. 2):
+        each task adapted from the same Phi2, the outer "gradient" the mean of the tasks'
+        Phi2 - Phi1. Task b of meta-iteration i draws its noise from the seed
+        (model seed, i * B + b): one task [g, ...] and a batch of one [1, g, ...] are the
+        same step."""
+        if isinstance(tasks, (tuple, list)):
+            tasks = tasks[0]
+        tasks = tf.convert_to_tensor(tasks, tf.float32)
         step = tf.cast(self.optimizer.iterations, tf.int64)
-        seed = tf.stack([tf.constant(self.seed, tf.int64), step])
         phi2 = self.meta_parameters()
-        phi1, _, losses = self.adapt(phi2, images, seed)
-        difference = {name: [a - b for a, b in zip(phi2[name], phi1[name])] for name in phi2}
+        if tasks.shape.rank not in (4, 5):
+            raise ValueError("train_step takes one task [g, H, W, C] or a meta-batch "
+                             f"[B, g, H, W, C], got shape {tasks.shape}")
+        if tasks.shape.rank == 4:
+            seed = tf.stack([tf.constant(self.seed, tf.int64), step])
+            phi1, _, losses = self.adapt(phi2, tasks, seed)
+            difference = {name: [a - b for a, b in zip(phi2[name], phi1[name])]
+                          for name in phi2}
+        else:
+            count = tasks.shape[0]
+            if count is None:
+                raise ValueError("a meta-batch of tasks needs a static task count "
+                                 f"(batch with drop_remainder=True), got {tasks.shape}")
+            phi1, losses = self.adapt_tasks(phi2, tasks, self.task_seeds(step, count))
+            difference = {name: [a - tf.reduce_mean(b, 0)  # = mean of the Phi2 - Phi1_b
+                                 for a, b in zip(phi2[name], phi1[name])] for name in phi2}
+            losses = {name: tf.reduce_mean(value) for name, value in losses.items()}
         gan = difference["generator"] + difference["discriminator"]
         self.optimizer.apply_gradients(zip(gan, self._gan_variables()))
         if self.settings.vae:
@@ -506,12 +598,13 @@ def settings_from_config(config):
 
 
 def build_meta_favae(image_shape, code_dim=64, noise_dim=64, width=1.0, settings=None,
-                     seed=0):
-    """The networks for `image_shape` (ConfigError for what they cannot take) and the
-    model around them (not compiled)."""
+                     seed=0, upsampling="transposed"):
+    """The networks for `image_shape` (ConfigError for what they cannot take; Dec and G
+    upsample by `upsampling`: transposed | resize_conv, nets.py) and the model around
+    them (not compiled)."""
     settings = settings or Settings()
     networks = meta_favae_nets.build_networks(image_shape, code_dim, noise_dim, width,
-                                              with_vae=settings.vae)
+                                              with_vae=settings.vae, upsampling=upsampling)
     name = ("meta_favae" if settings.feedback else "meta_avae") if settings.vae else "figr"
     return MetaFAVAE(networks, code_dim, noise_dim, settings, seed, name=name)
 
@@ -533,7 +626,8 @@ def build_from_config(config, image_shape):
     settings = settings_from_config(config)
     model = build_meta_favae(
         image_shape, config.generator.latent_dim, int(options.get("noise_dim", 64)),
-        float(options.get("width", 1.0)), settings, seed=config.seed)
+        float(options.get("width", 1.0)), settings, seed=config.seed,
+        upsampling=options.get("upsampling", "transposed"))
     return compile_meta_favae(
         model, float(options.get("outer_vae_lr", 1e-5)), float(options.get("outer_gan_lr", 1e-4)),
         jit_compile=bool(config.generator.jit_compile))

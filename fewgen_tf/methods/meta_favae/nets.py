@@ -11,15 +11,30 @@ model has about the paper's parameter count:
   Enc: L x [Conv(w_i, 4, stride 2) (LayerNorm but the first) LeakyReLU(0.2)] -> Flatten
        -> Dense(2 * code_dim) = [mu, log-variance]
   D:   the same trunk -> Dense(1) (a logit)
-  Dec: Dense(s0 * s0 * w_top) LayerNorm ReLU -> L x [ConvT(w, 4, stride 2) LayerNorm ReLU]
+  Dec: Dense(s0 * s0 * w_top) LayerNorm ReLU -> L x [Up(w) LayerNorm ReLU]
        (w = w_{L-2} ... w_0, w_0 / 2) -> Conv(channels, 3) sigmoid      (input c)
   G:   Dec's architecture on the concatenation [z, c] ("dual fusion")
+  Up(w) (`upsampling`): "transposed" ConvT(w, 4, stride 2) (DCGAN's, FAML's; the default),
+       or "resize_conv" nearest-neighbour x2 resize then Conv(w, 3) (Odena, Dumoulin &
+       Olah 2016, "Deconvolution and checkerboard artifacts", Distill). Why the option:
+       a stride-2 transposed convolution paints neighbouring output pixels with
+       different parts of its kernel (the 4 sub-kernels of a 4x4 kernel at stride 2);
+       unless the learnt sub-kernels stay balanced, neighbouring pixels get systematically
+       different intensities, a checkerboard (Odena et al.: with kernel size divisible
+       by the stride the overlap is even only in principle, models often learn the
+       pattern anyway). Resizing first and then convolving applies the same kernel at
+       every output pixel, so the pattern cannot arise by construction. (The gradients
+       a strided D sends back to G can still carry one: Odena et al. section "Artifacts
+       in gradients".) Same output shapes; fewer weights (3x3 kernels instead of 4x4)
+       but more arithmetic (the 3x3 convolution runs at the upsampled resolution): a
+       28x28 Meta-FAVAE meta-iteration is ~209 GFLOP instead of ~118.
 
 Images are in [0, 1] (sigmoid outputs, the library's contract; FAML's tanh output is one
 of its quirks). Default sizes code_dim = noise_dim = 64. Parameter counts at width 1
 (`parameter_counts`, checked by the tests): 28x28x1 2,620,419 (Enc 935,488, Dec 572,353,
 G 973,761, D 138,817); 64x64x3 7,991,815 (Enc 2,756,928, Dec 1,755,139, G 2,803,715,
-D 676,033), close to the paper's 8.3M. FIGR's variant builds only G and D.
+D 676,033), close to the paper's 8.3M. FIGR's variant builds only G and D. With
+`resize_conv` at 28x28x1: Dec 500,673 and G 902,081 (3x3 kernels).
 
 Normalisation (the BatchNorm question of the issue): LayerNorm over each image's whole
 feature map (`GroupNormalization(groups=1)`: per-image statistics, per-channel scale and
@@ -32,6 +47,7 @@ normalises the same way at training and at generation time. D has no normalisati
 import keras
 
 from fewgen_tf.errors import ConfigError
+from fewgen_tf.methods.meta_favae.config import UPSAMPLINGS
 
 
 def _w(n, width):
@@ -79,8 +95,24 @@ def conv_trunk(image_shape, outputs, width=1.0, name="encoder"):
     return keras.Sequential(layers, name=name)
 
 
-def deconv_head(inputs, image_shape, width=1.0, name="decoder"):
-    """Dec (inputs = code_dim) or G (inputs = noise_dim + code_dim): images in [0, 1]."""
+def check_upsampling(upsampling):
+    if upsampling not in UPSAMPLINGS:
+        raise ConfigError(f"unknown meta_favae.upsampling {upsampling!r}; valid: "
+                          f"{', '.join(UPSAMPLINGS)}")
+    return upsampling
+
+
+def upsample(filters, upsampling="transposed"):
+    """The layers of one x2 upsampling to `filters` channels (module doc: Up(w))."""
+    if check_upsampling(upsampling) == "transposed":
+        return [keras.layers.Conv2DTranspose(filters, 4, strides=2, padding="same")]
+    return [keras.layers.UpSampling2D(2, interpolation="nearest"),
+            keras.layers.Conv2D(filters, 3, padding="same")]
+
+
+def deconv_head(inputs, image_shape, width=1.0, name="decoder", upsampling="transposed"):
+    """Dec (inputs = code_dim) or G (inputs = noise_dim + code_dim): images in [0, 1];
+    `upsampling`: transposed | resize_conv (module doc)."""
     image_shape = check_image_shape(image_shape)
     side, channels = image_shape[0], image_shape[-1]
     widths = _widths(side, width)
@@ -90,22 +122,25 @@ def deconv_head(inputs, image_shape, width=1.0, name="decoder"):
               keras.layers.Dense(start * start * widths[-1]),
               keras.layers.Reshape((start, start, widths[-1])), _norm(), keras.layers.ReLU()]
     for w in ups:
-        layers += [keras.layers.Conv2DTranspose(w, 4, strides=2, padding="same"), _norm(),
-                   keras.layers.ReLU()]
+        layers += upsample(w, upsampling) + [_norm(), keras.layers.ReLU()]
     layers.append(keras.layers.Conv2D(channels, 3, padding="same", activation="sigmoid"))
     return keras.Sequential(layers, name=name)
 
 
-def build_networks(image_shape, code_dim=64, noise_dim=64, width=1.0, with_vae=True):
-    """{name: network}: encoder, decoder (when `with_vae`), generator, discriminator."""
+def build_networks(image_shape, code_dim=64, noise_dim=64, width=1.0, with_vae=True,
+                   upsampling="transposed"):
+    """{name: network}: encoder, decoder (when `with_vae`), generator, discriminator;
+    `upsampling` of Dec and G: transposed | resize_conv."""
+    check_upsampling(upsampling)
     for key, value in (("generator.latent_dim", code_dim), ("meta_favae.noise_dim", noise_dim)):
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise ConfigError(f"{key} must be an int >= 1, got {value!r}")
     nets = {}
     if with_vae:
         nets["encoder"] = conv_trunk(image_shape, 2 * code_dim, width, "encoder")
-        nets["decoder"] = deconv_head(code_dim, image_shape, width, "decoder")
-    nets["generator"] = deconv_head(noise_dim + code_dim, image_shape, width, "generator")
+        nets["decoder"] = deconv_head(code_dim, image_shape, width, "decoder", upsampling)
+    nets["generator"] = deconv_head(noise_dim + code_dim, image_shape, width, "generator",
+                                    upsampling)
     nets["discriminator"] = conv_trunk(image_shape, 1, width, "discriminator")
     return nets
 

@@ -1,12 +1,13 @@
 """Pipeline `meta_favae` (Meta-FAVAE, Meta-AVAE and FIGR by `meta_favae.variant`):
 
   1. meta-train (Algorithm 1) on tasks of `meta_favae.task_size` images of one class of
-     `meta_favae.train_split`: one task per meta-iteration, `generator.iterations` of them,
+     `meta_favae.train_split`: one task per meta-iteration (`meta_favae.meta_batch` > 1:
+     that many side by side, batched Reptile), `generator.iterations` of them,
      through `training.fit_resumable(phase="generator")` (checkpoints/generator every
      `meta_favae.steps_per_epoch` meta-iterations with resume, tensorboard/generator,
      metrics.jsonl), a grid of ADAPTED generations on fixed classes of
      `meta_favae.grid_split` after every epoch (samples/meta_favae_epochNNNN.png) and the
-     measured meta-iterations/s in metrics.jsonl (`"phase": "meta_favae_speed"`);
+     measured meta-iterations/s and tasks/s in metrics.jsonl (`"phase": "meta_favae_speed"`);
      or restore the meta-weights of `generator.from_workdir`;
   2. the few-shot generation protocol on the novel classes of `gen_eval.split`
      (gen_eval.json, samples/fewshot.png), unless `meta_favae.evaluate` is False;
@@ -14,8 +15,9 @@
      SavedModel) and `export/generator/V` (decode / sample with the meta-weights).
 
 Training task i is a pure function of (config.seed, i) (`data.episodes`, stream
-"meta_favae"), and its noise of (config.seed, meta-iteration), so a resumed run
-continues exactly where the interrupted one stopped.
+"meta_favae"), and so is its noise (`MetaFAVAE.train_step`; with one task a
+meta-iteration, i is the meta-iteration), so a resumed run continues exactly where the
+interrupted one stopped.
 """
 
 import time
@@ -55,12 +57,12 @@ class AdaptedGrid(keras.callbacks.Callback):
 
 
 class Speed(keras.callbacks.Callback):
-    """Meta-iterations per second of each epoch (the first one includes tracing) in
-    metrics.jsonl and the log."""
+    """Meta-iterations (and tasks, `meta_batch` a meta-iteration) per second of each
+    epoch (the first one includes tracing) in metrics.jsonl and the log."""
 
-    def __init__(self, workdir, optimizer):
+    def __init__(self, workdir, optimizer, meta_batch=1):
         super().__init__()
-        self.workdir, self.optimizer = workdir, optimizer
+        self.workdir, self.optimizer, self.meta_batch = workdir, optimizer, meta_batch
 
     def on_epoch_begin(self, epoch, logs=None):
         self.start_time, self.start_step = time.perf_counter(), int(self.optimizer.iterations)
@@ -68,9 +70,11 @@ class Speed(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         step = int(self.optimizer.iterations)
         rate = (step - self.start_step) / max(time.perf_counter() - self.start_time, 1e-9)
-        logging.info("meta-iterations %d: %.3f meta-iterations/s", step, rate)
+        logging.info("meta-iterations %d: %.3f meta-iterations/s (%.3f tasks/s)", step, rate,
+                     rate * self.meta_batch)
         workdir_lib.append_metrics(self.workdir, {"phase": "meta_favae_speed", "step": step,
-                                                  "meta_iterations_per_s": rate})
+                                                  "meta_iterations_per_s": rate,
+                                                  "tasks_per_s": rate * self.meta_batch})
 
 
 def _split(splits, name, key):
@@ -106,18 +110,23 @@ def meta_train(config, workdir, splits):
         return load_trained_generator(model, config)
     steps_per_epoch = max(1, min(int(m.steps_per_epoch), g.iterations))
 
+    batch = int(m.meta_batch)
+
     def make_dataset(start_step):
+        # meta-iteration i trains on tasks i*B .. i*B + B-1 of the stream; B = 1 keeps
+        # the single-task [g, H, W, C] step of Algorithm 1
         tasks = episodes.episode_dataset(train, 1, m.task_size, 0, config.seed, TASK_STREAM,
-                                         start=start_step)
+                                         start=start_step * batch,
+                                         meta_batch_size=batch if batch > 1 else None)
         return tasks.map(lambda e: e["support_images"])
 
-    callbacks = [Speed(workdir, model.optimizer)]
+    callbacks = [Speed(workdir, model.optimizer, batch)]
     tasks = grid_tasks(config, splits)
     if tasks:
         callbacks.append(AdaptedGrid(model, workdir, tasks, m.grid_images, config.seed))
-    logging.info("meta-training %s for %d meta-iterations (tasks of %d images from %d "
-                 "classes of %s)", model.name, g.iterations, m.task_size, train.num_classes,
-                 train.name)
+    logging.info("meta-training %s for %d meta-iterations of %d task(s) (tasks of %d "
+                 "images from %d classes of %s)", model.name, g.iterations, batch, m.task_size,
+                 train.num_classes, train.name)
     training.fit_resumable(model, make_dataset, g.iterations, steps_per_epoch, workdir,
                            phase="generator", callbacks=callbacks)
     return model
