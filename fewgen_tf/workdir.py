@@ -35,8 +35,10 @@ def _lookup(tree, dotted):
 def check_resumable(workdir: str, config, method_keys=()) -> None:
     """Refuse (ConfigError) to run `config` in a workdir that is a file, or whose
     checkpoints were trained under a config that differs in a `RESUME_DEFINING_KEYS` or
-    `method_keys` value: the message names the keys and both values. Nothing in the
-    workdir changes."""
+    `method_keys` value: the message names the keys and both values. A method key may be
+    a pair (key, value it had before the key existed): an older config.json without it
+    then reads as that value, so adding a key never refuses the runs it does not change.
+    Nothing in the workdir changes."""
     from fewgen_tf.errors import ConfigError
 
     if os.path.exists(workdir) and not os.path.isdir(workdir):
@@ -51,8 +53,15 @@ def check_resumable(workdir: str, config, method_keys=()) -> None:
     except (OSError, ValueError):
         return  # an unreadable config.json defines nothing; checkpoints restore strictly
     new = json.loads(config.to_json_best_effort())
-    differ = [(k, _lookup(old, k), _lookup(new, k)) for k in RESUME_DEFINING_KEYS + tuple(method_keys)
-              if _lookup(old, k) != _lookup(new, k)]
+    keys = [(k, None) if isinstance(k, str) else tuple(k)
+            for k in RESUME_DEFINING_KEYS + tuple(method_keys)]
+
+    def value(tree, key, before):
+        found = _lookup(tree, key)
+        return before if found is None else found
+
+    differ = [(k, value(old, k, d), value(new, k, d)) for k, d in keys
+              if value(old, k, d) != value(new, k, d)]
     if differ:
         raise ConfigError(
             f"workdir {workdir} holds checkpoints of another setting ("

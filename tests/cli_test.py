@@ -138,3 +138,19 @@ def test_workdir_that_is_a_file_or_holds_another_setting_is_refused(tmp_path):
         pipelines.run(config, str(tmp_path / "run"))
     assert sorted(p.name for p in (tmp_path / "run" / "checkpoints").iterdir()) == before
     assert (tmp_path / "run" / "config.json").read_text() == config_json
+
+
+def test_a_resume_key_added_later_reads_its_former_value_from_older_workdirs(tmp_path):
+    """A pair (key, former value) in a method's resume keys: an older config.json without
+    the key resumes when the key keeps its former value, and is refused otherwise."""
+    run = tmp_path / "run"
+    (run / "checkpoints").mkdir(parents=True)
+    config = _load_config("quickstart")
+    old = json.loads(config.to_json_best_effort())
+    (run / "config.json").write_text(json.dumps(old))
+    config.meta.new_key = 1  # a key the older run did not have
+    keys = (("meta.new_key", 1),)
+    workdir_lib.check_resumable(str(run), config, keys)  # the same as before: resumes
+    config.meta.new_key = 2
+    with pytest.raises(ConfigError, match=r"meta.new_key: 1 there, 2 now"):
+        workdir_lib.check_resumable(str(run), config, keys)

@@ -30,7 +30,9 @@ class GeneratorEntry:
     budget: Optional[str]  # "epochs" | "iterations" | "pipeline" | None (pretrained)
     # the builder takes `total_steps=` (the training length, e.g. for a learning-rate schedule)
     wants_total_steps: bool = False
-    resume_keys: Tuple[str, ...] = ()  # the method's keys that define a checkpoint
+    # the method's keys that define a checkpoint: "key", or ("key", the value runs had
+    # before the key existed) so that adding a key keeps older workdirs resumable
+    resume_keys: Tuple = ()
     # "package.module:function": (config) -> None, ConfigError for a bad method key
     checks: Optional[str] = None
     clusters: bool = False  # class-conditional with per-cluster latents (`num_clusters`)
@@ -59,12 +61,16 @@ GENERATORS = {
         "fewgen_tf.methods.cola.model:build_from_config", "pipeline",
         resume_keys=("cola.class_codes", "cola.num_clusters", "cola.architecture",
                      "cola.conditional_bn", "cola.width", "cola.encoder_widths",
-                     "cola.encoder_blocks", "cola.mixture_rank"),
+                     "cola.encoder_blocks", "cola.mixture_rank", ("cola.rotnet", True),
+                     ("cola.refine_epoch", 0),
+                     # step I matched batch-statistics embeddings before the key existed
+                     ("cola.assign_embedding", "training")),
         checks="fewgen_tf.methods.cola.config:check_cola", clusters=True),
     "meta_favae": GeneratorEntry(  # meta-trained by the pipeline meta_favae
         "fewgen_tf.methods.meta_favae.model:build_from_config", "iterations",
         resume_keys=("meta_favae.variant", "meta_favae.vae", "meta_favae.noise_dim",
-                     "meta_favae.width"),
+                     "meta_favae.width", ("meta_favae.upsampling", "transposed"),
+                     ("meta_favae.meta_batch", 1)),
         checks="fewgen_tf.methods.meta_favae.config:check_meta_favae"),
 }
 
