@@ -171,6 +171,32 @@ def test_refinement_reclusters_with_kmeans_and_keeps_the_matching_fixed(tmp_path
     np.testing.assert_array_equal(again.clusters(), clusters)
 
 
+def test_whole_dataset_matching_finds_the_known_best_assignment(tmp_path):
+    """assign_scope = all: Eq. 2 over every image and the whole target table. With each
+    image's embedding a (slightly moved) target row, the best matching is that row."""
+    images, labels = _two_trivial_classes(6)
+    model = cola_clustering.build_clustering_model(
+        images.shape[1:], 12, 2, 1, widths=(4,), blocks=(1,), target_variance=0.2,
+        assign_scope="all", seed=0)
+    table = model.targets.numpy()
+    wanted = np.random.default_rng(1).permutation(12)  # image i should hold row wanted[i]
+    model.embed_all = lambda _: table[wanted] + 0.01
+    before = model.clusters()
+    changed = model.assign_all(images)
+    np.testing.assert_array_equal(model.assignment.numpy(), wanted)
+    assert changed == pytest.approx(np.mean(model.clusters() != before))
+    with pytest.raises(ConfigError, match="N x N assignment"):
+        cola_clustering.build_clustering_model(
+            images.shape[1:], cola_clustering.MAX_WHOLE_ASSIGNMENT + 1, 2, 1, widths=(4,),
+            blocks=(1,), assign_scope="all")
+    # in a run: trivially separable images end in their classes
+    config = _config(cluster_epochs=4, rotnet=False, assign_scope="all")
+    config.augment.kind = "natural"
+    model, timing = cola_steps.cluster_images(config, str(tmp_path), images, labels)
+    assert clustering_metrics.clustering_accuracy(labels, model.clusters()) == 1.0
+    assert timing["hungarian_calls"] == 4 * (1 + 12 // 8)  # one whole + per batch, 4 epochs
+
+
 # ------------------------------------------------------------ Laplacian pyramid loss
 def test_laplacian_pyramid_sums_back_to_the_image():
     r = np.random.default_rng(0)

@@ -64,7 +64,7 @@ GENERATORS = {
                      "cola.encoder_blocks", "cola.mixture_rank", ("cola.rotnet", True),
                      ("cola.refine_epoch", 0),
                      # step I matched batch-statistics embeddings before the key existed
-                     ("cola.assign_embedding", "training")),
+                     ("cola.assign_embedding", "training"), ("cola.assign_scope", "batch")),
         checks="fewgen_tf.methods.cola.config:check_cola", clusters=True),
     "meta_favae": GeneratorEntry(  # meta-trained by the pipeline meta_favae
         "fewgen_tf.methods.meta_favae.model:build_from_config", "iterations",

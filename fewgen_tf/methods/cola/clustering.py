@@ -30,6 +30,11 @@ epoch on, every assignment epoch starts by re-clustering E1 of all images with k
 the contingency table) and giving each image the one-hot target of its cluster; the
 per-batch Hungarian then stops (the targets are the k-means clusters). Without it, the
 targets only ever permute within a batch, so the clusters stay exactly balanced.
+Whole-dataset matching (`assign_scope="all"`): every assignment epoch starts by solving
+Eq. 2 over ALL N images and the whole target table at once (an N x N Hungarian on the
+inference-mode embeddings; `assign_all`), then the per-batch matching continues within
+the epoch: the same objective, balanced like the per-batch one (each target row is held
+by one image), but an image can take any target, not only one held in its batch.
 SGD(lr, momentum 0.9) with weight decay added to the gradient of the kernels (wd * w,
 PyTorch's coupled form; the reference exempts BatchNorm's and biases' 1-D parameters);
 the registry's schedule halves lr every quarter. BatchNorm's moving statistics use
@@ -56,6 +61,8 @@ from fewgen_tf.methods.cola import config as cola_config
 
 ROTATIONS = 4
 ASSIGN_EMBEDDINGS = ("inference", "training")  # BatchNorm mode of the embeddings matched
+ASSIGN_SCOPES = ("batch", "all")  # Eq. 2 per batch (the paper) | also over all images
+MAX_WHOLE_ASSIGNMENT = 10000  # an N x N Hungarian: O(N^3), ~4-9 s at N = 5000 here
 
 
 # ------------------------------------------------------------------------ targets
@@ -195,7 +202,8 @@ class ClusteringModel(keras.Model):
 
     def __init__(self, backbone, targets, components, steps_per_epoch, ranges=None,
                  flip=False, views=1, weight_decay=5e-4, seed=0, rotnet=True,
-                 refine_epoch=0, assign_embedding="inference", **kwargs):
+                 refine_epoch=0, assign_embedding="inference", assign_scope="batch",
+                 **kwargs):
         super().__init__(**kwargs)
         targets = np.asarray(targets, np.float32)
         self.num_images, self.num_clusters = targets.shape
@@ -222,6 +230,15 @@ class ClusteringModel(keras.Model):
             raise ConfigError(f"cola.assign_embedding must be one of {ASSIGN_EMBEDDINGS}, "
                               f"got {assign_embedding!r}")
         self.assign_embedding = assign_embedding
+        if assign_scope not in ASSIGN_SCOPES:
+            raise ConfigError(f"cola.assign_scope must be one of {ASSIGN_SCOPES}, "
+                              f"got {assign_scope!r}")
+        if assign_scope == "all" and self.num_images > MAX_WHOLE_ASSIGNMENT:
+            raise ConfigError(
+                f"cola.assign_scope = all solves an N x N assignment (O(N^3)) every epoch: "
+                f"N = {self.num_images} images is more than {MAX_WHOLE_ASSIGNMENT}; use "
+                f"assign_scope = batch")
+        self.assign_scope = assign_scope
         self.seed = int(seed)
         self.noise = keras.random.SeedGenerator(seed)
         self.timer = HungarianTimer()
@@ -257,6 +274,15 @@ class ClusteringModel(keras.Model):
 
     def is_assignment_epoch(self, epoch: int) -> bool:
         return not self.rotnet or epoch % 2 == 0
+
+    def assign_all(self, images) -> float:
+        """Eq. 2 over all `images` (the training images, in index order) and the whole
+        target table: image i gets the table row minimising the total squared distance,
+        each row held once. Returns the share of images whose cluster changed."""
+        before = self.clusters()
+        cost = squared_distances(self.embed_all(images), self.targets).numpy()
+        self.assignment.assign(self.timer.solve(cost).astype(np.int32))
+        return float(np.mean(self.clusters() != before))
 
     def refine(self, images, epoch: int) -> np.ndarray:
         """MMDC's refinement: k-means on E1 of all `images` (the training images, in
@@ -372,11 +398,11 @@ def build_clustering_model(image_shape, num_images, num_clusters, steps_per_epoc
                            widths=(64, 128, 256, 512), blocks=(2, 2, 2, 2),
                            target_variance=0.1, ranges=None, flip=False, views=1,
                            weight_decay=5e-4, seed=0, rotnet=True, refine_epoch=0,
-                           assign_embedding="inference"):
+                           assign_embedding="inference", assign_scope="batch"):
     targets, components = balanced_targets(int(num_images), num_clusters, target_variance,
                                            seed)
     keras.utils.set_random_seed(seed)
     backbone = resnet_backbone(image_shape, widths, blocks)
     return ClusteringModel(backbone, targets, components, steps_per_epoch, ranges, flip,
                            views, weight_decay, seed, rotnet, refine_epoch, assign_embedding,
-                           name="cola_clustering")
+                           assign_scope, name="cola_clustering")

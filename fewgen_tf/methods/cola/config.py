@@ -84,6 +84,8 @@ def add_cola(config: ml_collections.ConfigDict, variant: str = "cola",
                                               # on (0: never, the COLA paper)
     config.cola.assign_embedding = "inference"  # BatchNorm mode of the matched embeddings:
                                               # inference (the MMDC code) | training
+    config.cola.assign_scope = "batch"        # Eq. 2 per batch (the paper) | all: also over
+                                              # all images at each assignment epoch's start
     # outputs
     config.cola.sample_images = 10            # samples per cluster in samples/clusters.png
     config.cola.eval_images_per_class = 100   # generated per class for CAS / Frechet
@@ -117,6 +119,7 @@ COLA_RULES = {
     "cola.rotnet": config_lib.boolean(),
     "cola.refine_epoch": config_lib.integer(0, note="0: no refinement"),
     "cola.assign_embedding": config_lib.one_of(("inference", "training")),
+    "cola.assign_scope": config_lib.one_of(("batch", "all")),
     "cola.sample_images": config_lib.integer(0),
     "cola.eval_images_per_class": config_lib.integer(1),
 }

@@ -64,8 +64,9 @@ def augmentation_ranges(config, image_shape):
 
 # ------------------------------------------------------------------------ step I
 class StepOneEpochs(keras.callbacks.Callback):
-    """Step I's work between epochs: MMDC's refinement (k-means re-clustering) at the
-    start of every assignment epoch from `cola.refine_epoch` on, and, with `labels`
+    """Step I's work between epochs: at the start of every assignment epoch the
+    whole-dataset matching (`cola.assign_scope = all`) or, from `cola.refine_epoch` on,
+    MMDC's refinement (k-means re-clustering); and, with `labels`
     (used only to score), the clustering scores of the matching and of the encoder at
     every epoch end, to metrics.jsonl (phase "cola_clustering_scores") and the log."""
 
@@ -75,8 +76,16 @@ class StepOneEpochs(keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         model = self.cola
-        if model.refine_epoch and epoch >= model.refine_epoch and \
-                model.is_assignment_epoch(epoch):
+        if not model.is_assignment_epoch(epoch):
+            return
+        refining = model.refine_epoch and epoch >= model.refine_epoch
+        if model.assign_scope == "all" and not refining:
+            start = time.perf_counter()
+            changed = model.assign_all(self.images)
+            logging.info("COLA step I, epoch %d: matched all images at once (%.1f%% changed "
+                         "cluster, %.1f s)", epoch + 1, 100 * changed,
+                         time.perf_counter() - start)
+        if refining:
             start = time.perf_counter()
             labels = model.refine(self.images, epoch)
             logging.info("COLA step I, epoch %d: refined by k-means (cluster sizes %d-%d, "
@@ -114,13 +123,15 @@ def cluster_images(config, workdir, images, labels=None):
         ranges=augmentation_ranges(config, images.shape[1:]), flip=bool(c.flip),
         views=int(c.views), weight_decay=float(c.weight_decay), seed=config.seed,
         rotnet=bool(c.get("rotnet", True)), refine_epoch=int(c.get("refine_epoch", 0)),
-        assign_embedding=c.get("assign_embedding", "inference"))
+        assign_embedding=c.get("assign_embedding", "inference"),
+        assign_scope=c.get("assign_scope", "batch"))
     model.compile(optimizer=keras.optimizers.SGD(  # B.1: halved every quarter
         schedules.halving_schedule(float(c.cluster_lr), total, 3),
         momentum=float(c.cluster_momentum)), jit_compile=False)  # (numpy_function, affine)
     logging.info("COLA step I: %d epochs of %d steps (batch %d) on %d images, K=%d%s%s",
                  c.cluster_epochs, steps, batch, n, c.num_clusters,
-                 "" if model.rotnet else ", no RotNet",
+                 ("" if model.rotnet else ", no RotNet")
+                 + (", whole-dataset matching" if model.assign_scope == "all" else ""),
                  f", k-means refinement from epoch {model.refine_epoch + 1}"
                  if model.refine_epoch else "")
     start = time.perf_counter()
