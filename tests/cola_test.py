@@ -9,6 +9,7 @@ import json
 import keras
 import numpy as np
 import pytest
+import scipy.optimize
 import tensorflow as tf
 
 from fewgen_tf import pipelines
@@ -177,7 +178,7 @@ def test_whole_dataset_matching_finds_the_known_best_assignment(tmp_path):
     images, labels = _two_trivial_classes(6)
     model = cola_clustering.build_clustering_model(
         images.shape[1:], 12, 2, 1, widths=(4,), blocks=(1,), target_variance=0.2,
-        assign_scope="all", seed=0)
+        assign_scope="all", assign_chunk=0, seed=0)
     table = model.targets.numpy()
     wanted = np.random.default_rng(1).permutation(12)  # image i should hold row wanted[i]
     model.embed_all = lambda _: table[wanted] + 0.01
@@ -185,10 +186,21 @@ def test_whole_dataset_matching_finds_the_known_best_assignment(tmp_path):
     changed = model.assign_all(images)
     np.testing.assert_array_equal(model.assignment.numpy(), wanted)
     assert changed == pytest.approx(np.mean(model.clusters() != before))
-    with pytest.raises(ConfigError, match="N x N assignment"):
-        cola_clustering.build_clustering_model(
-            images.shape[1:], cola_clustering.MAX_WHOLE_ASSIGNMENT + 1, 2, 1, widths=(4,),
-            blocks=(1,), assign_scope="all")
+    # in chunks of 5: each chunk's images trade the rows they hold, best within the chunk
+    model.assign_chunk = 5
+    model.assignment.assign(np.arange(12, dtype=np.int32))
+    model.assign_all(images, epoch=3)
+    held = model.assignment.numpy()
+    assert sorted(held.tolist()) == list(range(12))  # still a matching of the table
+    order = cola_clustering.rng.permutation(cola_clustering.rng.derive_key(
+        "cola-chunks", 0, 3), 12)
+    for chunk in (order[:5], order[5:10], order[10:]):
+        cost = ((table[wanted[chunk]][:, None] + 0.01 - table[chunk][None]) ** 2).sum(-1)
+        best = np.asarray(chunk)[scipy.optimize.linear_sum_assignment(cost)[1]]
+        np.testing.assert_array_equal(held[chunk], best)
+    with pytest.raises(ConfigError, match="assign_chunk must be >= 0"):
+        cola_clustering.build_clustering_model(images.shape[1:], 12, 2, 1, widths=(4,),
+                                               blocks=(1,), assign_chunk=-1)
     # in a run: trivially separable images end in their classes
     config = _config(cluster_epochs=4, rotnet=False, assign_scope="all")
     config.augment.kind = "natural"

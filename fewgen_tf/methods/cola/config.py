@@ -86,6 +86,7 @@ def add_cola(config: ml_collections.ConfigDict, variant: str = "cola",
                                               # inference (the MMDC code) | training
     config.cola.assign_scope = "batch"        # Eq. 2 per batch (the paper) | all: also over
                                               # all images at each assignment epoch's start
+    config.cola.assign_chunk = 1000           # ... in random chunks of this many (0: at once)
     # outputs
     config.cola.sample_images = 10            # samples per cluster in samples/clusters.png
     config.cola.eval_images_per_class = 100   # generated per class for CAS / Frechet
@@ -120,6 +121,7 @@ COLA_RULES = {
     "cola.refine_epoch": config_lib.integer(0, note="0: no refinement"),
     "cola.assign_embedding": config_lib.one_of(("inference", "training")),
     "cola.assign_scope": config_lib.one_of(("batch", "all")),
+    "cola.assign_chunk": config_lib.integer(0, note="0: all images at once"),
     "cola.sample_images": config_lib.integer(0),
     "cola.eval_images_per_class": config_lib.integer(1),
 }

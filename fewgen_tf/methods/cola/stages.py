@@ -81,7 +81,7 @@ class StepOneEpochs(keras.callbacks.Callback):
         refining = model.refine_epoch and epoch >= model.refine_epoch
         if model.assign_scope == "all" and not refining:
             start = time.perf_counter()
-            changed = model.assign_all(self.images)
+            changed = model.assign_all(self.images, epoch)
             logging.info("COLA step I, epoch %d: matched all images at once (%.1f%% changed "
                          "cluster, %.1f s)", epoch + 1, 100 * changed,
                          time.perf_counter() - start)
@@ -124,7 +124,8 @@ def cluster_images(config, workdir, images, labels=None):
         views=int(c.views), weight_decay=float(c.weight_decay), seed=config.seed,
         rotnet=bool(c.get("rotnet", True)), refine_epoch=int(c.get("refine_epoch", 0)),
         assign_embedding=c.get("assign_embedding", "inference"),
-        assign_scope=c.get("assign_scope", "batch"))
+        assign_scope=c.get("assign_scope", "batch"),
+        assign_chunk=int(c.get("assign_chunk", 1000)))
     model.compile(optimizer=keras.optimizers.SGD(  # B.1: halved every quarter
         schedules.halving_schedule(float(c.cluster_lr), total, 3),
         momentum=float(c.cluster_momentum)), jit_compile=False)  # (numpy_function, affine)
