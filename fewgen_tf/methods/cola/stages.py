@@ -82,9 +82,10 @@ class StepOneEpochs(keras.callbacks.Callback):
         if model.assign_scope == "all" and not refining:
             start = time.perf_counter()
             changed = model.assign_all(self.images, epoch)
-            logging.info("COLA step I, epoch %d: matched all images at once (%.1f%% changed "
-                         "cluster, %.1f s)", epoch + 1, 100 * changed,
-                         time.perf_counter() - start)
+            logging.info("COLA step I, epoch %d: matched all images (%s; %.1f%% changed "
+                         "cluster, %.1f s)", epoch + 1,
+                         f"chunks of {model.assign_chunk}" if model.assign_chunk else "at once",
+                         100 * changed, time.perf_counter() - start)
         if refining:
             start = time.perf_counter()
             labels = model.refine(self.images, epoch)
