@@ -13,12 +13,12 @@ assign_scope, assign_chunk, target_variance, views, cluster_lr, ...).
 """
 
 import json
-import os
 
 import numpy as np
 from absl import app, flags, logging
 from ml_collections import config_flags
 
+from fewgen_tf import workdir as workdir_lib
 from fewgen_tf.methods.cola import stages
 
 FLAGS = flags.FLAGS
@@ -31,15 +31,8 @@ COLUMNS = ("clustering_accuracy", "nmi", "encoder_accuracy", "encoder_nmi")
 
 def curve(workdir):
     """The per-epoch scores of `workdir` (later records of a resumed run win)."""
-    by_epoch = {}
-    with open(os.path.join(workdir, "metrics.jsonl")) as f:
-        for line in f:
-            try:
-                record = json.loads(line)
-            except ValueError:
-                continue
-            if record.get("phase") == "cola_clustering_scores":
-                by_epoch[record["epoch"]] = record
+    by_epoch = {r["epoch"]: r for r in workdir_lib.read_metrics(workdir)
+                if r.get("phase") == "cola_clustering_scores"}
     return [by_epoch[e] for e in sorted(by_epoch)]
 
 

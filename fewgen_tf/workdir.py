@@ -32,6 +32,24 @@ def _lookup(tree, dotted):
     return tree
 
 
+def finished_run_config(workdir: str, section: str, what: str):
+    """The config (ml_collections.ConfigDict) of the finished run in `workdir`, read from
+    its config.json, for rebuilding what it trained; ConfigError without a config.json or
+    without the `section` keys of `what` (e.g. "meta", "meta-learner")."""
+    import ml_collections
+
+    from fewgen_tf.errors import ConfigError
+
+    path = os.path.join(workdir, "config.json")
+    if not os.path.isfile(path):
+        raise ConfigError(f"{workdir} has no config.json: give the workdir of a finished run")
+    with open(path) as f:
+        config = ml_collections.ConfigDict(json.load(f))
+    if section not in config:
+        raise ConfigError(f"the run in {workdir} trained no {what} (no {section}.* keys)")
+    return config
+
+
 def check_resumable(workdir: str, config, method_keys=()) -> None:
     """Refuse (ConfigError) to run `config` in a workdir that is a file, or whose
     checkpoints were trained under a config that differs in a `RESUME_DEFINING_KEYS` or

@@ -8,11 +8,9 @@ metrics.jsonl records with `"phase": "generator"`, and after every epoch a grid 
 images decoded from the same fixed latents in `samples/generator_epochNNNN.png`.
 """
 
-import json
 import os
 
 import keras
-import ml_collections
 import tensorflow as tf
 from absl import logging
 
@@ -65,13 +63,7 @@ def generator_of_run(workdir, image_shape):
     """The generator trained by the finished run in `workdir`, rebuilt from the run's own
     config.json (name, latent size, method options) and restored from its checkpoints:
     how benchmarks and notebooks reuse a trained model without repeating its config."""
-    path = os.path.join(workdir, "config.json")
-    if not os.path.isfile(path):
-        raise ConfigError(f"{workdir} has no config.json: give the workdir of a finished run")
-    with open(path) as f:
-        config = ml_collections.ConfigDict(json.load(f))
-    if "generator" not in config:
-        raise ConfigError(f"the run in {workdir} trained no generator (no generator.* keys)")
+    config = workdir_lib.finished_run_config(workdir, "generator", "generator")
     config.generator.from_workdir = workdir
     return load_trained_generator(registry.build_generator(config, tuple(image_shape)), config)
 

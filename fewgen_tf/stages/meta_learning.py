@@ -10,14 +10,13 @@ episodes of the train classes (the supervised upper bound, trained in
 `summary.json` holds the rows side by side with their paired differences.
 """
 
-import json
 import os
 
-import ml_collections
 from absl import logging
 
 from fewgen_tf import config as config_lib
 from fewgen_tf import distribute, export, progress, training
+from fewgen_tf import workdir as workdir_lib
 from fewgen_tf.data import episodes
 from fewgen_tf.errors import ConfigError
 from fewgen_tf.meta import evaluation, factory
@@ -55,13 +54,7 @@ def learner_of_run(workdir, image_shape, **meta_overrides):
     run's own config.json (with `meta_overrides`, e.g. head_init='zero', set in
     `config.meta`) and restored to the weights the run evaluated
     (`training.restore_finished`; the scratch baseline has none: its initialisation)."""
-    path = os.path.join(workdir, "config.json")
-    if not os.path.isfile(path):
-        raise ConfigError(f"{workdir} has no config.json: give the workdir of a finished run")
-    with open(path) as f:
-        config = ml_collections.ConfigDict(json.load(f))
-    if "meta" not in config:
-        raise ConfigError(f"the run in {workdir} trained no meta-learner (no meta.* keys)")
+    config = workdir_lib.finished_run_config(workdir, "meta", "meta-learner")
     for key, value in meta_overrides.items():
         config.meta[key] = value
     learner = build_learner(config, tuple(image_shape))
