@@ -4,6 +4,7 @@ projection, the per-cluster Gaussians, sample_class, sCOLA on two trivial classe
 clear errors, and the pipeline end to end with resume and export. Tiny images (16x16),
 widths and budgets keep the file fast."""
 
+import itertools
 import json
 
 import keras
@@ -16,6 +17,7 @@ from fewgen_tf import pipelines
 from fewgen_tf.methods.cola import losses
 from fewgen_tf import workdir as workdir_lib
 from fewgen_tf.config import base_config
+from fewgen_tf.methods.cola import config as cola_config
 from fewgen_tf.methods.cola.config import add_cola
 from fewgen_tf.data import registry
 from fewgen_tf.errors import ConfigError, DataError
@@ -170,6 +172,53 @@ def test_refinement_reclusters_with_kmeans_and_keeps_the_matching_fixed(tmp_path
     # resumed (the same command again): nothing retrained, the same clusters
     again, _ = cola_steps.cluster_images(config, str(tmp_path), images, labels)
     np.testing.assert_array_equal(again.clusters(), clusters)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_balanced_assignment_is_the_brute_force_optimum_with_exact_sizes(seed):
+    """8 images, 3 clusters of sizes 3-3-2: every labelling with those sizes is tried;
+    balanced_assignment keeps the sizes and reaches the best total score."""
+    scores = np.random.default_rng(seed).normal(size=(8, 3))
+    capacities = np.array([3, 3, 2])
+    best = max(scores[np.arange(8), labelling].sum()
+               for labelling in itertools.product(range(3), repeat=8)
+               if np.array_equal(np.bincount(labelling, minlength=3), capacities))
+    labels = cola_clustering.balanced_assignment(scores, capacities)
+    np.testing.assert_array_equal(np.bincount(labels, minlength=3), capacities)
+    assert scores[np.arange(8), labels].sum() == pytest.approx(best, abs=1e-9)
+
+
+def test_balanced_assignment_overrides_preference_to_keep_the_sizes():
+    """Every image prefers cluster 0; with sizes 2-2 the two that prefer it most keep it
+    (a hand-made case), and bad capacities are refused."""
+    scores = np.array([[0.9, 0.1], [0.6, 0.5], [0.8, 0.0], [0.7, 0.65]])
+    np.testing.assert_array_equal(
+        cola_clustering.balanced_assignment(scores, [2, 2]), [0, 1, 0, 1])
+    with pytest.raises(ValueError, match="summing to the 4 images"):
+        cola_clustering.balanced_assignment(scores, [2, 1])
+
+
+def test_balanced_refinement_keeps_the_cluster_sizes(tmp_path):
+    """refine_method = balanced: from cola.refine_epoch on, the targets are one-hot and
+    the clusters keep the balanced sizes exactly (14-14 of 28 unequal classes, where
+    k-means follows the data's 16-12), the per-batch Hungarian stopped; resumable."""
+    images, labels = _two_trivial_classes(16)
+    images, labels = images[:28], labels[:28]  # 16 of class 0, 12 of class 1
+    config = _config(cluster_epochs=6, rotnet=False, refine_epoch=3,
+                     refine_method="balanced")
+    config.augment.kind = "natural"
+    model, timing = cola_steps.cluster_images(config, str(tmp_path), images, labels)
+    assert timing["hungarian_calls"] == 3 * 3  # epochs 1-3 only
+    clusters = model.clusters()
+    assert sorted(np.bincount(clusters).tolist()) == [14, 14]
+    assert clustering_metrics.clustering_accuracy(labels, clusters) == pytest.approx(26 / 28)
+    targets = model.targets.numpy()[model.assignment.numpy()]
+    np.testing.assert_array_equal(targets, np.eye(2)[clusters])
+    again, _ = cola_steps.cluster_images(config, str(tmp_path), images, labels)
+    np.testing.assert_array_equal(again.clusters(), clusters)
+    config.cola.refine_method = "nearest"
+    with pytest.raises(ConfigError, match="refine_method"):
+        cola_config.check_cola(config)
 
 
 def test_whole_dataset_matching_finds_the_known_best_assignment(tmp_path):

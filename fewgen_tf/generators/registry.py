@@ -62,7 +62,7 @@ GENERATORS = {
         resume_keys=("cola.class_codes", "cola.num_clusters", "cola.architecture",
                      "cola.conditional_bn", "cola.width", "cola.encoder_widths",
                      "cola.encoder_blocks", "cola.mixture_rank", ("cola.rotnet", True),
-                     ("cola.refine_epoch", 0),
+                     ("cola.refine_epoch", 0), ("cola.refine_method", "kmeans"),
                      # step I matched batch-statistics embeddings before the key existed
                      ("cola.assign_embedding", "training"), ("cola.assign_scope", "batch")),
         checks="fewgen_tf.methods.cola.config:check_cola", clusters=True),

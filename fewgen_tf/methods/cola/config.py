@@ -18,6 +18,9 @@ COLA_VARIANTS = ("cola", "glo", "scola")
 CLASS_CODES = ("clusters", "random")                  # COLA | GLO
 ARCHITECTURES = ("infogan", "residual")               # the generator (model.py)
 RECONSTRUCTION_LOSSES = ("laplacian", "perceptual", "l1")  # losses.py
+ASSIGN_EMBEDDINGS = ("inference", "training")  # step I: BatchNorm mode of the matched E1
+ASSIGN_SCOPES = ("batch", "all")  # Eq. 2 per batch (the paper) | also over all images
+REFINE_METHODS = ("kmeans", "balanced")  # MMDC's k-means | exactly balanced cluster sizes
 
 
 def add_cola(config: ml_collections.ConfigDict, variant: str = "cola",
@@ -82,6 +85,7 @@ def add_cola(config: ml_collections.ConfigDict, variant: str = "cola",
                                               # an assignment epoch)
     config.cola.refine_epoch = 0              # MMDC's k-means refinement from this epoch
                                               # on (0: never, the COLA paper)
+    config.cola.refine_method = "kmeans"      # kmeans (MMDC) | balanced (exact cluster sizes)
     config.cola.assign_embedding = "inference"  # BatchNorm mode of the matched embeddings:
                                               # inference (the MMDC code) | training
     config.cola.assign_scope = "batch"        # Eq. 2 per batch (the paper) | all: also over
@@ -119,8 +123,9 @@ COLA_RULES = {
     "cola.flip": config_lib.boolean(),
     "cola.rotnet": config_lib.boolean(),
     "cola.refine_epoch": config_lib.integer(0, note="0: no refinement"),
-    "cola.assign_embedding": config_lib.one_of(("inference", "training")),
-    "cola.assign_scope": config_lib.one_of(("batch", "all")),
+    "cola.refine_method": config_lib.one_of(REFINE_METHODS),
+    "cola.assign_embedding": config_lib.one_of(ASSIGN_EMBEDDINGS),
+    "cola.assign_scope": config_lib.one_of(ASSIGN_SCOPES),
     "cola.assign_chunk": config_lib.integer(0, note="0: all images at once"),
     "cola.sample_images": config_lib.integer(0),
     "cola.eval_images_per_class": config_lib.integer(1),

@@ -66,7 +66,7 @@ def augmentation_ranges(config, image_shape):
 class StepOneEpochs(keras.callbacks.Callback):
     """Step I's work between epochs: at the start of every assignment epoch the
     whole-dataset matching (`cola.assign_scope = all`) or, from `cola.refine_epoch` on,
-    MMDC's refinement (k-means re-clustering); and, with `labels`
+    the refinement (`cola.refine_method`: k-means or balanced); and, with `labels`
     (used only to score), the clustering scores of the matching and of the encoder at
     every epoch end, to metrics.jsonl (phase "cola_clustering_scores") and the log."""
 
@@ -89,8 +89,9 @@ class StepOneEpochs(keras.callbacks.Callback):
         if refining:
             start = time.perf_counter()
             labels = model.refine(self.images, epoch)
-            logging.info("COLA step I, epoch %d: refined by k-means (cluster sizes %d-%d, "
-                         "%.1f s)", epoch + 1, int(np.bincount(labels).min()),
+            logging.info("COLA step I, epoch %d: refined (%s; cluster sizes %d-%d, "
+                         "%.1f s)", epoch + 1, model.refine_method,
+                         int(np.bincount(labels, minlength=model.num_clusters).min()),
                          int(np.bincount(labels, minlength=model.num_clusters).max()),
                          time.perf_counter() - start)
 
@@ -126,7 +127,8 @@ def cluster_images(config, workdir, images, labels=None):
         rotnet=bool(c.get("rotnet", True)), refine_epoch=int(c.get("refine_epoch", 0)),
         assign_embedding=c.get("assign_embedding", "inference"),
         assign_scope=c.get("assign_scope", "batch"),
-        assign_chunk=int(c.get("assign_chunk", 1000)))
+        assign_chunk=int(c.get("assign_chunk", 1000)),
+        refine_method=c.get("refine_method", "kmeans"))
     model.compile(optimizer=keras.optimizers.SGD(  # B.1: halved every quarter
         schedules.halving_schedule(float(c.cluster_lr), total, 3),
         momentum=float(c.cluster_momentum)), jit_compile=False)  # (numpy_function, affine)
@@ -134,7 +136,7 @@ def cluster_images(config, workdir, images, labels=None):
                  c.cluster_epochs, steps, batch, n, c.num_clusters,
                  ("" if model.rotnet else ", no RotNet")
                  + (", whole-dataset matching" if model.assign_scope == "all" else ""),
-                 f", k-means refinement from epoch {model.refine_epoch + 1}"
+                 f", {model.refine_method} refinement from epoch {model.refine_epoch + 1}"
                  if model.refine_epoch else "")
     start = time.perf_counter()
     training.fit_resumable(model, _indexed_dataset(images, batch, config.seed), total, steps,
