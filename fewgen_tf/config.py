@@ -229,7 +229,7 @@ def add_meta_learning(config: ml_collections.ConfigDict,
     # (evaluation, the exported `classify`) before adapting (fewgen_tf/meta/heads.py):
     # learned (the meta-learned Dense(train.ways); N must equal it) | prototypes
     # (Proto-MAML: W_k = 2 c_k, b_k = -|c_k|^2 of the support set's penultimate
-    # features) | zero | auto (learned when N == train.ways, else prototypes).
+    # features) | zero | auto (learned when N == train.ways, else zero).
     # Training is unchanged.
     config.meta.head_init = "auto"
 
