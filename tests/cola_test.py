@@ -221,6 +221,21 @@ def test_balanced_refinement_keeps_the_cluster_sizes(tmp_path):
         cola_config.check_cola(config)
 
 
+def test_judge_scores_by_hand():
+    """Two clusters of 4 images; the judge knows classes keyed 'a', 'b', 'c' (its own
+    order), the training split 'b', 'a'. Cluster 0 is judged a, a, a, c and cluster 1
+    b, b, a, b: the judge maps 0 -> a, 1 -> b, 6 of 8 agree. Step I said cluster 0 is
+    class 1 ('a') and cluster 1 is class 0 ('b'): fidelity 6/8 too; swapped, 1/8."""
+    judged = [0, 0, 0, 2, 1, 1, 0, 1]             # indices of ('a', 'b', 'c')
+    clusters = [0, 0, 0, 0, 1, 1, 1, 1]
+    scores = cola_steps.judge_scores(judged, ("a", "b", "c"), ("b", "a"),
+                                     [1, 1, 1, 1, 0, 0, 0, 0], clusters)
+    assert scores == {"judged_accuracy": 0.75, "fidelity": 0.75}
+    swapped = cola_steps.judge_scores(judged, ("a", "b", "c"), ("b", "a"),
+                                      [0, 0, 0, 0, 1, 1, 1, 1], clusters)
+    assert swapped["fidelity"] == 1 / 8 and swapped["judged_accuracy"] == 0.75
+
+
 def test_whole_dataset_matching_finds_the_known_best_assignment(tmp_path):
     """assign_scope = all: Eq. 2 over every image and the whole target table. With each
     image's embedding a (slightly moved) target row, the best matching is that row."""
@@ -543,6 +558,7 @@ def test_pipeline_end_to_end_with_resume_export_and_lasium_reuse(tmp_path):
     written = json.loads((tmp_path / "run" / "gen_eval.json").read_text())
     assert written["generator"] == "cola" and 0.0 <= written["metrics"]["cas"] <= 1.0
     assert written["features"].startswith("evaluation_network:")
+    assert 0.0 <= written["metrics"]["fidelity"] <= written["metrics"]["judged_accuracy"] <= 1
     assert result["metrics"] == written["metrics"]
     samples = sorted(p.name for p in (tmp_path / "run" / "samples").iterdir())
     assert samples == ["clusters.png", "generator_epoch0001.png", "generator_epoch0002.png"]

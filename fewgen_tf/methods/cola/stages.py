@@ -361,11 +361,27 @@ def save_cluster_grid(workdir, model, count, seed, name="clusters.png"):
     return workdir_lib.save_png(workdir, name, visualize.tile(rows))
 
 
+def judge_scores(judged, judge_class_keys, class_keys, labels, clusters):
+    """How a judge (the evaluation network, trained on real images of the dataset's
+    classes) names generated images: "judged_accuracy", the share it names as the class
+    it maps the image's cluster to (clusters mapped to classes by the judge's own
+    one-to-one best map, as an independent judge does: clustering accuracy of
+    (judged class, cluster)), and "fidelity", the share it names as `labels` (the class
+    step I's matching gave the cluster). `judged`: indices of `judge_class_keys`;
+    `labels`: indices of `class_keys`."""
+    judged = np.asarray(judged, np.int64)
+    index_of = {k: i for i, k in enumerate(class_keys)}
+    as_class = np.array([index_of.get(k, -1) for k in judge_class_keys], np.int64)[judged]
+    return {"judged_accuracy": clustering_metrics.clustering_accuracy(judged, clusters),
+            "fidelity": float(np.mean(as_class == np.asarray(labels)))}
+
+
 def evaluate_class_generator(config, workdir, model, class_of_cluster, train_split, name,
                              extra=None):
     """CAS (classifier trained on generated images labelled by `class_of_cluster`, tested
-    on the real evaluation images) and the Frechet distance on `gen_eval.features`
-    between generated and real evaluation images; writes gen_eval.json."""
+    on the real evaluation images), the Frechet distance on `gen_eval.features` between
+    generated and real evaluation images and, when those features are the evaluation
+    network's, its judgement of the images (`judge_scores`); writes gen_eval.json."""
     gen, c = config.gen_eval, config.cola
     images, labels, dataset = evaluation_data(config, train_split)
     clusters = sorted(class_of_cluster)
@@ -380,6 +396,10 @@ def evaluate_class_generator(config, workdir, model, class_of_cluster, train_spl
     extractor = features.make_feature_extractor(gen, dataset)
     metrics = {"cas": cas}
     metrics.update(frechet.feature_frechet_distance(extractor, generated, images))
+    if hasattr(extractor, "predict"):  # an evaluation network: it judges the images too
+        metrics.update(judge_scores(extractor.predict(generated), dataset.class_keys,
+                                    train_split.class_keys, generated_labels,
+                                    np.repeat(clusters, int(c.eval_images_per_class))))
     result = {"generator": name, "metrics": metrics, "features": extractor.name,
               "protocol": {"eval_subset": c.eval_subset or "training split",
                            "real_images": int(len(images)),
