@@ -198,6 +198,24 @@ def test_balanced_assignment_overrides_preference_to_keep_the_sizes():
         cola_clustering.balanced_assignment(scores, [2, 1])
 
 
+def test_balanced_assignment_with_many_clusters_uses_candidates_and_keeps_sizes():
+    """K = 100 > MAX_SWAP_CLUSTERS: the candidate path. 300 images, 3 a cluster; each
+    image scores its own cluster 1 and the rest below 0.5, but cluster 0 is also the
+    second choice of 60 images: the sizes stay exact and every image gets its own."""
+    r = np.random.default_rng(0)
+    truth = np.repeat(np.arange(100), 3)
+    scores = r.uniform(0, 0.4, (300, 100))
+    scores[np.arange(300), truth] = 1.0
+    scores[r.choice(np.flatnonzero(truth != 0), 60, replace=False), 0] = 0.9
+    labels = cola_clustering.balanced_assignment(scores, np.full(100, 3))
+    np.testing.assert_array_equal(labels, truth)
+    # all candidates full: an image still gets the best cluster with room
+    crowded = np.zeros((100, 100))
+    crowded[:, :20] = np.linspace(1, 0.5, 20)        # everyone prefers clusters 0-19
+    labels = cola_clustering.balanced_assignment(crowded, np.ones(100, np.int64))
+    np.testing.assert_array_equal(np.sort(labels), np.arange(100))
+
+
 def test_balanced_refinement_keeps_the_cluster_sizes(tmp_path):
     """refine_method = balanced: from cola.refine_epoch on, the targets are one-hot and
     the clusters keep the balanced sizes exactly (14-14 of 28 unequal classes, where
