@@ -216,6 +216,25 @@ def test_balanced_assignment_with_many_clusters_uses_candidates_and_keeps_sizes(
     np.testing.assert_array_equal(np.sort(labels), np.arange(100))
 
 
+def test_assignment_loss_sum_is_eq1_and_mean_is_it_over_k():
+    """cola.assignment_loss: "sum" is Eq. 1 (squared distance summed over the K
+    coordinates, averaged over images); "mean" (the reference's nn.MSELoss) is that / K."""
+    images, _ = _two_trivial_classes(4)
+    losses = {}
+    for kind in ("mean", "sum"):
+        model = cola_clustering.build_clustering_model(
+            images.shape[1:], 8, 2, 1, widths=(4,), blocks=(1,), seed=0,
+            assignment_loss=kind)
+        loss, _, _ = model._assignment_loss(tf.range(8), tf.constant(images), tf.constant(
+            [1, 2]), tf.constant(False))
+        losses[kind] = float(loss)
+    assert losses["mean"] > 0  # the same seed: the same encoder, batch and matching
+    assert losses["sum"] == pytest.approx(2 * losses["mean"], rel=1e-5)  # K = 2
+    with pytest.raises(ConfigError, match="assignment_loss"):
+        cola_clustering.build_clustering_model(images.shape[1:], 8, 2, 1, widths=(4,),
+                                               blocks=(1,), assignment_loss="l1")
+
+
 def test_balanced_refinement_keeps_the_cluster_sizes(tmp_path):
     """refine_method = balanced: from cola.refine_epoch on, the targets are one-hot and
     the clusters keep the balanced sizes exactly (14-14 of 28 unequal classes, where

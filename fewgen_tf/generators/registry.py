@@ -63,6 +63,7 @@ GENERATORS = {
                      "cola.conditional_bn", "cola.width", "cola.encoder_widths",
                      "cola.encoder_blocks", "cola.mixture_rank", ("cola.rotnet", True),
                      ("cola.refine_epoch", 0), ("cola.refine_method", "kmeans"),
+                     ("cola.assignment_loss", "mean"),
                      # step I matched batch-statistics embeddings before the key existed
                      ("cola.assign_embedding", "training"), ("cola.assign_scope", "batch")),
         checks="fewgen_tf.methods.cola.config:check_cola", clusters=True),

@@ -21,6 +21,7 @@ RECONSTRUCTION_LOSSES = ("laplacian", "perceptual", "l1")  # losses.py
 ASSIGN_EMBEDDINGS = ("inference", "training")  # step I: BatchNorm mode of the matched E1
 ASSIGN_SCOPES = ("batch", "all")  # Eq. 2 per batch (the paper) | also over all images
 REFINE_METHODS = ("kmeans", "balanced")  # MMDC's k-means | exactly balanced cluster sizes
+ASSIGNMENT_LOSSES = ("mean", "sum")  # step I's squared error: over K averaged | summed (Eq. 1)
 
 
 def add_cola(config: ml_collections.ConfigDict, variant: str = "cola",
@@ -86,6 +87,8 @@ def add_cola(config: ml_collections.ConfigDict, variant: str = "cola",
     config.cola.refine_epoch = 0              # MMDC's k-means refinement from this epoch
                                               # on (0: never, the COLA paper)
     config.cola.refine_method = "kmeans"      # kmeans (MMDC) | balanced (exact cluster sizes)
+    config.cola.assignment_loss = "mean"      # |E1(x) - t|^2 averaged over the K coordinates
+                                              # (MMDC's nn.MSELoss) | sum (Eq. 1: K-free)
     config.cola.assign_embedding = "inference"  # BatchNorm mode of the matched embeddings:
                                               # inference (the MMDC code) | training
     config.cola.assign_scope = "batch"        # Eq. 2 per batch (the paper) | all: also over
@@ -124,6 +127,7 @@ COLA_RULES = {
     "cola.rotnet": config_lib.boolean(),
     "cola.refine_epoch": config_lib.integer(0, note="0: no refinement"),
     "cola.refine_method": config_lib.one_of(REFINE_METHODS),
+    "cola.assignment_loss": config_lib.one_of(ASSIGNMENT_LOSSES),
     "cola.assign_embedding": config_lib.one_of(ASSIGN_EMBEDDINGS),
     "cola.assign_scope": config_lib.one_of(ASSIGN_SCOPES),
     "cola.assign_chunk": config_lib.integer(0, note="0: all images at once"),

@@ -128,7 +128,8 @@ def cluster_images(config, workdir, images, labels=None):
         assign_embedding=c.get("assign_embedding", "inference"),
         assign_scope=c.get("assign_scope", "batch"),
         assign_chunk=int(c.get("assign_chunk", 1000)),
-        refine_method=c.get("refine_method", "kmeans"))
+        refine_method=c.get("refine_method", "kmeans"),
+        assignment_loss=c.get("assignment_loss", "mean"))
     model.compile(optimizer=keras.optimizers.SGD(  # B.1: halved every quarter
         schedules.halving_schedule(float(c.cluster_lr), total, 3),
         momentum=float(c.cluster_momentum)), jit_compile=False)  # (numpy_function, affine)
