@@ -71,7 +71,6 @@ from fewgen_tf.methods.cola import config as cola_config
 ROTATIONS = 4
 ASSIGN_EMBEDDINGS = cola_config.ASSIGN_EMBEDDINGS
 ASSIGN_SCOPES = cola_config.ASSIGN_SCOPES
-REFINE_METHODS = cola_config.REFINE_METHODS
 
 
 # ------------------------------------------------------------------------ targets
@@ -238,7 +237,7 @@ def _best_swaps(scores, labels):
     """`labels` improved by swapping two images between two clusters (sizes kept), the
     best-gaining swap first, while one gains. gain[a, b] = the most any image of a gains
     by moving to b; a swap of a and b gains gain[a, b] + gain[b, a]. After a swap only
-    rows a and b of the table change: O(K^2 + N) a swap, so K = 1200 stays cheap."""
+    rows a and b of the table change: O(K^2 + N) a swap."""
     n, k = scores.shape
     rows = np.arange(n)
     moving = scores - scores[rows, labels][:, None]  # [n, K] gain of moving i to each b
@@ -356,14 +355,9 @@ class ClusteringModel(keras.Model):
             raise ConfigError(f"cola.assign_chunk must be >= 0 (0: all images at once), "
                               f"got {assign_chunk}")
         self.assign_scope, self.assign_chunk = assign_scope, int(assign_chunk)
-        if refine_method not in REFINE_METHODS:
-            raise ConfigError(f"cola.refine_method must be one of {REFINE_METHODS}, "
-                              f"got {refine_method!r}")
-        self.refine_method = refine_method
-        if assignment_loss not in cola_config.ASSIGNMENT_LOSSES:
-            raise ConfigError(f"cola.assignment_loss must be one of "
-                              f"{cola_config.ASSIGNMENT_LOSSES}, got {assignment_loss!r}")
-        self.assignment_loss = assignment_loss
+        cola_config.check_cola_value("cola.refine_method", refine_method)
+        cola_config.check_cola_value("cola.assignment_loss", assignment_loss)
+        self.refine_method, self.assignment_loss = refine_method, assignment_loss
         self.capacities = np.bincount(np.asarray(components, np.int64),
                                       minlength=self.num_clusters)  # the balanced sizes
         self.seed = int(seed)

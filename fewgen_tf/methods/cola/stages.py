@@ -88,12 +88,11 @@ class StepOneEpochs(keras.callbacks.Callback):
                          100 * changed, time.perf_counter() - start)
         if refining:
             start = time.perf_counter()
-            labels = model.refine(self.images, epoch)
+            sizes = np.bincount(model.refine(self.images, epoch),
+                                minlength=model.num_clusters)
             logging.info("COLA step I, epoch %d: refined (%s; cluster sizes %d-%d, "
-                         "%.1f s)", epoch + 1, model.refine_method,
-                         int(np.bincount(labels, minlength=model.num_clusters).min()),
-                         int(np.bincount(labels, minlength=model.num_clusters).max()),
-                         time.perf_counter() - start)
+                         "%.1f s)", epoch + 1, model.refine_method, int(sizes.min()),
+                         int(sizes.max()), time.perf_counter() - start)
 
     def on_epoch_end(self, epoch, logs=None):
         if self.labels is None:
