@@ -111,6 +111,31 @@ def test_generator_objective_uses_the_shared_mode_seeking_term(glyphs):
     assert float(loss) == pytest.approx(float(expected) + 1.0 / (ratio + 1e-5), rel=1e-5)
 
 
+def test_generator_reconstruction_is_famls_l1_term_by_hand(glyphs):
+    """lambda_rec L_rec: the mean |x - G(z_k, c)| of the two draws, added to G's loss and
+    reported as g_reconstruction (a tracker only when the term is on)."""
+    model = _model(mode_seeking_weight=1.0, generator_reconstruction=2.5)
+    assert "g_reconstruction" in model.trackers
+    assert "g_reconstruction" not in _model().trackers
+    params = model.meta_parameters()
+    images = tf.constant(glyphs[:4])
+    codes = tf.random.stateless_normal([4, CODE], [1, 2])
+    seed = tf.constant([5, 6], tf.int64)
+    loss, aux = model.generator_objective(params, images, codes, seed)
+    z1, z2, _ = model._noise_pair(4, codes, seed)
+    y1 = model.generator(tf.concat([z1, codes], -1)).numpy()
+    y2 = model.generator(tf.concat([z2, codes], -1)).numpy()
+    expected = 0.5 * (np.mean(np.abs(glyphs[:4] - y1)) + np.mean(np.abs(glyphs[:4] - y2)))
+    assert float(aux["g_reconstruction"]) == pytest.approx(expected, rel=1e-5)
+    assert float(loss) == pytest.approx(
+        float(aux["g_loss"]) + float(aux["mode_seeking"]) + 2.5 * expected, rel=1e-5)
+    # the meta-step reports it
+    logs = model.train_step(tf.constant(glyphs[:4]))
+    assert float(logs["g_reconstruction"]) > 0
+    with pytest.raises(ConfigError, match="generator_reconstruction needs the VAE"):
+        meta_favae.Settings(vae=False, feedback=False, generator_reconstruction=1.0)
+
+
 # ------------------------------------------------------------------ inner and outer
 def test_inner_adam_matches_keras_adam():
     start = np.array([0.3, -1.2, 2.0], np.float32)

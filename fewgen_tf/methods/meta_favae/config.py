@@ -58,6 +58,8 @@ def add_meta_favae(config: ml_collections.ConfigDict,
     m.feedback_generations = 4                # n: n^2 blends
     m.feedback_range = (0.1, 0.9)             # blend coefficients
     m.code_source = "prior"                   # generate's c: prior (Algorithm 2) | encoder
+    m.generator_reconstruction = 0.0          # lambda_rec of FAML's L1(x, G(z, c)) in the G
+    #                                           steps (0: the paper; needs the VAE)
     m.train_split = "train"                   # classes of the training tasks
     m.steps_per_epoch = 500                   # meta-iterations per checkpoint / grid
     m.grid_split = "val"                      # fixed classes of samples/meta_favae_epochN.png
@@ -91,6 +93,7 @@ META_FAVAE_RULES = {
     "meta_favae.gan_loss": config_lib.one_of(GAN_LOSSES),
     "meta_favae.feedback_generations": config_lib.integer(1),
     "meta_favae.code_source": config_lib.one_of(CODE_SOURCES),
+    "meta_favae.generator_reconstruction": config_lib.number(0),
     "meta_favae.train_split": config_lib.one_of(config_lib.SPLITS),
     "meta_favae.steps_per_epoch": config_lib.integer(1),
     "meta_favae.grid_split": config_lib.one_of(config_lib.SPLITS),
@@ -121,6 +124,9 @@ def check_settings(values) -> None:
     if values.get("feedback") and not vae:
         raise ConfigError("meta_favae.feedback needs the VAE (its blends feed the "
                           "encoder): set meta_favae.vae=True or feedback=False")
+    if values.get("generator_reconstruction") and not vae:
+        raise ConfigError("meta_favae.generator_reconstruction needs the VAE (its codes c "
+                          "of the task's images): set it to 0 for FIGR")
     if values.get("code_source") == "encoder" and not vae:
         raise ConfigError("meta_favae.code_source='encoder' needs the VAE (FIGR has no "
                           "encoder): use code_source='prior'")

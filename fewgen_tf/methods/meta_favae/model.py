@@ -10,6 +10,7 @@ Losses on one task x (g images of one class), c = mu + exp(log_var / 2) * eps fr
   L_disc = 1/2 sum_k  -E_x log D(x) - E_yk log(1 - D(y_k)),  y_k = G(z_k, c)    (Eq. 2-3)
   L_gen  = 1/2 sum_k  -E_yk log D(y_k) - E_x log(1 - D(x))                     (Eq. 4-5)
   L_ms   = 1 / (mean|y_1 - y_2| / mean|z_1 - z_2| + 1e-5)                        (Eq. 7)
+  L_rec  = 1/2 sum_k mean|x - y_k|      (FAML's encoder term; NOT in Meta-FAVAE's paper)
 
 with D(.) = sigmoid(logit) (computed as softplus of logits). Eq. 7 is written as the
 maximisation of the ratio; like MSGAN's official code (and FAML) the generator minimises
@@ -18,6 +19,16 @@ its inverse, through the library's one implementation `msgan.mode_seeking_term`.
 paper's introduction and FAML: D(x) -> sigmoid(C(x) - E_y C(y)), D(y) -> sigmoid(C(y) -
 E_x C(x)), each still averaged over the two draws. The codes c fed to G in the D and G
 steps are the last VAE step's (Algorithm 1 line 9), held constant there.
+
+Why `generator_reconstruction` (lambda_rec, default 0 = the paper): in Eq. 1-7 nothing
+asks G to USE its code c. D sees only images, mode seeking varies only z, and with
+beta = 10 the encoder's posterior collapses onto the prior (issue 24's probe: two
+characters' mean codes 0.16 sigma apart), so a character's identity can reach G only
+through the K inner rounds. FAML, the same authors' earlier method, adds an L1 term
+between the task's images x_i and G(z, c_i) to the G steps (lambda 1; REFERENCE_NOTES):
+G then learns to draw x_i from its code, and generating from the seeds' codes
+(`code_source="encoder"`) carries their identity. Here c_i is the last VAE step's
+sample for x_i (held constant, as in the G steps), so only G learns from the term.
 
 Inner loop (Algorithm 1 lines 3-26): Phi1 = Phi2, then K rounds of n_VAE Adam steps on
 Enc+Dec (L_VAE, lr alpha_1,enc = alpha_1,dec), n_D on D (L_disc) and n_G on G (L_gen +
@@ -133,6 +144,13 @@ def generator_loss(real_logits, fake_logits_1, fake_logits_2, kind="standard"):
                   + _one_draw(real_logits, fake_logits_2, kind, False))
 
 
+def generator_reconstruction_loss(images, generated_1, generated_2):
+    """L_rec: the mean absolute pixel difference between each image x_i and G(z_k, c_i),
+    averaged over the two noise draws (FAML's L1 encoder term, lambda_encoder)."""
+    return 0.5 * (tf.reduce_mean(tf.abs(images - generated_1))
+                  + tf.reduce_mean(tf.abs(images - generated_2)))
+
+
 def feedback_coefficients(n, seed, value_range=(0.1, 0.9)):
     """a [n, n] ~ U[low, high]: one blend coefficient per ordered pair of generations."""
     low, high = value_range
@@ -188,6 +206,7 @@ class Settings:
     feedback_generations: int = 4    # n (n^2 blends)
     feedback_range: tuple = (0.1, 0.9)
     code_source: str = "prior"       # generation's c: prior (Algorithm 2) | encoder
+    generator_reconstruction: float = 0.0  # lambda_rec: FAML's L1(x, G(z, c)) in the G steps
     min_seeds: int = 4               # g: the seed images a generation task needs
 
     def __post_init__(self):  # the checks of meta_favae.* (config.py), one copy
@@ -196,7 +215,7 @@ class Settings:
             g_steps=self.g_steps, task_size=self.min_seeds,
             feedback_generations=self.feedback_generations, gan_loss=self.gan_loss,
             code_source=self.code_source, feedback_range=self.feedback_range, vae=self.vae,
-            feedback=self.feedback))
+            feedback=self.feedback, generator_reconstruction=self.generator_reconstruction))
 
 
 # ----------------------------------------------------------------------------- the model
@@ -217,7 +236,9 @@ class MetaFAVAE(keras.Model):
         self.image_shape = tuple(int(s) for s in self.generator.output_shape[1:])
         self.seed = int(seed)
         names = (["reconstruction", "kl"] if self.settings.vae else []) + [
-            "d_loss", "g_loss", "mode_seeking", "update_norm"]
+            "d_loss", "g_loss", "mode_seeking"] + (
+            ["g_reconstruction"] if self.settings.generator_reconstruction else []) + [
+            "update_norm"]
         self.trackers = {name: keras.metrics.Mean(name=name) for name in names}
         self.vae_optimizer = None
         self.built = True
@@ -310,8 +331,9 @@ class MetaFAVAE(keras.Model):
         return loss, {"d_loss": loss}
 
     def generator_objective(self, params, images, codes, seed, real=None):
-        """L_gen + lambda_ms L_ms (Eq. 4-5, 7). `real`: D's logits of `images` when
-        already known (`real_logits`; they do not depend on G)."""
+        """L_gen + lambda_ms L_ms (Eq. 4-5, 7) [+ lambda_rec L_rec, FAML's term, when
+        `generator_reconstruction` > 0]. `real`: D's logits of `images` when already
+        known (`real_logits`; they do not depend on G)."""
         z1, z2, y1, y2 = self._fakes(params, tf.shape(images)[0], codes, seed)
         if real is None:
             real = self.real_logits(params, images)
@@ -320,7 +342,12 @@ class MetaFAVAE(keras.Model):
                                      self.settings.gan_loss)
         mode_seeking = mode_seeking_term(z1, z2, y1, y2)
         loss = adversarial + self.settings.mode_seeking_weight * mode_seeking
-        return loss, {"g_loss": adversarial, "mode_seeking": mode_seeking}
+        aux = {"g_loss": adversarial, "mode_seeking": mode_seeking}
+        if self.settings.generator_reconstruction:
+            reconstruction = generator_reconstruction_loss(images, y1, y2)
+            loss += self.settings.generator_reconstruction * reconstruction
+            aux["g_reconstruction"] = reconstruction
+        return loss, aux
 
     def _descend(self, names, objective, steps, lr, params, state, seed, aux):
         """`steps` inner Adam steps of `objective(params, seed) -> (loss, aux)` on the
@@ -373,7 +400,8 @@ class MetaFAVAE(keras.Model):
             ("generator",),
             lambda p, sd: self.generator_objective(p, images, gan_codes, sd, real),
             s.g_steps, s.inner_gan_lr, params, states["generator"], seeds.fold(seed, 2),
-            {"g_loss": losses["g_loss"], "mode_seeking": losses["mode_seeking"]})
+            {name: losses[name] for name in ("g_loss", "mode_seeking", "g_reconstruction")
+             if name in losses})
         losses.update(aux)
         return params, states, codes, losses
 
@@ -594,6 +622,8 @@ def settings_from_config(config):
         feedback_range=tuple(float(a) for a in m.get("feedback_range",
                                                      defaults.feedback_range)),
         code_source=m.get("code_source", defaults.code_source),
+        generator_reconstruction=float(m.get("generator_reconstruction",
+                                             defaults.generator_reconstruction)),
         min_seeds=int(m.get("task_size", defaults.min_seeds)))
 
 
