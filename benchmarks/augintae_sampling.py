@@ -43,6 +43,10 @@ flags.DEFINE_multi_integer("refine_steps", [0], "Adam steps that refine each see
                            "toward G(z) = seed before interpolating (0: the encoder's code)")
 flags.DEFINE_multi_string("samplers", list(SAMPLERS), "which alpha draws (see above)")
 flags.DEFINE_float("refine_lr", 0.05, "Adam step size of the refinement")
+flags.DEFINE_multi_string("generate", [], "REFINE:ADAPT:ADAPT_LR: also score the model's own "
+                          "`generate` (mean-of-two alpha) with those refine_steps, "
+                          "adapt_steps (G's weights fitted to the seeds) and adapt_lr, "
+                          "e.g. 30:0:1e-4 (today's default) or 30:50:1e-4")
 FLAGS = flags.FLAGS
 
 
@@ -152,6 +156,16 @@ def main(argv):
     for item in FLAGS.run:
         run_name, _, workdir = item.partition("=")
         model = generator_of_run(workdir, split.image_shape)
+        for setting in FLAGS.generate:
+            refine, adapt, adapt_lr = setting.split(":")
+            model.refine_steps, model.adapt_steps = int(refine), int(adapt)
+            model.adapt_lr = float(adapt_lr)
+            generated = generate_for_tasks(model, tasks, FLAGS.images, FLAGS.seed,
+                                           split.image_shape)
+            print(json.dumps(dict(
+                run=run_name, sampler="generate", split=FLAGS.split, refine_steps=int(refine),
+                adapt_steps=int(adapt), adapt_lr=float(adapt_lr),
+                **scores(generated, tasks, network, class_indices, split_indices))), flush=True)
         for steps in FLAGS.refine_steps:
             codes = [refined_codes(model, t.seed_images, steps, FLAGS.refine_lr)
                      for t in tasks]

@@ -371,6 +371,37 @@ def test_refined_seed_codes_redraw_the_seeds_closer_and_generate_stays_determini
     np.testing.assert_allclose(served["images"].numpy(), first, atol=1e-4)
 
 
+def test_adapted_generator_redraws_the_seeds_closer_on_a_copy_and_exports(glyphs, tmp_path):
+    """augintae.adapt_steps: Adam on a COPY of G's weights lowers |G(z_i) - seed_i| at the
+    seeds' codes, G's own weights do not change, decode_with(None) is decode, generate
+    is deterministic, and the exported generate (the loop inside the SavedModel) gives
+    what the model gives."""
+    model = _model(adversarial=False, lr=1e-2)
+    model.fit(glyphs, epochs=10, batch_size=16, verbose=0)
+    seeds_ = glyphs[:4]
+    codes = model.seed_codes(seeds_)
+    before = [v.numpy().copy() for v in model.generator.trainable_variables]
+    assert model.adapted_generator(codes, seeds_) is None  # adapt_steps = 0
+    np.testing.assert_array_equal(model.decode_with(None, codes), model.decode(codes))
+    model.adapt_steps, model.adapt_lr = 30, 1e-3
+    weights = model.adapted_generator(codes, seeds_)
+
+    def redraw_error(images):
+        return float(tf.reduce_mean(tf.abs(images - seeds_)))
+
+    assert redraw_error(model.decode_with(weights, codes)) < 0.8 * redraw_error(
+        model.decode(codes))
+    for v, b in zip(model.generator.trainable_variables, before):
+        np.testing.assert_array_equal(v.numpy(), b)
+
+    first = model.generate(seeds_, 6, 3).numpy()
+    np.testing.assert_array_equal(first, model.generate(seeds_, 6, 3).numpy())
+    path = export.export_fewshot_generator(model, (SIZE, SIZE, 1), str(tmp_path / "fs" / "1"))
+    served = tf.saved_model.load(path).signatures["generate"](
+        seed_images=tf.constant(seeds_), num_images=tf.constant(6), seed=tf.constant(3))
+    np.testing.assert_allclose(served["images"].numpy(), first, atol=1e-4)
+
+
 @pytest.mark.parametrize("schedule,adversarial", [("cuts", True), ("paper", False)])
 def test_a_run_with_learning_rate_cuts_can_be_reused(tmp_path, glyphs, schedule, adversarial):
     """A run whose optimiser had a schedule (the A.1 cuts) is rebuilt without its

@@ -43,6 +43,8 @@ def add_augintae(config: ml_collections.ConfigDict,
     config.augintae.refine_steps = 30         # generate: Adam steps fitting the seeds' codes
     config.augintae.refine_lr = 0.05          # (0: the encoder's codes, the paper's; 30:
     # chosen on held-out background characters, benchmarks/RESULTS.md)
+    config.augintae.adapt_steps = 0           # generate: Adam steps fitting G's weights to
+    config.augintae.adapt_lr = 1e-4           # the seeds (0: G as trained, the paper's)
     config.augintae.lsgan_targets = LSGAN_TARGETS  # D's fake / real and G's targets:
     # (0, 1, 1) caps D's separation at 1, so Eq. 5's k can only fall (to 0 by pass 4)
     config.augintae.train_splits = ("train",)  # splits whose images (labels dropped) train it
@@ -58,6 +60,8 @@ AUGINTAE_RULES = {
     "augintae.lr_schedule": config_lib.one_of(LR_SCHEDULES),
     "augintae.refine_steps": config_lib.integer(0),
     "augintae.refine_lr": config_lib.POSITIVE,
+    "augintae.adapt_steps": config_lib.integer(0),
+    "augintae.adapt_lr": config_lib.POSITIVE,
     "augintae.interpolation_pairs": config_lib.integer(0),
     "augintae.interpolation_steps": config_lib.integer(1),
 }

@@ -155,6 +155,7 @@ class AugIntAE(keras.Model):
         self.image_shape = tuple(encoder.input_shape[1:])
         self.noise = keras.random.SeedGenerator(seed)
         self.refine_steps, self.refine_lr = 0, 0.05  # seed_codes (build_from_config sets)
+        self.adapt_steps, self.adapt_lr = 0, 1e-4    # adapted_generator (build_from_config sets)
         # k of Eq. 4-6; "mean" so that replicas' updates average under a strategy.
         self.k = self.add_weight(shape=(), initializer="ones", trainable=False,
                                  aggregation="mean", name="k")
@@ -229,11 +230,63 @@ class AugIntAE(keras.Model):
                                        (tf.constant(0), codes, zeros, zeros))
         return tf.stop_gradient(codes)
 
+    def adapted_generator(self, codes, seed_images):
+        """G's weights fitted to the seeds: `adapt_steps` Adam steps (`adapt_lr`) on G's
+        trainable weights lowering the mean |G(z_i) - seed_i| with the seeds' codes z_i
+        held fixed (inference-mode G, its BatchNorm statistics unchanged), on a copy:
+        the model's own weights never change. Returns the weights (a list of tensors in
+        `generator.trainable_variables` order), or None when `adapt_steps` is 0.
+
+        Why (issue 23): on novel characters the decoder's redrawing of a seed is what
+        loses the character (the evaluation network names 0.83 of the seeds but 0.15 of
+        their reconstructions at 10 passes, benchmarks/RESULTS.md): refining only the
+        codes cannot add the marks G has never drawn. A few steps on G itself, the
+        test-time adaptation that Meta-FAVAE / FIGR build in, let it draw the seeds'
+        marks; slerp between two adapted codes then interpolates with them. Not in the
+        AugIntAE paper, whose generation is the encoder's codes (adapt_steps = 0)."""
+        if self.adapt_steps <= 0:
+            return None
+        images = tf.convert_to_tensor(seed_images, tf.float32)
+        codes = normalize(tf.stop_gradient(codes))
+        fixed = [tf.identity(v) for v in self.generator.non_trainable_variables]
+        lr, beta1, beta2, eps = self.adapt_lr, 0.9, 0.999, 1e-7
+
+        def step(i, weights, m, v):
+            with tf.GradientTape() as tape:
+                tape.watch(weights)
+                outputs, _ = self.generator.stateless_call(weights, fixed, codes,
+                                                           training=False)
+                loss = tf.reduce_mean(tf.abs(tf.cast(outputs, tf.float32) - images))
+            grads = tape.gradient(loss, weights)
+            grads = [tf.zeros_like(w) if g is None else g for g, w in zip(grads, weights)]
+            t = tf.cast(i + 1, tf.float32)
+            m = [beta1 * a + (1 - beta1) * g for a, g in zip(m, grads)]
+            v = [beta2 * a + (1 - beta2) * tf.square(g) for a, g in zip(v, grads)]
+            size = lr * tf.sqrt(1 - beta2 ** t) / (1 - beta1 ** t)
+            weights = [w - size * a / (tf.sqrt(b) + eps) for w, a, b in zip(weights, m, v)]
+            return i + 1, weights, m, v
+
+        weights = [tf.identity(w) for w in self.generator.trainable_variables]
+        zeros = [tf.zeros_like(w) for w in weights]
+        _, weights, _, _ = tf.while_loop(lambda i, *_: i < self.adapt_steps, step,
+                                         (tf.constant(0), weights, zeros, list(zeros)))
+        return [tf.stop_gradient(w) for w in weights]
+
+    def decode_with(self, weights, latents):
+        """`decode` with G's trainable weights replaced by `weights` (None: G's own)."""
+        if weights is None:
+            return self.decode(latents)
+        outputs, _ = self.generator.stateless_call(
+            weights, [tf.identity(v) for v in self.generator.non_trainable_variables],
+            normalize(tf.cast(latents, tf.float32)), training=False)
+        return tf.cast(outputs, tf.float32)
+
     def generate(self, seed_images, num_images, seed):
         """`num_images` images of the seeds' class (section 4, "Few-shot generation"):
         for each, a random ordered pair of distinct seeds and alpha (the training
         distribution, mean of two uniforms), decoded from slerp(z1, z2, alpha) of the
-        seeds' codes (`seed_codes`: E(s), refined when `refine_steps` > 0).
+        seeds' codes (`seed_codes`: E(s), refined when `refine_steps` > 0), by G
+        (adapted to the seeds when `adapt_steps` > 0: `adapted_generator`).
         With one seed, its code is interpolated with the codes of its own augmentations
         (parameters from the training ranges). Stateless in `seed`: deterministic."""
         seed_images = tf.convert_to_tensor(seed_images, tf.float32)
@@ -257,7 +310,8 @@ class AugIntAE(keras.Model):
             return self.encode(augment.apply(images, params, self.ranges.fill))
 
         partners = tf.cond(count > 1, other_seeds, own_augmentations)
-        return self.decode(slerp(tf.gather(codes, first), partners, alpha))
+        weights = self.adapted_generator(codes, seed_images)
+        return self.decode_with(weights, slerp(tf.gather(codes, first), partners, alpha))
 
     def interpolate(self, image_a, image_b, steps):
         """Decoded SLERP path from image_a (alpha = 1) to image_b (alpha = 0): [steps, H, W, C]."""
@@ -396,6 +450,8 @@ def build_from_config(config, image_shape, total_steps=None):
         targets=tuple(options.get("lsgan_targets", LSGAN_TARGETS)))
     model.refine_steps = int(options.get("refine_steps", 0))  # (0 for runs from before it)
     model.refine_lr = float(options.get("refine_lr", 0.05))
+    model.adapt_steps = int(options.get("adapt_steps", 0))
+    model.adapt_lr = float(options.get("adapt_lr", 1e-4))
     schedule = options.get("lr_schedule", "paper")
     cut = schedule == "cuts" or (schedule == "paper" and not adversarial)
     model.compile(optimizer=keras.optimizers.Adam(learning_rate(g.lr, total_steps, cut)),
