@@ -43,8 +43,9 @@ def add_augintae(config: ml_collections.ConfigDict,
     config.augintae.refine_steps = 30         # generate: Adam steps fitting the seeds' codes
     config.augintae.refine_lr = 0.05          # (0: the encoder's codes, the paper's; 30:
     # chosen on held-out background characters, benchmarks/RESULTS.md)
-    config.augintae.adapt_steps = 0           # generate: Adam steps fitting G's weights to
-    config.augintae.adapt_lr = 1e-4           # the seeds (0: G as trained, the paper's)
+    config.augintae.adapt_steps = 50          # generate: Adam steps fitting a copy of G's
+    config.augintae.adapt_lr = 1e-3           # weights to the seeds (0: G as trained, the
+    # paper's; 50 at 1e-3 chosen on held-out background characters, benchmarks/RESULTS.md)
     config.augintae.lsgan_targets = LSGAN_TARGETS  # D's fake / real and G's targets:
     # (0, 1, 1) caps D's separation at 1, so Eq. 5's k can only fall (to 0 by pass 4)
     config.augintae.train_splits = ("train",)  # splits whose images (labels dropped) train it
