@@ -345,6 +345,16 @@ def test_lr_schedule_paper_cuts_only_without_the_discriminator_and_cuts_cuts_bot
     assert np.allclose(rates("constant", False)[0], flat)
 
 
+def _check_generate_is_deterministic_and_exported(model, seeds_, tmp_path):
+    """generate repeats itself, and the exported generate gives what the model gives."""
+    first = model.generate(seeds_, 6, 3).numpy()
+    np.testing.assert_array_equal(first, model.generate(seeds_, 6, 3).numpy())
+    path = export.export_fewshot_generator(model, (SIZE, SIZE, 1), str(tmp_path / "fs" / "1"))
+    served = tf.saved_model.load(path).signatures["generate"](
+        seed_images=tf.constant(seeds_), num_images=tf.constant(6), seed=tf.constant(3))
+    np.testing.assert_allclose(served["images"].numpy(), first, atol=1e-4)
+
+
 def test_refined_seed_codes_redraw_the_seeds_closer_and_generate_stays_deterministic(
         glyphs, tmp_path):
     """augintae.refine_steps: Adam on the seeds' codes lowers |G(z) - seed| below the
@@ -363,12 +373,7 @@ def test_refined_seed_codes_redraw_the_seeds_closer_and_generate_stays_determini
     assert redraw_error(refined) < 0.9 * redraw_error(encoded)
     np.testing.assert_allclose(tf.norm(refined, axis=-1), 1.0, atol=1e-5)
 
-    first = model.generate(seeds_, 6, 3).numpy()
-    np.testing.assert_array_equal(first, model.generate(seeds_, 6, 3).numpy())
-    path = export.export_fewshot_generator(model, (SIZE, SIZE, 1), str(tmp_path / "fs" / "1"))
-    served = tf.saved_model.load(path).signatures["generate"](
-        seed_images=tf.constant(seeds_), num_images=tf.constant(6), seed=tf.constant(3))
-    np.testing.assert_allclose(served["images"].numpy(), first, atol=1e-4)
+    _check_generate_is_deterministic_and_exported(model, seeds_, tmp_path)
 
 
 def test_adapted_generator_redraws_the_seeds_closer_on_a_copy_and_exports(glyphs, tmp_path):
@@ -394,12 +399,7 @@ def test_adapted_generator_redraws_the_seeds_closer_on_a_copy_and_exports(glyphs
     for v, b in zip(model.generator.trainable_variables, before):
         np.testing.assert_array_equal(v.numpy(), b)
 
-    first = model.generate(seeds_, 6, 3).numpy()
-    np.testing.assert_array_equal(first, model.generate(seeds_, 6, 3).numpy())
-    path = export.export_fewshot_generator(model, (SIZE, SIZE, 1), str(tmp_path / "fs" / "1"))
-    served = tf.saved_model.load(path).signatures["generate"](
-        seed_images=tf.constant(seeds_), num_images=tf.constant(6), seed=tf.constant(3))
-    np.testing.assert_allclose(served["images"].numpy(), first, atol=1e-4)
+    _check_generate_is_deterministic_and_exported(model, seeds_, tmp_path)
 
 
 @pytest.mark.parametrize("schedule,adversarial", [("cuts", True), ("paper", False)])

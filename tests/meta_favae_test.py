@@ -48,6 +48,20 @@ def _sigmoid(x):
 
 
 # ------------------------------------------------------------------------- losses
+def _generator_objective_by_hand(model, glyphs):
+    """G's objective on 4 glyphs with fixed codes and seed, and the same draws by hand:
+    (images, loss, aux, z1, z2, y1, y2)."""
+    params = model.meta_parameters()
+    images = tf.constant(glyphs[:4])
+    codes = tf.random.stateless_normal([4, CODE], [1, 2])
+    seed = tf.constant([5, 6], tf.int64)
+    loss, aux = model.generator_objective(params, images, codes, seed)
+    z1, z2, _ = model._noise_pair(4, codes, seed)
+    y1 = model.generator(tf.concat([z1, codes], -1)).numpy()
+    y2 = model.generator(tf.concat([z2, codes], -1)).numpy()
+    return images, loss, aux, z1, z2, y1, y2
+
+
 def test_kl_and_vae_loss_by_hand():
     mu = np.array([[0.5, -1.0], [0.0, 0.0]], np.float32)
     log_var = np.array([[0.0, math.log(4.0)], [0.0, 0.0]], np.float32)
@@ -94,14 +108,7 @@ def test_gan_losses_average_the_two_draws_by_hand():
 def test_generator_objective_uses_the_shared_mode_seeking_term(glyphs):
     assert meta_favae.mode_seeking_term is msgan.mode_seeking_term  # one implementation
     model = _model(mode_seeking_weight=1.0)
-    params = model.meta_parameters()
-    images = tf.constant(glyphs[:4])
-    codes = tf.random.stateless_normal([4, CODE], [1, 2])
-    seed = tf.constant([5, 6], tf.int64)
-    loss, aux = model.generator_objective(params, images, codes, seed)
-    z1, z2, _ = model._noise_pair(4, codes, seed)
-    y1 = model.generator(tf.concat([z1, codes], -1)).numpy()
-    y2 = model.generator(tf.concat([z2, codes], -1)).numpy()
+    images, loss, aux, z1, z2, y1, y2 = _generator_objective_by_hand(model, glyphs)
     ratio = np.mean(np.abs(y1 - y2)) / np.mean(np.abs(z1.numpy() - z2.numpy()))
     assert float(aux["mode_seeking"]) == pytest.approx(1.0 / (ratio + 1e-5), rel=1e-5)
     real = model.discriminator(images).numpy()
@@ -117,14 +124,7 @@ def test_generator_reconstruction_is_famls_l1_term_by_hand(glyphs):
     model = _model(mode_seeking_weight=1.0, generator_reconstruction=2.5)
     assert "g_reconstruction" in model.trackers
     assert "g_reconstruction" not in _model().trackers
-    params = model.meta_parameters()
-    images = tf.constant(glyphs[:4])
-    codes = tf.random.stateless_normal([4, CODE], [1, 2])
-    seed = tf.constant([5, 6], tf.int64)
-    loss, aux = model.generator_objective(params, images, codes, seed)
-    z1, z2, _ = model._noise_pair(4, codes, seed)
-    y1 = model.generator(tf.concat([z1, codes], -1)).numpy()
-    y2 = model.generator(tf.concat([z2, codes], -1)).numpy()
+    images, loss, aux, z1, z2, y1, y2 = _generator_objective_by_hand(model, glyphs)
     expected = 0.5 * (np.mean(np.abs(glyphs[:4] - y1)) + np.mean(np.abs(glyphs[:4] - y2)))
     assert float(aux["g_reconstruction"]) == pytest.approx(expected, rel=1e-5)
     assert float(loss) == pytest.approx(
