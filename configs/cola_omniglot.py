@@ -28,7 +28,7 @@ with --config.cola.cluster_epochs / --config.generator.epochs.
 """
 
 from fewgen_tf.config import base_config
-from fewgen_tf.methods.cola.config import add_cola
+from fewgen_tf.methods.cola.config import add_cola, use_balanced_clustering
 
 VARIANTS = ("cola", "cola_k1200", "glo", "k1200_balanced")
 CLUSTERS = 200  # K (the LASIUM split has 1200 training characters; see above)
@@ -52,14 +52,5 @@ def get_config(variant="cola"):
     config.cola.eval_images_per_class = 5   # per cluster
     config.cola.sample_images = 10
     if variant == "k1200_balanced":
-        config.cola.encoder_widths = (16, 32, 64)
-        config.cola.encoder_blocks = (1, 1, 1)
-        config.cola.rotnet = False
-        config.cola.cluster_epochs = 60
-        config.cola.refine_epoch = 20
-        config.cola.refine_method = "balanced"
-        config.cola.assignment_loss = "sum"  # Eq. 1; with "mean" (1/K) nothing was learned
-        config.cola.cluster_lr = 0.005       # = lr 0.05, wd 5e-4 with "mean" at K = 10
-        config.cola.weight_decay = 5e-3
-        config.generator.epochs = 30
+        use_balanced_clustering(config)
     return config

@@ -9,6 +9,8 @@ Variants `{gan,vae,aug}_{maml,protonets}_{n,ro,oc}`, e.g. `vae_maml_n` (the defa
         unit vectors, so N's sigma^2 is scaled to the sphere (0.5 / latent_dim: the same
         noise-to-code ratio as sigma^2 0.5 on a unit-variance code per dimension);
   n     sigma^2 = 0.5;  ro / oc  alpha = 0.2 (Table 7's ablation settings);
+Variant `best` (issue 28): COLA trained inline (K = the training characters' count,
+  cola_2h's balanced step I), then `cola_maml_cluster` on its clusters: best_config below.
 Variants `cola_{maml,protonets}_cluster` (not in any paper): a COLA trained by
   configs/cola_omniglot.py (give its workdir: --config.generator.from_workdir=DIR; its
   generator keys, K = 200 and d = 64, must match) is the task source, N distinct clusters
@@ -23,7 +25,7 @@ import itertools
 
 from fewgen_tf.config import add_meta_learning, base_config
 from fewgen_tf.methods.augintae.config import add_augintae
-from fewgen_tf.methods.cola.config import add_cola
+from fewgen_tf.methods.cola.config import add_cola, use_balanced_clustering
 from fewgen_tf.methods.lasium.config import add_lasium
 
 GENERATORS = {"gan": "msgan", "vae": "vae", "aug": "augintae", "cola": "cola"}
@@ -31,12 +33,14 @@ COLA_CLUSTERS = 200  # configs/cola_omniglot.py's K
 VARIANTS = tuple("_".join(v) for v in itertools.product(("gan", "vae", "aug"),
                                                           ("maml", "protonets"),
                                                           ("n", "ro", "oc"))) + (
-    "cola_maml_cluster", "cola_protonets_cluster")
+    "cola_maml_cluster", "cola_protonets_cluster", "best")
 
 
 def get_config(variant="vae_maml_n"):
     if variant not in VARIANTS:
         raise ValueError(f"unknown variant {variant!r}; valid: {', '.join(VARIANTS)}")
+    if variant == "best":
+        return best_config()
     generator, algorithm, strategy = variant.split("_")
     generator = GENERATORS[generator]
     config = add_lasium(add_meta_learning(base_config(), algorithm), generator, strategy)
@@ -56,4 +60,19 @@ def get_config(variant="vae_maml_n"):
     config.train.shots = 1
     config.train.queries = 5
     config.train.steps_per_epoch = 250
+    return config
+
+
+def best_config():
+    """The strongest recipe measured (issue 28; benchmarks/RESULTS.md, "K = 1200 with
+    cola_2h's step I" and its Lake row): COLA trained INLINE on the unlabelled training
+    images (no from_workdir needed: the registry's COLA trainer runs steps I-III in this
+    workdir, resumable), K = one cluster per training character (`cola.num_clusters = 0`:
+    1200 on the lasium split, 900 with --config.data.split=lake; only the count is read),
+    the balanced step I, 30 step-II epochs, a rank-32 Gaussian per cluster; then MAML on
+    5-way 1-shot tasks whose classes are distinct clusters. ~1 h on 2 idle cores."""
+    config = get_config("cola_maml_cluster")
+    config.cola.num_clusters = 0
+    config.cola.mixture_rank = 32
+    use_balanced_clustering(config)
     return config

@@ -648,3 +648,54 @@ def test_step_two_epoch_is_one_pass_or_a_fixed_number_of_iterations():
     config.cola.steps_per_epoch = -1
     with pytest.raises(ConfigError, match=r"cola.steps_per_epoch must be an int >= 0 \(0: one pass\), got -1"):
         cola_steps.steps_per_epoch(config, 24)
+
+
+# ------------------------------------------------------------- COLA trained inline
+def test_any_pipeline_trains_cola_inline_and_reuses_it(tmp_path):
+    """The registry's COLA `trainer`: `train_generator` (the step LASIUM's pipeline runs)
+    trains COLA's steps I-III on unlabelled images in the caller's workdir, without
+    generator.from_workdir; the result is the generator a later from_workdir restores."""
+    config = _config()
+    config.generator.epochs = 1
+    config.cola.cluster_epochs = 1
+    config.cola.sample_images = 2
+    images, _ = _two_trivial_classes()
+    workdir = str(tmp_path / "run")
+    model = train_generator(config, workdir, images)  # labels never given
+    assert model.num_clusters == 2 and model.latent_dim == 2 + 4
+    assert (tmp_path / "run" / "checkpoints" / "cola_clustering").exists()
+    assert (tmp_path / "run" / "samples" / "clusters.png").exists()
+    config.generator.from_workdir = workdir
+    reused = train_generator(config, str(tmp_path / "reuse"), images)
+    seed = tf.constant(5, tf.int64)
+    np.testing.assert_allclose(reused.sample_class(1, 3, seed), model.sample_class(1, 3, seed),
+                               atol=1e-6)
+
+
+def test_num_clusters_zero_is_the_training_class_count_of_a_fixed_split():
+    """`cola.num_clusters = 0`: K = the training part's class count (the COLA paper's
+    rule), filled in when a run starts (registry.complete_config) from the split's
+    known sizes: no label is read; a split without fixed sizes is a clear error."""
+    from fewgen_tf.generators import registry as generator_registry
+
+    config = _config(num_clusters=0)
+    config.data.name, config.data.split = "omniglot", "lake"
+    pipelines.check_config(config)  # 0 is valid where it can be resolved
+    generator_registry.complete_config(config)
+    assert config.cola.num_clusters == 964 - 64
+    config.cola.num_clusters, config.data.split = 0, "lasium"
+    generator_registry.complete_config(config)
+    assert config.cola.num_clusters == 1200
+    config.cola.num_clusters, config.cola.train_split = 0, "val"
+    generator_registry.complete_config(config)
+    assert config.cola.num_clusters == 100
+    config = _config(num_clusters=0)
+    config.data.name = "mnist"
+    with pytest.raises(ConfigError, match="cola.num_clusters = 0 .* Omniglot's lasium and "
+                                          "lake splits only, not data.name 'mnist'"):
+        pipelines.check_config(config)
+    with pytest.raises(ConfigError, match="set cola.num_clusters"):
+        generator_registry.complete_config(config)
+    config.cola.num_clusters = 1
+    with pytest.raises(ConfigError, match="cola.num_clusters must be >= 2"):
+        pipelines.check_config(config)

@@ -58,7 +58,7 @@ def test_every_config_passes_the_checks_of_a_run():
 
 def test_lasium_omniglot_variants_follow_the_paper():
     module = _module("lasium_omniglot")
-    assert len(module.VARIANTS) == 20
+    assert len(module.VARIANTS) == 21
     config = module.get_config("gan_maml_oc")
     assert config.generator.name == "msgan" and config.generator.latent_dim == 128
     assert config.meta.algorithm == "maml" and config.lasium.strategy == "oc"
@@ -79,6 +79,10 @@ def test_lasium_omniglot_variants_follow_the_paper():
     assert k1200.cola.num_clusters == 1200 and k1200.cola.mixture_rank == 32
     assert cola_lib.mixture_bytes(1200, 1200 + k1200.generator.latent_dim,
                                   k1200.cola.mixture_rank) <= cola_lib.MAX_MIXTURE_BYTES
+    best = module.get_config("best")  # COLA trained inline, K = the training characters
+    assert best.generator.name == "cola" and not best.generator.from_workdir
+    assert best.lasium.strategy == "cluster" and best.cola.num_clusters == 0
+    assert best.cola.refine_method == "balanced" and best.generator.epochs == 30
     with pytest.raises(ValueError, match="unknown variant"):
         module.get_config("vae_maml_x")
 

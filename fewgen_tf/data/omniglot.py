@@ -17,9 +17,7 @@ from fewgen_tf.data import images as image_io
 from fewgen_tf.data.class_dataset import ClassDataset
 from fewgen_tf.errors import DataError
 
-NUM_BACKGROUND = 964
-NUM_EVALUATION = 659
-NUM_CHARACTERS = NUM_BACKGROUND + NUM_EVALUATION
+from fewgen_tf.data.split_sizes import NUM_BACKGROUND, NUM_CHARACTERS, NUM_EVALUATION  # noqa: F401
 NPZ_FILES = ("images_background.npz", "images_evaluation.npz")
 _SET_PREFIXES = ("images_background", "images_evaluation")
 _FILE_PATTERN = re.compile(r"^(\d+)_(\d+)\.png$")

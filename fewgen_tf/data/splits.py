@@ -4,16 +4,14 @@ Splits are defined on `ClassDataset.class_keys` with fixed seeds, so every loade
 the same data (Omniglot npz or official zips) gives the same classes in each part.
 """
 
-import numpy as np
 
 from fewgen_tf import config as config_lib
 from fewgen_tf.data import omniglot, rng
 from fewgen_tf.data.class_dataset import ClassDataset
+from fewgen_tf.data.split_sizes import LAKE_VAL_SIZE, LASIUM_SIZES
 from fewgen_tf.errors import ConfigError, DataError
 
 PARTS = config_lib.SPLITS  # ("train", "val", "test")
-LASIUM_SIZES = (1200, 100, 323)
-LAKE_VAL_SIZE = 64
 # Fixed seeds of the published splits: changing them changes every reported number.
 _LASIUM_SPLIT_SEED = 2019
 _LAKE_SPLIT_SEED = 2015

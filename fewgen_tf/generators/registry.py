@@ -5,7 +5,8 @@ Each entry names its builder by module path, `"package.module:function"`, import
 when that generator is built (so this registry imports no method, and no TensorFlow),
 and says how it trains: `"epochs"` (passes over the training images with `fit`,
 `generator.epochs`), `"iterations"` (meta-trained, `generator.iterations`), `"pipeline"`
-(trained in stages by its own pipeline: COLA) or `None` (pretrained, loaded from
+(trained in stages by its own pipeline: COLA; with a `trainer`, any pipeline can train it
+inline) or `None` (pretrained, loaded from
 `generator.path`), and which of its method's keys define what a checkpoint is (a
 workdir refuses to resume under other values). A builder is
 `build(config, image_shape[, total_steps=])` -> keras.Model, compiled when it trains.
@@ -36,6 +37,14 @@ class GeneratorEntry:
     # "package.module:function": (config) -> None, ConfigError for a bad method key
     checks: Optional[str] = None
     clusters: bool = False  # class-conditional with per-cluster latents (`num_clusters`)
+    # budget "pipeline" only: "package.module:function": (config, workdir, images) ->
+    # the generator trained on the unlabelled `images` in `workdir` (resumable) by its
+    # method's own stages, so another method's pipeline (LASIUM) can train it inline
+    # without importing that method
+    trainer: Optional[str] = None
+    # "package.module:function": (config) -> None, fills the method's derived values
+    # (e.g. COLA's K = 0 -> the training split's class count) when a run starts
+    completes: Optional[str] = None
 
     def build(self, *args, **kwargs):
         return function_at(self.builder)(*args, **kwargs)
@@ -66,7 +75,9 @@ GENERATORS = {
                      ("cola.assignment_loss", "mean"),
                      # step I matched batch-statistics embeddings before the key existed
                      ("cola.assign_embedding", "training"), ("cola.assign_scope", "batch")),
-        checks="fewgen_tf.methods.cola.config:check_cola", clusters=True),
+        checks="fewgen_tf.methods.cola.config:check_cola", clusters=True,
+        trainer="fewgen_tf.methods.cola.stages:train_unlabelled",
+        completes="fewgen_tf.methods.cola.config:complete_cola"),
     "meta_favae": GeneratorEntry(  # meta-trained by the pipeline meta_favae
         "fewgen_tf.methods.meta_favae.model:build_from_config", "iterations",
         resume_keys=("meta_favae.variant", "meta_favae.vae", "meta_favae.noise_dim",
@@ -86,15 +97,27 @@ def entry(name: str) -> GeneratorEntry:
 def check_trained_here(generator_config) -> None:
     """ConfigError unless `train_generator` can provide the generator of
     `generator_config`: one it trains with `fit` (budget "epochs"), a pretrained one, or
-    one restored from `generator.from_workdir`; a generator meta-trained or trained in
-    stages by its own pipeline must come from `from_workdir`."""
+    one restored from `generator.from_workdir`, or one trained in stages by its method's
+    `trainer`; a meta-trained generator, or one trained in stages by its own pipeline
+    without a `trainer`, must come from `from_workdir`."""
     g = generator_config
-    budget = entry(g.name).budget
+    found = entry(g.name)
+    budget = found.budget
+    if budget == "pipeline" and found.trainer:
+        return
     if budget in ("iterations", "pipeline") and not g.get("from_workdir"):
         how = ("meta-trained (generator.iterations)" if budget == "iterations"
                else "trained in stages by its own pipeline")
         raise ConfigError(f"generator {g.name!r} is {how}; its pipeline trains it (reuse a "
                           "trained one with generator.from_workdir)")
+
+
+def complete_config(config) -> None:
+    """Run the config's generator's `completes` (derived values filled in place), if any;
+    `pipelines.run` calls it before the checks and before config.json is written."""
+    name = config.get("generator", {}).get("name") if "generator" in config else None
+    if name in GENERATORS and GENERATORS[name].completes:
+        function_at(GENERATORS[name].completes)(config)
 
 
 def resume_keys(config) -> Tuple[str, ...]:

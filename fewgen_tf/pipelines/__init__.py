@@ -89,7 +89,10 @@ def run(config, workdir: str):
     file or an export, or ends well. A config that fails its checks, data that cannot be
     read or give the episodes asked for, or checkpoints that cannot be restored under the
     new setting (even after config.json was deleted) therefore stop the run before it
-    touches config.json; a rerun with the fix is then judged against the old one."""
+    touches config.json; a rerun with the fix is then judged against the old one.
+    Derived values (e.g. COLA's K = 0) are filled in first (`registry.complete_config`),
+    so config.json records the values used."""
+    generator_registry.complete_config(config)
     check_config(config)
     workdir_lib.check_resumable(workdir, config, generator_registry.resume_keys(config))
     own = workdir_lib.own_workdir(workdir, config)  # a temporary one for non-chief workers

@@ -11,6 +11,7 @@ import ml_collections
 
 from fewgen_tf import config as config_lib
 from fewgen_tf.config import add_augmentation, add_generation_eval, add_generator
+from fewgen_tf.data import split_sizes
 from fewgen_tf.errors import ConfigError
 
 
@@ -47,7 +48,9 @@ def add_cola(config: ml_collections.ConfigDict, variant: str = "cola",
         add_generation_eval(config)
     config.cola = ml_collections.ConfigDict()
     config.cola.class_codes = "random" if variant == "glo" else "clusters"  # GLO: random
-    config.cola.num_clusters = num_clusters   # K (sCOLA: the number of classes)
+    config.cola.num_clusters = num_clusters   # K (sCOLA: the number of classes); 0: one
+                                              # per class of cola.train_split (the paper's
+                                              # rule; Omniglot's lasium / lake splits)
     config.cola.steps_per_epoch = 0           # step II iterations an epoch (0: one pass over
                                               # the images; N: the same whatever their number)
     config.cola.train_split = "train"         # the split trained on (labels only score)
@@ -100,9 +103,30 @@ def add_cola(config: ml_collections.ConfigDict, variant: str = "cola",
     return config
 
 
+def use_balanced_clustering(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+    """Step I as configs/cola_mnist.py:cola_2h found it (issue 25; 0.97 on MNIST, 0.26-0.29
+    on Omniglot's characters at K = their count): the 16-32-64 x 1 encoder, assignment
+    epochs only (no RotNet), 60 epochs with the balanced refinement (exact cluster sizes)
+    from epoch 21, Eq. 1's summed squared error at lr 0.005 and weight decay 5e-3; and 30
+    step-II epochs. The one home of that recipe (configs/cola_omniglot.py:k1200_balanced,
+    configs/lasium_omniglot.py:best)."""
+    c = config.cola
+    c.encoder_widths = (16, 32, 64)
+    c.encoder_blocks = (1, 1, 1)
+    c.rotnet = False
+    c.cluster_epochs = 60
+    c.refine_epoch = 20
+    c.refine_method = "balanced"
+    c.assignment_loss = "sum"  # Eq. 1; with "mean" (1/K) nothing was learned at K = 1200
+    c.cluster_lr = 0.005       # = lr 0.05, wd 5e-4 with "mean" at K = 10
+    c.weight_decay = 5e-3
+    config.generator.epochs = 30
+    return config
+
+
 COLA_RULES = {
     "cola.class_codes": config_lib.one_of(CLASS_CODES),
-    "cola.num_clusters": config_lib.integer(2),
+    "cola.num_clusters": config_lib.integer(0, note="0: one per training class"),
     "cola.steps_per_epoch": config_lib.integer(0, note="0: one pass"),
     "cola.train_split": config_lib.one_of(config_lib.SPLITS),
     "cola.code_lr": config_lib.POSITIVE,
@@ -175,6 +199,30 @@ def check_loss(kind, perceptual_model) -> None:
                           ".keras file or SavedModel directory that you supply)")
 
 
+def training_class_count(config):
+    """K for `cola.num_clusters = 0`: the number of classes of the split part COLA trains
+    on (`cola.train_split`; the COLA paper sets K to the number of classes), for the
+    splits whose class counts are fixed in advance (data/split_sizes.py). Only the COUNT
+    is read, never a label. ConfigError elsewhere."""
+    found, name = config_lib.lookup(config, "data.name")
+    _, split = config_lib.lookup(config, "data.split")
+    part = config.cola.get("train_split", "train")
+    count = split_sizes.omniglot_class_count(split, part) if name == "omniglot" else None
+    if count is None:
+        raise ConfigError(f"cola.num_clusters = 0 (one cluster per training class) is known "
+                          f"for Omniglot's lasium and lake splits only, not data.name "
+                          f"{name!r} / data.split {split!r}: set cola.num_clusters")
+    return count
+
+
+def complete_cola(config) -> None:
+    """Replace `cola.num_clusters = 0` by the training split's class count
+    (`training_class_count`), before the run's checks and before config.json is written,
+    so the workdir records (and a resume compares) the K actually used."""
+    if "cola" in config and config.cola.get("num_clusters") == 0:
+        config.cola.num_clusters = training_class_count(config)
+
+
 def check_cola(config) -> None:
     """`cola.*` of the COLA generator, wherever it is used (its pipelines, LASIUM's
     clusters). (The per-cluster covariance store's size: model.py, when it is built.)"""
@@ -182,6 +230,11 @@ def check_cola(config) -> None:
         return
     config_lib.check_rules(config, COLA_RULES)
     c = config.cola
+    if c.num_clusters == 0:
+        training_class_count(config)  # (resolved by complete_cola when the run starts)
+    elif c.num_clusters < 2:
+        raise ConfigError(f"cola.num_clusters must be >= 2 (or 0: one per training class), "
+                          f"got {c.num_clusters}")
     check_generator_options(c.get("architecture", "infogan"), c.get("conditional_bn", False))
     check_loss(c.get("loss", "laplacian"), c.get("perceptual_model", ""))
     found, size = config_lib.lookup(config, "data.image_size")

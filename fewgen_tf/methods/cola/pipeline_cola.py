@@ -21,7 +21,6 @@ from absl import logging
 
 from fewgen_tf import export
 from fewgen_tf import workdir as workdir_lib
-from fewgen_tf.methods.cola import model as cola_lib
 from fewgen_tf.methods.cola import stages
 
 
@@ -30,23 +29,10 @@ def run(config, workdir):
     c = config.cola
     train = stages.training_split(config)
     images, labels = train.images, np.asarray(train.labels)
-    timing, scores = {}, {}
-    if c.class_codes == "clusters":
-        clustering, step1 = stages.cluster_images(config, workdir, images, labels)
-        timing.update(step1)
-        clusters = clustering.clusters()
-        scores = stages.clustering_scores(clustering, labels, images)
+    model, clusters, scores, timing = stages.train_cola(config, workdir, images, labels)
+    if scores:
         workdir_lib.append_metrics_once(workdir, dict(scores, phase="cola_clustering_eval"))
         logging.info("COLA step I: %s", scores)
-        class_parts = clustering.targets.numpy()[clustering.assignment.numpy()]
-    else:
-        clusters = None
-        class_parts = cola_lib.random_class_parts(len(images), c.num_clusters, config.seed)
-    model, timing["step2_seconds"] = stages.train_codes(config, workdir, images, class_parts)
-    start = time.perf_counter()
-    clusters = stages.fit_mixture(config, model, clusters)
-    stages.save_final(model, workdir)
-    timing["step3_seconds"] = time.perf_counter() - start
     logging.info("wrote %s", stages.save_cluster_grid(workdir, model, int(c.sample_images),
                                                      int(config.gen_eval.seed)))
     start = time.perf_counter()

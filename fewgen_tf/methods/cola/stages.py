@@ -276,6 +276,42 @@ def save_final(model, workdir):
     return manager.save(checkpoint_number=int(model.optimizer.iterations.numpy()))
 
 
+def train_cola(config, workdir, images, labels=None):
+    """COLA steps I-III (GLO with `cola.class_codes = "random"`) on `images`, resumable in
+    `workdir`: (model with its mixture, each image's cluster or None for GLO before step
+    III, step I's scores (empty without `labels`), wall times). `labels` are read only to
+    score step I; the method itself never sees them."""
+    c = config.cola
+    timing, scores, clusters = {}, {}, None
+    if c.class_codes == "clusters":
+        clustering, timing = cluster_images(config, workdir, images, labels)
+        clusters = clustering.clusters()
+        if labels is not None:
+            scores = clustering_scores(clustering, labels, images)
+        class_parts = clustering.targets.numpy()[clustering.assignment.numpy()]
+    else:
+        class_parts = cola_lib.random_class_parts(len(images), c.num_clusters, config.seed)
+    model, timing["step2_seconds"] = train_codes(config, workdir, images, class_parts)
+    start = time.perf_counter()
+    clusters = fit_mixture(config, model, clusters)
+    save_final(model, workdir)
+    timing["step3_seconds"] = time.perf_counter() - start
+    return model, clusters, scores, timing
+
+
+def train_unlabelled(config, workdir, images):
+    """The COLA generator of `config` trained on unlabelled `images` in `workdir` (steps
+    I-III, resumable), with samples/clusters.png: how another method's pipeline trains
+    COLA as its generator (`generators.registry`'s `trainer`, e.g. LASIUM's `best`)."""
+    images = np.asarray(images, np.float32)
+    model, _, _, timing = train_cola(config, workdir, images)
+    logging.info("COLA trained in %s; wrote %s", {k: round(v, 1) for k, v in timing.items()
+                                                   if k.endswith("seconds")},
+                 save_cluster_grid(workdir, model, int(config.cola.sample_images),
+                                   int(config.get("gen_eval", {}).get("seed", 0))))
+    return model
+
+
 def train_scola(config, workdir, images, labels, num_classes=None):
     """sCOLA on labelled images: t_i = one-hot(label_i), step II, a Gaussian per class;
     returns the trained COLA model (sample_class(c, n, seed) draws class c). Resumable
