@@ -60,6 +60,11 @@ def add_meta_favae(config: ml_collections.ConfigDict,
     m.code_source = "prior"                   # generate's c: prior (Algorithm 2) | encoder
     m.generator_reconstruction = 0.0          # lambda_rec of FAML's L1(x, G(z, c)) in the G
     #                                           steps (0: the paper; needs the VAE)
+    m.fit_steps = 0                           # generate: after the K rounds, this many Adam
+    #                                           steps of G alone on mean|x_i - G(z, mu_i)|
+    #                                           at the seeds' encoder means (0: the paper;
+    #                                           needs the VAE)
+    m.fit_lr = 1e-3                           # their learning rate
     m.train_split = "train"                   # classes of the training tasks
     m.steps_per_epoch = 500                   # meta-iterations per checkpoint / grid
     m.grid_split = "val"                      # fixed classes of samples/meta_favae_epochN.png
@@ -94,6 +99,8 @@ META_FAVAE_RULES = {
     "meta_favae.feedback_generations": config_lib.integer(1),
     "meta_favae.code_source": config_lib.one_of(CODE_SOURCES),
     "meta_favae.generator_reconstruction": config_lib.number(0),
+    "meta_favae.fit_steps": config_lib.integer(0, note="0: the paper's generation"),
+    "meta_favae.fit_lr": config_lib.POSITIVE,
     "meta_favae.train_split": config_lib.one_of(config_lib.SPLITS),
     "meta_favae.steps_per_epoch": config_lib.integer(1),
     "meta_favae.grid_split": config_lib.one_of(config_lib.SPLITS),
@@ -127,6 +134,9 @@ def check_settings(values) -> None:
     if values.get("generator_reconstruction") and not vae:
         raise ConfigError("meta_favae.generator_reconstruction needs the VAE (its codes c "
                           "of the task's images): set it to 0 for FIGR")
+    if values.get("fit_steps") and not vae:
+        raise ConfigError("meta_favae.fit_steps needs the VAE (G is fitted at the seeds' "
+                          "encoder codes): set it to 0 for FIGR")
     if values.get("code_source") == "encoder" and not vae:
         raise ConfigError("meta_favae.code_source='encoder' needs the VAE (FIGR has no "
                           "encoder): use code_source='prior'")

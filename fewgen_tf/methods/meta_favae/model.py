@@ -207,6 +207,8 @@ class Settings:
     feedback_range: tuple = (0.1, 0.9)
     code_source: str = "prior"       # generation's c: prior (Algorithm 2) | encoder
     generator_reconstruction: float = 0.0  # lambda_rec: FAML's L1(x, G(z, c)) in the G steps
+    fit_steps: int = 0               # generate: G fitted to the seeds after the K rounds
+    fit_lr: float = 1e-3
     min_seeds: int = 4               # g: the seed images a generation task needs
 
     def __post_init__(self):  # the checks of meta_favae.* (config.py), one copy
@@ -215,7 +217,8 @@ class Settings:
             g_steps=self.g_steps, task_size=self.min_seeds,
             feedback_generations=self.feedback_generations, gan_loss=self.gan_loss,
             code_source=self.code_source, feedback_range=self.feedback_range, vae=self.vae,
-            feedback=self.feedback, generator_reconstruction=self.generator_reconstruction))
+            feedback=self.feedback, generator_reconstruction=self.generator_reconstruction,
+            fit_steps=self.fit_steps, fit_lr=self.fit_lr))
 
 
 # ----------------------------------------------------------------------------- the model
@@ -576,6 +579,28 @@ class MetaFAVAE(keras.Model):
             tf.TensorSpec([], tf.int32), tf.TensorSpec([], tf.int64))
         return generate(seed_images, tf.cast(num_images, tf.int32), tf.cast(seed, tf.int64))
 
+    def fit_generator(self, params, seed_images, seed):
+        """`params` with G fitted to the seeds: `fit_steps` Adam steps (inner betas, lr
+        `fit_lr`) of G alone on mean|x_i - G(z, mu_i)| over two noise draws (FAML's L1
+        term, `generator_reconstruction_loss`), mu_i the adapted encoder's mean of seed
+        i. Not in the paper (fit_steps 0): after Algorithm 2's K rounds, whose GAN and
+        mode-seeking terms need not make G redraw the seeds, this makes G's output at the
+        seeds' codes their character (AugIntAE's `adapt_steps` found the same lever)."""
+        s = self.settings
+        stats = self._call("encoder", params, seed_images)
+        mu = tf.stop_gradient(stats[:, :self.code_dim])
+        batch = tf.shape(seed_images)[0]
+
+        def objective(p, sd):
+            _, _, y1, y2 = self._fakes(p, batch, mu, sd)
+            loss = generator_reconstruction_loss(seed_images, y1, y2)
+            return loss, {"fit": loss}
+
+        params, _, _ = self._descend(("generator",), objective, s.fit_steps, s.fit_lr, params,
+                                     adam_init({"generator": params["generator"]}), seed,
+                                     {"fit": tf.constant(0.0)})
+        return params
+
     @tf.function(reduce_retracing=True)
     def _generate(self, seed_images, num_images, seed):
         check = tf.debugging.assert_greater_equal(
@@ -585,6 +610,8 @@ class MetaFAVAE(keras.Model):
         with tf.control_dependencies([check]):
             seed_pair = seeds.seed_pair(seed)
         phi1, _, _ = self.adapt(self.meta_parameters(), seed_images, seeds.fold(seed_pair, 1))
+        if self.settings.fit_steps:
+            phi1 = self.fit_generator(phi1, seed_images, seeds.fold(seed_pair, 6))
         z = tf.random.stateless_normal([num_images, self.noise_dim], seeds.fold(seed_pair, 2))
         if self.settings.code_source == "encoder":
             mu, log_var, _ = self._encode(phi1, seed_images, seeds.fold(seed_pair, 3))
@@ -624,6 +651,8 @@ def settings_from_config(config):
         code_source=m.get("code_source", defaults.code_source),
         generator_reconstruction=float(m.get("generator_reconstruction",
                                              defaults.generator_reconstruction)),
+        fit_steps=int(m.get("fit_steps", defaults.fit_steps)),
+        fit_lr=float(m.get("fit_lr", defaults.fit_lr)),
         min_seeds=int(m.get("task_size", defaults.min_seeds)))
 
 
