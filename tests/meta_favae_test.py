@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from fewgen_tf import export, pipelines
+from fewgen_tf import export, pipelines, tensor_adam
 from fewgen_tf import workdir as workdir_lib
 from fewgen_tf.methods.meta_favae.config import add_meta_favae
 from fewgen_tf.data import images as image_io
@@ -168,11 +168,11 @@ def test_inner_adam_matches_keras_adam():
     start = np.array([0.3, -1.2, 2.0], np.float32)
     variable = tf.Variable(start)
     reference = keras.optimizers.Adam(0.01, beta_1=0.5, beta_2=0.999)
-    params, state = [tf.constant(start)], meta_favae.adam_init([tf.constant(start)])
+    params, state = [tf.constant(start)], tensor_adam.adam_init([tf.constant(start)])
     for step in range(3):
         grad = np.array([0.5, -0.1, 3.0], np.float32) * (step + 1)
         reference.apply_gradients([(tf.constant(grad), variable)])
-        params, state = meta_favae.adam_step(params, [tf.constant(grad)], state, 0.01, 0.5, 0.999)
+        params, state = tensor_adam.adam_step(params, [tf.constant(grad)], state, 0.01, 0.5, 0.999)
     np.testing.assert_allclose(params[0], variable.numpy(), rtol=1e-5, atol=1e-7)
 
 

@@ -40,6 +40,7 @@ import keras
 import tensorflow as tf
 
 from fewgen_tf import distribute, seeds
+from fewgen_tf.tensor_adam import adam_init, adam_step
 from fewgen_tf.data import augment
 from fewgen_tf.methods.augintae import config as augintae_config
 from fewgen_tf.nets import infogan_dcgan
@@ -213,21 +214,16 @@ class AugIntAE(keras.Model):
         codes = self.encode(images)
         if self.refine_steps <= 0:
             return codes
-        lr, beta1, beta2, eps = self.refine_lr, 0.9, 0.999, 1e-7
 
-        def step(i, z, m, v):
+        def step(i, z, state):  # (tensor_adam: Keras' Adam on the codes)
             with tf.GradientTape() as tape:
                 tape.watch(z)
                 loss = tf.reduce_mean(tf.abs(self.decode(z) - images))
-            g = tape.gradient(loss, z)
-            m, v = beta1 * m + (1 - beta1) * g, beta2 * v + (1 - beta2) * tf.square(g)
-            t = tf.cast(i + 1, tf.float32)
-            update = lr * (m / (1 - beta1 ** t)) / (tf.sqrt(v / (1 - beta2 ** t)) + eps)
-            return i + 1, normalize(z - update), m, v
+            z, state = adam_step(z, tape.gradient(loss, z), state, self.refine_lr)
+            return i + 1, normalize(z), state
 
-        zeros = tf.zeros_like(codes)
-        _, codes, _, _ = tf.while_loop(lambda i, *_: i < self.refine_steps, step,
-                                       (tf.constant(0), codes, zeros, zeros))
+        _, codes, _ = tf.while_loop(lambda i, *_: i < self.refine_steps, step,
+                                    (tf.constant(0), codes, adam_init(codes)))
         return tf.stop_gradient(codes)
 
     def adapted_generator(self, codes, seed_images):
@@ -249,27 +245,20 @@ class AugIntAE(keras.Model):
         images = tf.convert_to_tensor(seed_images, tf.float32)
         codes = normalize(tf.stop_gradient(codes))
         fixed = [tf.identity(v) for v in self.generator.non_trainable_variables]
-        lr, beta1, beta2, eps = self.adapt_lr, 0.9, 0.999, 1e-7
 
-        def step(i, weights, m, v):
+        def step(i, weights, state):  # (tensor_adam: Keras' Adam on a copy of G's weights)
             with tf.GradientTape() as tape:
                 tape.watch(weights)
                 outputs, _ = self.generator.stateless_call(weights, fixed, codes,
                                                            training=False)
                 loss = tf.reduce_mean(tf.abs(tf.cast(outputs, tf.float32) - images))
-            grads = tape.gradient(loss, weights)
-            grads = [tf.zeros_like(w) if g is None else g for g, w in zip(grads, weights)]
-            t = tf.cast(i + 1, tf.float32)
-            m = [beta1 * a + (1 - beta1) * g for a, g in zip(m, grads)]
-            v = [beta2 * a + (1 - beta2) * tf.square(g) for a, g in zip(v, grads)]
-            size = lr * tf.sqrt(1 - beta2 ** t) / (1 - beta1 ** t)
-            weights = [w - size * a / (tf.sqrt(b) + eps) for w, a, b in zip(weights, m, v)]
-            return i + 1, weights, m, v
+            weights, state = adam_step(weights, tape.gradient(loss, weights), state,
+                                       self.adapt_lr)
+            return i + 1, weights, state
 
         weights = [tf.identity(w) for w in self.generator.trainable_variables]
-        zeros = [tf.zeros_like(w) for w in weights]
-        _, weights, _, _ = tf.while_loop(lambda i, *_: i < self.adapt_steps, step,
-                                         (tf.constant(0), weights, zeros, list(zeros)))
+        _, weights, _ = tf.while_loop(lambda i, *_: i < self.adapt_steps, step,
+                                      (tf.constant(0), weights, adam_init(weights)))
         return [tf.stop_gradient(w) for w in weights]
 
     def decode_with(self, weights, latents):

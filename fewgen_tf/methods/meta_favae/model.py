@@ -33,7 +33,7 @@ sample for x_i (held constant, as in the G steps), so only G learns from the ter
 Inner loop (Algorithm 1 lines 3-26): Phi1 = Phi2, then K rounds of n_VAE Adam steps on
 Enc+Dec (L_VAE, lr alpha_1,enc = alpha_1,dec), n_D on D (L_disc) and n_G on G (L_gen +
 lambda_ms L_ms), both at alpha_1,gen = alpha_1,disc. The inner Adam is written out on
-tensors (`adam_step`): its moments start at zero for every task, live only inside the
+tensors (`tensor_adam.adam_step`): its moments start at zero for every task, live only inside the
 graph and are dropped after it, so no optimiser state carries from one task to the next
 (the FAML reference's quirk). Every noise draw is stateless, from the task's seed.
 
@@ -90,6 +90,7 @@ import keras
 import tensorflow as tf
 
 from fewgen_tf import seeds
+from fewgen_tf.tensor_adam import adam_init, adam_step
 from fewgen_tf.errors import DataError
 from fewgen_tf.methods.meta_favae import config as meta_favae_config
 from fewgen_tf.methods.meta_favae import nets as meta_favae_nets
@@ -164,26 +165,6 @@ def feedback_interpolations(generated, coefficients):
     first = tf.repeat(generated, n, axis=0)     # y_i for i * n + j
     second = tf.tile(generated, [n, 1, 1, 1])   # y_j for i * n + j
     return a * first + (1.0 - a) * second
-
-
-def adam_init(params):
-    zeros = tf.nest.map_structure(tf.zeros_like, params)
-    return zeros, tf.nest.map_structure(tf.zeros_like, params), tf.constant(0.0)
-
-
-def adam_step(params, grads, state, lr, beta_1, beta_2, epsilon=1e-7):
-    """One Adam step (Kingma & Ba, Keras' epsilon convention) on a nested structure of
-    tensors; returns (new params, new state). A missing gradient counts as zero."""
-    m, v, t = state
-    t = t + 1.0
-    grads = tf.nest.map_structure(lambda g, p: tf.zeros_like(p) if g is None else g,
-                                  grads, params)
-    m = tf.nest.map_structure(lambda m_, g: beta_1 * m_ + (1.0 - beta_1) * g, m, grads)
-    v = tf.nest.map_structure(lambda v_, g: beta_2 * v_ + (1.0 - beta_2) * tf.square(g), v, grads)
-    step = lr * tf.sqrt(1.0 - tf.pow(beta_2, t)) / (1.0 - tf.pow(beta_1, t))
-    params = tf.nest.map_structure(lambda p, m_, v_: p - step * m_ / (tf.sqrt(v_) + epsilon),
-                                   params, m, v)
-    return params, (m, v, t)
 
 
 # ------------------------------------------------------------------------- the settings
