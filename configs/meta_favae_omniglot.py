@@ -5,6 +5,11 @@ Variants (`meta_favae.variant`; the same networks, data and protocol):
   avae   Meta-AVAE: the same without feedback augmentation (the paper's ablation row);
   figr   FIGR: Reptile on the plain GAN (G, D of the same networks; no VAE, no feedback,
          no mode seeking).
+favae and avae use the recipe that makes them draw the seeds' character
+(`use_faithful_recipe`: outer lrs 10x, beta 1, FAML's L1 at 50, c from the encoder, G
+fitted to the seeds at generation; issue 24); `favae_paper` / `avae_paper` are
+Algorithm 1's settings exactly (the paper's, and these variants' meaning before
+2026-11-30). figr is the paper's either way.
 Data: the `lake` split (Lake et al.): training tasks (4 images of one character) from the
 900 `train` background characters, the sample grid on the 64 `val` background
 characters, the generation protocol on the 659 evaluation characters (`gen_eval.split =
@@ -14,13 +19,18 @@ lower it to what the machine allows (the run is resumable). data.root (or
 FEWGEN_DATA_DIR) must hold omniglot/.
 """
 
-from fewgen_tf.methods.meta_favae.config import META_FAVAE_VARIANTS as VARIANTS  # noqa: F401 (for callers)
 from fewgen_tf.config import base_config
-from fewgen_tf.methods.meta_favae.config import add_meta_favae
+from fewgen_tf.methods.meta_favae.config import META_FAVAE_VARIANTS, add_meta_favae
+from fewgen_tf.methods.meta_favae.config import use_faithful_recipe
+
+VARIANTS = META_FAVAE_VARIANTS + ("favae_paper", "avae_paper")
 
 
 def get_config(variant="favae"):
-    config = add_meta_favae(base_config(), variant)  # (it checks the variant)
+    paper = variant.endswith("_paper")
+    config = add_meta_favae(base_config(), variant[:-len("_paper")] if paper else variant)
+    if not paper:
+        use_faithful_recipe(config)
     config.pipeline = "meta_favae"
     config.data.name = "omniglot"
     config.data.split = "lake"

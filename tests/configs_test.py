@@ -103,3 +103,18 @@ def test_unknown_algorithm_generator_backbone_and_init_list_the_valid_names():
         config.meta[key] = value
         with pytest.raises(ConfigError, match=f"unknown meta.{key} '{value}'; valid: {valid}"):
             factory.build_learner(config, (28, 28, 1))
+
+
+def test_meta_favae_omniglot_defaults_are_the_faithful_recipe_and_the_paper_stays_a_variant():
+    module = _module("meta_favae_omniglot")
+    recipe, paper = module.get_config("favae"), module.get_config("favae_paper")
+    m = recipe.meta_favae
+    assert (m.beta, m.generator_reconstruction, m.code_source, m.fit_steps) == (
+        1.0, 50.0, "encoder", 200)
+    assert (m.outer_vae_lr, m.outer_gan_lr) == (1e-4, 1e-3)
+    p = paper.meta_favae
+    assert (p.beta, p.generator_reconstruction, p.code_source, p.fit_steps) == (
+        10.0, 0.0, "prior", 0)
+    assert (p.outer_vae_lr, p.outer_gan_lr, p.rounds) == (1e-5, 1e-4, 10)
+    assert module.get_config("avae").meta_favae.fit_steps == 200
+    assert module.get_config("figr").meta_favae.fit_steps == 0  # (no VAE: the paper's)
