@@ -80,7 +80,7 @@ def use_faithful_recipe(config: ml_collections.ConfigDict) -> ml_collections.Con
     held-out background characters): outer learning rates 10x Algorithm 1's (1e-4 / 1e-3),
     beta 1 (at 10 the posterior collapses onto the prior and c carries nothing), FAML's
     L1 term at 50 in the inner G steps (G learns to redraw x_i from its code c_i), c from
-    the adapted encoder of the seeds, and 200 Adam steps (1e-3) of G alone on the seeds
+    the adapted encoder of the seeds, and 200 Adam steps (3e-3) of G alone on the seeds
     after the K rounds at generation. Everything else is Algorithm 1's. The one home of
     that recipe (configs/meta_favae_omniglot.py; not measured on MNIST or faces yet);
     FIGR (no VAE) keeps the paper's settings."""
@@ -91,7 +91,7 @@ def use_faithful_recipe(config: ml_collections.ConfigDict) -> ml_collections.Con
     m.beta = 1.0
     m.generator_reconstruction = 50.0
     m.code_source = "encoder"
-    m.fit_steps, m.fit_lr = 200, 1e-3
+    m.fit_steps, m.fit_lr = 200, 3e-3  # (selected on val characters: RESULTS.md)
     return config
 
 
