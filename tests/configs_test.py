@@ -112,6 +112,7 @@ def test_meta_favae_omniglot_defaults_are_the_faithful_recipe_and_the_paper_stay
     assert (m.beta, m.generator_reconstruction, m.code_source, m.fit_steps) == (
         1.0, 50.0, "encoder", 200)
     assert (m.outer_vae_lr, m.outer_gan_lr) == (1e-4, 1e-3)
+    assert recipe.generator.iterations == 500 and paper.generator.iterations == 100000
     p = paper.meta_favae
     assert (p.beta, p.generator_reconstruction, p.code_source, p.fit_steps) == (
         10.0, 0.0, "prior", 0)
