@@ -697,5 +697,5 @@ def test_num_clusters_zero_is_the_training_class_count_of_a_fixed_split():
     with pytest.raises(ConfigError, match="set cola.num_clusters"):
         generator_registry.complete_config(config)
     config.cola.num_clusters = 1
-    with pytest.raises(ConfigError, match="cola.num_clusters must be >= 2"):
+    with pytest.raises(ConfigError, match=r"cola.num_clusters must be an int >= 2 \(or 0"):
         pipelines.check_config(config)

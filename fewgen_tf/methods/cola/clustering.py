@@ -64,6 +64,7 @@ import scipy.optimize
 import scipy.special
 import tensorflow as tf
 
+from fewgen_tf import config as config_lib
 from fewgen_tf.data import augment, rng
 from fewgen_tf.errors import ConfigError
 from fewgen_tf.methods.cola import config as cola_config
@@ -78,7 +79,7 @@ def balanced_targets(num_images: int, num_clusters: int, variance: float, seed: 
     """(targets [N, K] float32 unit rows, components [N] int64): component c appears
     floor(N/K) or ceil(N/K) times, in an order permuted by `seed`; target = v / |v|,
     v ~ N(e_c, variance I). ConfigError if K < 2 or K > N."""
-    cola_config.check_cola_value("cola.num_clusters", num_clusters)
+    config_lib.integer(2)("cola.num_clusters", num_clusters)  # (a resolved K: not 0)
     if num_clusters > num_images:
         raise ConfigError(f"cola.num_clusters K={num_clusters} is larger than the number of "
                           f"training images ({num_images}): every cluster needs an image")

@@ -124,9 +124,17 @@ def use_balanced_clustering(config: ml_collections.ConfigDict) -> ml_collections
     return config
 
 
+def _cluster_count(key, value):
+    """Rule of `cola.num_clusters`: K >= 2, or 0 (one per training class, resolved by
+    `complete_cola` when a run starts)."""
+    config_lib.integer(0, note="or 0: one per training class")(key, value)
+    if value == 1:
+        raise ConfigError(f"{key} must be an int >= 2 (or 0: one per training class), got 1")
+
+
 COLA_RULES = {
     "cola.class_codes": config_lib.one_of(CLASS_CODES),
-    "cola.num_clusters": config_lib.integer(0, note="0: one per training class"),
+    "cola.num_clusters": _cluster_count,
     "cola.steps_per_epoch": config_lib.integer(0, note="0: one pass"),
     "cola.train_split": config_lib.one_of(config_lib.SPLITS),
     "cola.code_lr": config_lib.POSITIVE,
@@ -232,9 +240,6 @@ def check_cola(config) -> None:
     c = config.cola
     if c.num_clusters == 0:
         training_class_count(config)  # (resolved by complete_cola when the run starts)
-    elif c.num_clusters < 2:
-        raise ConfigError(f"cola.num_clusters must be >= 2 (or 0: one per training class), "
-                          f"got {c.num_clusters}")
     check_generator_options(c.get("architecture", "infogan"), c.get("conditional_bn", False))
     check_loss(c.get("loss", "laplacian"), c.get("perceptual_model", ""))
     found, size = config_lib.lookup(config, "data.image_size")
