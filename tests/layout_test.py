@@ -13,7 +13,8 @@ PACKAGE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 # SAME_LAYER_ORDER, and any unit of a lower layer.
 LAYERS = [
     ["errors"],
-    ["config", "workdir", "visualize", "distribute", "seeds", "schedules", "progress"],
+    ["config", "workdir", "visualize", "distribute", "seeds", "schedules", "progress",
+     "tensor_adam"],
     ["data"],
     ["nets"],
     ["meta"],
