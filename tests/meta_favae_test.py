@@ -25,7 +25,7 @@ from fewgen_tf.methods.meta_favae import model as meta_favae
 from fewgen_tf.methods.meta_favae import nets as meta_favae_nets
 from fewgen_tf.generators import registry as generator_registry
 from fewgen_tf.methods.meta_favae import pipeline
-from fewgen_tf.stages.generator import load_trained_generator
+from fewgen_tf.stages.generator import generator_of_run, load_trained_generator
 
 SIZE, CODE, NOISE, WIDTH = 16, 4, 4, 1 / 16
 SMALL = dict(rounds=2, vae_steps=2, d_steps=1, g_steps=2)
@@ -512,6 +512,15 @@ def test_pipeline_resumes_an_interrupted_meta_training_exactly(synthetic_config,
     sampler = tf.saved_model.load(str(tmp_path / "run" / "export" / "generator" / "1"))
     assert sampler.signatures["sample"](num_images=tf.constant(2), seed=tf.constant(
         1, tf.int64))["images"].shape == (2, SIZE, SIZE, 1)
+
+    # an evaluation-only run with other generation settings (from_workdir is set above)
+    # reuses these meta-weights; generator_of_run rebuilds it: its settings, those weights
+    config.meta_favae.fit_steps = 3
+    pipelines.run(config, str(tmp_path / "eval"))
+    rebuilt = generator_of_run(str(tmp_path / "eval"), (SIZE, SIZE, 1))
+    assert rebuilt.settings.fit_steps == 3
+    for a, b in zip(rebuilt.weights, resumed.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
 
 
 @pytest.mark.slow  # two pipeline runs
