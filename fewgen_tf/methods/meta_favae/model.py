@@ -55,6 +55,9 @@ Generation (Algorithm 2): `generate(seed_images, num_images, seed)` runs the sam
 adaptation (with feedback when enabled) from Phi2 on the seeds, inside the graph, then
 decodes G_1(z, c) with z ~ N(0, I) and c ~ N(0, I) (`code_source="prior"`, the paper's)
 or c from the adapted encoder of the seeds (`"encoder"`: a random seed's mu + sigma eps).
+With `fit_steps` > 0 (not in the paper; the Omniglot configs' recipe) G alone is then
+fitted to the seeds at their encoder means before decoding (`fit_generator`): without it
+the K rounds' GAN and mode-seeking terms leave G's output far from the seeds' character.
 
 FIGR (`vae=False`): Reptile on the plain GAN G, D of the same networks; c is then simply
 more noise from N(0, I) (G sees [z, c]), no encoder, decoder or feedback; FIGR's config
