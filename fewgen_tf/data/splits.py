@@ -4,7 +4,6 @@ Splits are defined on `ClassDataset.class_keys` with fixed seeds, so every loade
 the same data (Omniglot npz or official zips) gives the same classes in each part.
 """
 
-
 from fewgen_tf import config as config_lib
 from fewgen_tf.data import omniglot, rng
 from fewgen_tf.data.class_dataset import ClassDataset

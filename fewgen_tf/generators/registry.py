@@ -112,19 +112,26 @@ def check_trained_here(generator_config) -> None:
                           "trained one with generator.from_workdir)")
 
 
+def _entry_of(config) -> Optional[GeneratorEntry]:
+    """The entry of the config's generator, or None (no generator, or an unknown name:
+    the checks report that)."""
+    name = config.get("generator", {}).get("name") if "generator" in config else None
+    return GENERATORS.get(name)
+
+
 def complete_config(config) -> None:
     """Run the config's generator's `completes` (derived values filled in place), if any;
     `pipelines.run` calls it before the checks and before config.json is written."""
-    name = config.get("generator", {}).get("name") if "generator" in config else None
-    if name in GENERATORS and GENERATORS[name].completes:
-        function_at(GENERATORS[name].completes)(config)
+    found = _entry_of(config)
+    if found and found.completes:
+        function_at(found.completes)(config)
 
 
 def resume_keys(config) -> Tuple[str, ...]:
     """The keys of the config's generator's method that define a checkpoint (none for a
     config without a registered generator)."""
-    name = config.get("generator", {}).get("name") if "generator" in config else None
-    return GENERATORS[name].resume_keys if name in GENERATORS else ()
+    found = _entry_of(config)
+    return found.resume_keys if found else ()
 
 
 def build_generator(config, image_shape, total_steps=None):

@@ -212,7 +212,7 @@ def training_class_count(config):
     on (`cola.train_split`; the COLA paper sets K to the number of classes), for the
     splits whose class counts are fixed in advance (data/split_sizes.py). Only the COUNT
     is read, never a label. ConfigError elsewhere."""
-    found, name = config_lib.lookup(config, "data.name")
+    _, name = config_lib.lookup(config, "data.name")
     _, split = config_lib.lookup(config, "data.split")
     part = config.cola.get("train_split", "train")
     count = split_sizes.omniglot_class_count(split, part) if name == "omniglot" else None

@@ -571,8 +571,8 @@ class MetaFAVAE(keras.Model):
         mode-seeking terms need not make G redraw the seeds, this makes G's output at the
         seeds' codes their character (AugIntAE's `adapt_steps` found the same lever)."""
         s = self.settings
-        stats = self._call("encoder", params, seed_images)
-        mu = tf.stop_gradient(stats[:, :self.code_dim])
+        mu, _, _ = self._encode(params, seed_images, seed)
+        mu = tf.stop_gradient(mu)
         batch = tf.shape(seed_images)[0]
 
         def objective(p, sd):
