@@ -1,6 +1,7 @@
 r"""What an N-way test task costs an adapting learner trained on fewer ways (issue 28):
 the test-time head `meta.head_init` (fewgen_tf/meta/heads.py) on the fixed test tasks of
-a finished MAML / FO-MAML / Reptile run (LASIUM or supervised).
+a finished MAML / FO-MAML / Reptile run (LASIUM or supervised); a ProtoNets run answers
+rows WAYS:prototypes (its own head), e.g. its 5-shot or 20-way accuracy.
 
 For each row WAYS:HEAD_INIT (default: 5-way with the learned, prototypes and zero heads,
 20-way with prototypes and zero) the run's learner, restored to the weights it
@@ -55,9 +56,14 @@ def main(argv):
     with open(os.path.join(FLAGS.workdir, "config.json")) as f:
         run = json.load(f)
     algorithm = run.get("meta", {}).get("algorithm")
-    if algorithm not in ADAPTING_ALGORITHMS:
+    if algorithm == "protonets":  # its only head: the support set's prototypes
+        if any(head_init != "prototypes" for _, head_init in rows):
+            raise app.UsageError(f"the run in {FLAGS.workdir} is ProtoNets: its head is the "
+                                 "prototypes, give rows WAYS:prototypes")
+    elif algorithm not in ADAPTING_ALGORITHMS:
         raise app.UsageError(f"the run in {FLAGS.workdir} is meta.algorithm {algorithm!r}: "
-                             f"test-time heads apply to {', '.join(ADAPTING_ALGORITHMS)} only")
+                             f"test-time heads apply to {', '.join(ADAPTING_ALGORITHMS)} "
+                             "(and ProtoNets' prototypes) only")
     trained_ways = run["train"]["ways"] if algorithm != "scratch" else run["eval"]["ways"]
     for ways, head_init in rows:
         if head_init == "learned" and ways != trained_ways:

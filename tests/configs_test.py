@@ -83,6 +83,7 @@ def test_lasium_omniglot_variants_follow_the_paper():
     assert best.generator.name == "cola" and not best.generator.from_workdir
     assert best.lasium.strategy == "cluster" and best.cola.num_clusters == 0
     assert best.cola.refine_method == "balanced" and best.generator.epochs == 30
+    assert best.meta.algorithm == "protonets" and best.meta.iterations == 6000
     with pytest.raises(ValueError, match="unknown variant"):
         module.get_config("vae_maml_x")
 
