@@ -26,15 +26,21 @@ import time
 
 from absl import app, flags
 
-flags.DEFINE_string("workdir", None, "a finished run with export/classifier/VERSION/")
-flags.DEFINE_string("export", None, "the SavedModel directory (default: the newest "
-                    "version under WORKDIR/export/classifier)")
-flags.DEFINE_integer("runs", 20, "runs (Lake: 20, one per evaluation alphabet)")
-flags.DEFINE_integer("ways", 20, "characters per run (Lake: 20)")
-flags.DEFINE_integer("shots", 1, "support drawings per character, by distinct drawers")
-flags.DEFINE_integer("seed", 0, "seed of the runs' characters, drawers and labels")
-flags.DEFINE_integer("image_size", 0, "image size (0: the run's data.image_size)")
 FLAGS = flags.FLAGS
+
+
+def define_flags():
+    """The script's flags, defined only when it runs as a script: importing the module (its
+    tests do, beside fewgen_tf.main's own --workdir) must not define a flag twice."""
+    flags.DEFINE_string("workdir", None, "a finished run with export/classifier/VERSION/")
+    flags.DEFINE_string("export", None, "the SavedModel directory (default: the newest "
+                        "version under WORKDIR/export/classifier)")
+    flags.DEFINE_integer("runs", 20, "runs (Lake: 20, one per evaluation alphabet)")
+    flags.DEFINE_integer("ways", 20, "characters per run (Lake: 20)")
+    flags.DEFINE_integer("shots", 1, "support drawings per character, by distinct drawers")
+    flags.DEFINE_integer("seed", 0, "seed of the runs' characters, drawers and labels")
+    flags.DEFINE_integer("image_size", 0, "image size (0: the run's data.image_size)")
+
 
 NUM_DRAWERS = 20
 
@@ -142,4 +148,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    define_flags()
     app.run(main)
