@@ -670,6 +670,20 @@ def test_any_pipeline_trains_cola_inline_and_reuses_it(tmp_path):
     seed = tf.constant(5, tf.int64)
     np.testing.assert_allclose(reused.sample_class(1, 3, seed), model.sample_class(1, 3, seed),
                                atol=1e-6)
+    # each training image's step-I cluster, read back from the finished run (LASIUM's
+    # lasium.cluster_images = real): what the restored clustering model says
+    clusters = cola_steps.image_clusters(config, workdir, images)
+    clustering, _ = cola_steps.cluster_images(config, workdir, images)  # finished: restores
+    np.testing.assert_array_equal(clusters, clustering.clusters())
+    assert clusters.shape == (len(images),) and set(clusters.tolist()) <= {0, 1}
+    with pytest.raises(ConfigError, match="no COLA step-I clustering in"):
+        cola_steps.image_clusters(config, str(tmp_path / "reuse"), images)
+    with pytest.raises(ConfigError, match=f"clustered {len(images)} images, these training "
+                                          f"images are {len(images) - 2}"):
+        cola_steps.image_clusters(config, workdir, images[:-2])
+    config.cola.cluster_epochs = 3
+    with pytest.raises(ConfigError, match="stopped at step .*: finish that run first"):
+        cola_steps.image_clusters(config, workdir, images)
 
 
 def test_num_clusters_zero_is_the_training_class_count_of_a_fixed_split():

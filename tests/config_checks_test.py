@@ -91,6 +91,11 @@ CONFIG_CASES = [
                                    r"generator with clusters \(generator.name cola\); "
                                    r"generator.name is 'vae': use n, ro or oc$"),
     ("lasium.epsilon", -1.0, r"^lasium.epsilon must be a number >= 0, got -1.0$"),
+    ("lasium.cluster_images", "fake", r"^unknown lasium.cluster_images 'fake'; valid: "
+                                      r"generated, real$"),
+    ("lasium.cluster_images", "real", r"^lasium.cluster_images 'real' groups real images by "
+                                      r"the generator's clusters: it needs lasium.strategy "
+                                      r"'cluster', not 'n'$"),
     # 6. nonsense that was accepted
     ("meta.iterations", -3, r"^meta.iterations must be an int >= 0, got -3$"),
     ("meta.meta_lr", -0.001, r"^meta.meta_lr must be a number > 0, got -0.001$"),

@@ -146,3 +146,52 @@ def test_cluster_strategy_needs_a_generator_with_enough_clusters():
     with pytest.raises(ConfigError, match="'cluster' has no anchors"):
         strategies.in_class_latents("cluster", tf.zeros([2, 3]), 1, tf.constant([0, 0]))
     assert not strategies.has_clusters(keras.Sequential([keras.Input((2,))]))
+
+
+def test_real_cluster_images_are_distinct_members_of_distinct_clusters():
+    """`image_clusters` (lasium.cluster_images = real): class j's K + Q images are real
+    images of one usable cluster (>= 2 members), distinct while the cluster has enough,
+    its K support images always distinct; clusters of one image are never chosen."""
+    from fewgen_tf.methods.lasium.tasks import LatentTaskSampler
+
+    # image i encodes its own index; clusters: 0 -> 5 images, 1 -> 3, 2 -> 4, 3 -> 1,
+    # 4 -> 0, 5 -> 6
+    clusters = np.array([0] * 5 + [1] * 3 + [2] * 4 + [3] + [5] * 6)
+    np.random.default_rng(0).shuffle(clusters)
+    images = (np.arange(len(clusters), dtype=np.float32) / 100.0).reshape(-1, 1, 1, 1)
+    images = np.tile(images, (1, 1, 8, 1))
+    sampler = LatentTaskSampler(_cluster_generator(6), ways=3, shots=2, queries=2,
+                                strategy="cluster", real_images=images,
+                                image_clusters=clusters)
+    chosen = set()
+    for index in range(30):
+        episode = {k: v.numpy() for k, v in sampler.sample_task(7, index).items()}
+        support = np.round(episode["support_images"][:, 0, 0, 0] * 100).astype(int).reshape(3, 2)
+        query = np.round(episode["query_images"][:, 0, 0, 0] * 100).astype(int).reshape(3, 2)
+        task_clusters = clusters[support[:, 0]]
+        assert len(set(task_clusters.tolist())) == 3 and not {3, 4} & set(task_clusters)
+        for j in range(3):
+            members = set(np.flatnonzero(clusters == task_clusters[j]).tolist())
+            drawn = support[j].tolist() + query[j].tolist()
+            assert set(drawn) <= members and support[j, 0] != support[j, 1]
+            if len(members) >= 4:
+                assert len(set(drawn)) == 4  # K + Q distinct images
+            else:  # cluster 1 (3 images): cycles, the first three distinct
+                assert len(set(drawn)) == 3
+        assert episode["support_labels"].tolist() == [0, 0, 1, 1, 2, 2]
+        chosen.add(tuple(task_clusters.tolist()))
+    assert len(chosen) > 8
+    # task i of stream s is a pure function of (s, i), in a batch as alone
+    batch = next(iter(sampler.dataset(seed=7, start=2, meta_batch_size=2)))
+    np.testing.assert_allclose(batch["support_images"][1].numpy(),
+                               sampler.sample_task(7, 3)["support_images"].numpy())
+    with pytest.raises(ConfigError, match="5-way tasks need 5 clusters of at least two "
+                                          "images, there are 4"):
+        LatentTaskSampler(_cluster_generator(6), 5, 1, 1, strategy="cluster",
+                          real_images=images, image_clusters=clusters)
+    with pytest.raises(ConfigError, match="18 cluster ids for 19 real images"):
+        LatentTaskSampler(_cluster_generator(6), 2, 1, 1, strategy="cluster",
+                          real_images=images, image_clusters=clusters[:-1])
+    with pytest.raises(ConfigError, match="need lasium.strategy 'cluster'"):
+        LatentTaskSampler(_cluster_generator(6), 2, 1, 1, strategy="n",
+                          real_images=images, image_clusters=clusters)

@@ -45,6 +45,10 @@ class GeneratorEntry:
     # "package.module:function": (config) -> None, fills the method's derived values
     # (e.g. COLA's K = 0 -> the training split's class count) when a run starts
     completes: Optional[str] = None
+    # with `clusters`: "package.module:function": (config, workdir, images) -> [N] ints,
+    # each training image's cluster in the finished run `workdir` (the pseudo-labels
+    # LASIUM's `lasium.cluster_images = real` groups real images by)
+    image_clusters: Optional[str] = None
 
     def build(self, *args, **kwargs):
         return function_at(self.builder)(*args, **kwargs)
@@ -77,6 +81,7 @@ GENERATORS = {
                      ("cola.assign_embedding", "training"), ("cola.assign_scope", "batch")),
         checks="fewgen_tf.methods.cola.config:check_cola", clusters=True,
         trainer="fewgen_tf.methods.cola.stages:train_unlabelled",
+        image_clusters="fewgen_tf.methods.cola.stages:image_clusters",
         completes="fewgen_tf.methods.cola.config:complete_cola"),
     "meta_favae": GeneratorEntry(  # meta-trained by the pipeline meta_favae
         "fewgen_tf.methods.meta_favae.model:build_from_config", "iterations",

@@ -4,6 +4,8 @@ e.g. small-sample classification), so none of them imports another.
 
   cluster_images    step I (Algorithm 2): resumable in checkpoints/cola_clustering/,
                     timed, with the Hungarian solver's share of the time;
+  image_clusters    each training image's step-I cluster, read from a finished step I
+                    (pseudo-labels for other methods' tasks);
   train_codes       step II (Algorithm 1): resumable in checkpoints/generator/ (so that
                     `generator.from_workdir` restores it, e.g. as LASIUM's source), a grid
                     of reconstructions from fixed codes after every epoch;
@@ -147,6 +149,42 @@ def cluster_images(config, workdir, images, labels=None):
               "hungarian_calls": model.timer.calls,
               "hungarian_share": model.timer.seconds / seconds if seconds > 0 else 0.0}
     return model, timing
+
+
+def image_clusters(config, workdir, images):
+    """Each training image's step-I cluster [N] (int64), read from the finished step I of
+    `workdir` (checkpoints/cola_clustering/: `components[assignment]`, what
+    `ClusteringModel.clusters` returns), without building or training anything: the
+    pseudo-labels another method's tasks can group real images by (LASIUM's
+    `lasium.cluster_images = real`). `images` must be the images step I clustered, in
+    the same order (only their count is read). ConfigError when `workdir` has no finished
+    step I for this many images, before anything trains."""
+    directory = os.path.join(workdir, "checkpoints", CLUSTERING_PHASE)
+    latest = tf.train.latest_checkpoint(directory)
+    if latest is None:
+        raise ConfigError(f"no COLA step-I clustering in {directory}: the images' clusters "
+                          "come from a COLA run's step I (cola.class_codes = clusters)")
+    names = dict(tf.train.list_variables(latest))
+    assignment_name = "model/assignment/.ATTRIBUTES/VARIABLE_VALUE"
+    components_name = "model/components/.ATTRIBUTES/VARIABLE_VALUE"
+    if assignment_name not in names or components_name not in names:
+        raise ConfigError(f"{latest} is not a COLA step-I clustering checkpoint")
+    reader = tf.train.load_checkpoint(latest)
+    assignment = reader.get_tensor(assignment_name)
+    if len(assignment) != len(images):
+        raise ConfigError(f"the COLA step I of {workdir} clustered {len(assignment)} images, "
+                          f"these training images are {len(images)}: give the COLA run "
+                          "trained on this data split (data.name, data.split, cola.train_split)")
+    c = config.cola
+    steps = max(1, len(images) // min(int(c.cluster_batch_size), len(images)))
+    total = int(c.cluster_epochs) * steps
+    step_name = "optimizer/_iterations/.ATTRIBUTES/VARIABLE_VALUE"
+    done = int(reader.get_tensor(step_name)) if step_name in names else int(
+        latest.rsplit("-", 1)[-1])
+    if done < total:
+        raise ConfigError(f"the COLA step I of {workdir} stopped at step {done} of {total}: "
+                          "finish that run first (same command and workdir: it resumes)")
+    return reader.get_tensor(components_name)[assignment].astype(np.int64)
 
 
 def clustering_scores(model, labels, images=None):

@@ -11,6 +11,9 @@ from fewgen_tf.generators import registry as generator_registry
 LATENT_STRATEGIES = ("n", "ro", "oc")  # in-class latents around anchors
 CLUSTER = "cluster"                     # classes = clusters of a class-conditional generator
 STRATEGIES = LATENT_STRATEGIES + (CLUSTER,)
+# strategy `cluster`: a class's images are decoded from its cluster's Gaussian (generated)
+# or are real training images the generator's clustering put in that cluster (real)
+CLUSTER_IMAGES = ("generated", "real")
 
 
 def add_lasium(config: ml_collections.ConfigDict, generator: str = "vae",
@@ -26,6 +29,7 @@ def add_lasium(config: ml_collections.ConfigDict, generator: str = "vae",
     config.lasium.max_resamples = 1000       # anchors: redraws before a clear error
     config.lasium.translate = 0              # +- pixels of random shift of generated queries
     config.lasium.vae_real_anchors = True    # vae, augintae: anchors = encodings of real images
+    config.lasium.cluster_images = "generated"  # cluster: generated | real (CLUSTER_IMAGES)
     return config
 
 
@@ -37,6 +41,7 @@ LASIUM_RULES = {
     "lasium.max_resamples": config_lib.integer(0),
     "lasium.translate": config_lib.integer(0),
     "lasium.vae_real_anchors": config_lib.boolean(),
+    "lasium.cluster_images": config_lib.one_of(CLUSTER_IMAGES),
 }
 
 
@@ -70,6 +75,14 @@ def check_lasium(config) -> None:
         raise ConfigError(f"lasium.strategy 'cluster' needs a class-conditional generator with "
                           f"clusters (generator.name {', '.join(with_clusters)}); "
                           f"generator.name is {name!r}: use n, ro or oc")
+    if config.lasium.get("cluster_images", "generated") == "real":
+        if strategy != CLUSTER:
+            raise ConfigError(f"lasium.cluster_images 'real' groups real images by the "
+                              f"generator's clusters: it needs lasium.strategy 'cluster', "
+                              f"not {strategy!r}")
+        if not entry.image_clusters:
+            raise ConfigError(f"lasium.cluster_images 'real': the {name} generator does not "
+                              "record which cluster each training image is in")
     generator_registry.check_trained_here(config.generator)
     check_real_anchor_epsilon(config)
 

@@ -33,13 +33,31 @@ from fewgen_tf.stages.generator import train_generator
 from fewgen_tf.stages.meta_learning import meta_learn
 
 
-def make_task_sampler(config, generator, train_split):
+def make_task_sampler(config, generator, train_split, image_clusters=None):
+    """The task stream of `config.lasium`; `image_clusters` (each train image's cluster)
+    where `lasium.cluster_images` is real."""
     lasium, train = config.lasium, config.train
-    # Encoder-based generators (VAE, AugIntAE) anchor classes on encodings of real images.
-    real = train_split.images if lasium_config.real_anchors(config) else None
+    # Encoder-based generators (VAE, AugIntAE) anchor classes on encodings of real images;
+    # real cluster images group the train images by the generator's clusters.
+    real = (train_split.images if lasium_config.real_anchors(config)
+            or image_clusters is not None else None)
     return LatentTaskSampler(generator, train.ways, train.shots, train.queries,
                              lasium.strategy, lasium.variance, lasium.alpha, lasium.epsilon,
-                             lasium.max_resamples, lasium.translate, real_images=real)
+                             lasium.max_resamples, lasium.translate, real_images=real,
+                             image_clusters=image_clusters)
+
+
+def train_image_clusters(config, workdir, images):
+    """Each train image's cluster in the generator's run (this workdir, or
+    generator.from_workdir), for `lasium.cluster_images = real`; None otherwise."""
+    if config.lasium.get("cluster_images", "generated") != "real":
+        return None
+    entry = generator_registry.entry(config.generator.name)
+    source = config.generator.from_workdir or workdir
+    clusters = generator_registry.function_at(entry.image_clusters)(config, source, images)
+    logging.info("tasks of real images grouped by the %s clusters of %s (%d non-empty)",
+                 config.generator.name, source, len(set(clusters.tolist())))
+    return clusters
 
 
 def save_task_grid(workdir, sampler, seed, num_tasks=3):
@@ -120,7 +138,8 @@ def run(config, workdir):
         generator = train_generator(config, workdir, splits["train"].images)  # labels dropped
     with progress.stage("task generation", f"{config.lasium.strategy} tasks in the "
                                            f"{generator.latent_dim}-d latent space"):
-        sampler = make_task_sampler(config, generator, splits["train"])
+        clusters = train_image_clusters(config, workdir, splits["train"].images)
+        sampler = make_task_sampler(config, generator, splits["train"], clusters)
         if statistics is None or generator.latent_dim != config.generator.latent_dim:
             statistics = anchor_statistics(sampler, config.seed)
         workdir_lib.append_metrics_once(workdir, dict(statistics, phase="task_sampler",

@@ -13,10 +13,16 @@ generated in one generator call.
 Strategy `cluster` (a class-conditional generator such as COLA): the task's N classes
 are N distinct clusters chosen from (s, i), and all K + Q images of class j are decoded
 from latents of cluster j's Gaussian (`strategies.cluster_task_latents`); there are no
-anchors, so `epsilon` and real anchors do not apply.
+anchors, so `epsilon` and real anchors do not apply. With `image_clusters` (each real
+training image's cluster, e.g. COLA's step-I assignment; `lasium.cluster_images = real`)
+the K + Q images of class j are instead distinct real images of cluster j (clusters of
+fewer than two images are never chosen; a cluster of fewer than K + Q images repeats its
+images, its first K always distinct): CACTUs' pseudo-labelled tasks (Hsu et al. 2019)
+with the generator's clusters, nothing decoded.
 """
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from fewgen_tf.errors import ConfigError
@@ -34,19 +40,51 @@ def translate_images(images, shifts):
                                             fill_mode="nearest", data_format="channels_last")
 
 
+def cluster_members(image_clusters, real_images, num_clusters: int, ways: int):
+    """(members [K, M] image indices padded with 0, counts [K], usable [U] the clusters of
+    at least two images) from each real image's cluster; ConfigError when the counts do
+    not match or fewer than `ways` clusters are usable."""
+    clusters = np.asarray(image_clusters, np.int64).reshape(-1)
+    if real_images is None or len(clusters) != len(real_images):
+        raise ConfigError(f"image clusters: {len(clusters)} cluster ids for "
+                          f"{0 if real_images is None else len(real_images)} real images")
+    if len(clusters) and (clusters.min() < 0 or clusters.max() >= num_clusters):
+        raise ConfigError(f"image clusters must lie in [0, {num_clusters}), got "
+                          f"[{clusters.min()}, {clusters.max()}]")
+    counts = np.bincount(clusters, minlength=num_clusters)
+    usable = np.flatnonzero(counts >= 2)
+    if len(usable) < ways:
+        raise ConfigError(f"image clusters: {ways}-way tasks need {ways} clusters of at least "
+                          f"two images, there are {len(usable)}")
+    members = np.zeros((num_clusters, max(1, int(counts.max()))), np.int64)
+    for c in usable:
+        members[c, :counts[c]] = np.flatnonzero(clusters == c)
+    return (tf.constant(members), tf.constant(counts, tf.int64),
+            tf.constant(usable, tf.int64))
+
+
 class LatentTaskSampler:
     """Synthetic N-way K-shot Q-query tasks from a generator's latent space."""
 
     def __init__(self, generator, ways: int, shots: int, queries: int, strategy: str = "n",
                  variance: float = 0.5, alpha: float = 0.2, epsilon: float = 0.0,
-                 max_resamples: int = 1000, translate: int = 0, real_images=None):
+                 max_resamples: int = 1000, translate: int = 0, real_images=None,
+                 image_clusters=None):
         check_strategy(strategy, ways)
+        self.members = None
         if strategy == strategies.CLUSTER:
             strategies.check_cluster_generator(generator, ways)
-            if real_images is not None:
+            if real_images is not None and image_clusters is None:
                 raise ConfigError("lasium.strategy 'cluster' draws every image from a cluster's "
                                   "Gaussian: real anchors (lasium.vae_real_anchors) do not apply")
-        if real_images is not None and not hasattr(generator, "encode"):
+            if image_clusters is not None:
+                self.members, self.member_counts, self.usable_clusters = cluster_members(
+                    image_clusters, real_images, generator.num_clusters, ways)
+        elif image_clusters is not None:
+            raise ConfigError("image clusters (lasium.cluster_images = real) need "
+                              "lasium.strategy 'cluster'")
+        if real_images is not None and image_clusters is None and not hasattr(generator,
+                                                                              "encode"):
             raise ConfigError("VAE-mode task sampling (real anchors) needs a generator with "
                               "an encoder")
         self.generator = generator
@@ -64,6 +102,8 @@ class LatentTaskSampler:
     def task_latents(self, seed):
         """(latents [N, K+Q, d], real anchor images [N,H,W,C] or None, resamples)."""
         seed = tf.cast(seed, tf.int64)
+        if self.members is not None:  # real images of N distinct clusters: no latents
+            return None, self.cluster_task_images(seed), tf.constant(0, tf.int32)
         if self.strategy == strategies.CLUSTER:
             latents, _ = strategies.cluster_task_latents(self.generator, seed, self.ways,
                                                          self.shots + self.queries)
@@ -86,14 +126,38 @@ class LatentTaskSampler:
             real = tf.gather(self.real_images, self._real_indices(accepted))
         return latents, real, resamples
 
+    def cluster_task_images(self, seed):
+        """[N, K+Q, H, W, C] real images of N distinct usable clusters (module doc)."""
+        fold = tf.random.experimental.stateless_fold_in
+        width = self.shots + self.queries
+        picks = strategies.distinct_clusters(fold(seed, 0), tf.size(self.usable_clusters),
+                                             self.ways)
+        clusters = tf.gather(self.usable_clusters, picks)                  # [N]
+        counts = tf.gather(self.member_counts, clusters)                   # [N]
+        slots = tf.shape(self.members, out_type=tf.int64)[1]
+        keys = tf.random.stateless_uniform(tf.stack([tf.cast(self.ways, tf.int64), slots]),
+                                           seed=fold(seed, 1))
+        keys = tf.where(tf.range(slots)[None] < counts[:, None], keys, -1.0)  # padding last
+        order = tf.argsort(keys, axis=1, direction="DESCENDING")           # a permutation
+        positions = tf.range(width, dtype=tf.int64)[None] % counts[:, None]
+        chosen = tf.gather(order, positions, batch_dims=1)                 # [N, K+Q]
+        indices = tf.gather(tf.gather(self.members, clusters), chosen, batch_dims=1)
+        return tf.gather(self.real_images, indices)
+
     # ------------------------------------------------------------- whole batches
     def episodes_from_latents(self, latents, real, seeds):
-        """Decode a batch of task latents [B, N, K+Q, d] into a batch of episodes."""
+        """Decode a batch of task latents [B, N, K+Q, d] into a batch of episodes (with
+        real cluster images, `latents` is None and `real` holds all [B, N, K+Q] images)."""
         n, width = self.ways, self.shots + self.queries
-        batch = tf.shape(latents)[0]
-        images = self.generator.decode(tf.reshape(latents, [-1, latents.shape[-1]]))
-        images = tf.reshape(images, tf.concat([[batch, n, width], tf.shape(images)[1:]], 0))
-        if real is not None:  # VAE mode: the real image is each class's first support sample
+        if latents is None:
+            images = tf.cast(real, tf.float32)
+            batch = tf.shape(images)[0]
+        else:
+            batch = tf.shape(latents)[0]
+            images = self.generator.decode(tf.reshape(latents, [-1, latents.shape[-1]]))
+            images = tf.reshape(images, tf.concat([[batch, n, width], tf.shape(images)[1:]], 0))
+        if latents is not None and real is not None:
+            # VAE mode: the real image is each class's first support sample
             images = tf.concat([tf.cast(real[:, :, None], images.dtype), images[:, :, 1:]], 2)
         image_shape = images.shape[3:]
         support = tf.reshape(images[:, :, :self.shots], [batch, n * self.shots, *image_shape])
@@ -120,7 +184,8 @@ class LatentTaskSampler:
         """One episode (unbatched) for task `index` of stream `seed`."""
         task_seed = self.task_seed(seed, index)
         latents, real, _ = self.task_latents(task_seed)
-        batch = self.episodes_from_latents(latents[None], None if real is None else real[None],
+        batch = self.episodes_from_latents(None if latents is None else latents[None],
+                                           None if real is None else real[None],
                                            task_seed[None])
         return {k: v[0] for k, v in batch.items()}
 
@@ -129,13 +194,16 @@ class LatentTaskSampler:
         def per_task(index):
             task_seed = self.task_seed(seed, index)
             latents, real, _ = self.task_latents(task_seed)
-            out = {"latents": latents, "seed": task_seed}
+            out = {"seed": task_seed}
+            if latents is not None:
+                out["latents"] = latents
             if real is not None:
                 out["real"] = real
             return out
 
         def per_batch(tasks):
-            return self.episodes_from_latents(tasks["latents"], tasks.get("real"), tasks["seed"])
+            return self.episodes_from_latents(tasks.get("latents"), tasks.get("real"),
+                                              tasks["seed"])
 
         parallel = dict(num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
         return (tf.data.Dataset.counter(start).map(per_task, **parallel)
