@@ -296,3 +296,46 @@ def test_the_supervised_pipeline_refuses_itself_as_a_baseline():
     with pytest.raises(ConfigError, match="eval.supervised_baseline: the supervised pipeline "
                                           "is that baseline itself"):
         pipelines.check_config(config)
+
+
+@pytest.mark.slow  # an end-to-end pipeline run (COLA steps I-III inline, then ProtoNets)
+def test_lasium_on_real_images_grouped_by_cola_clusters_end_to_end(tmp_path):
+    """`lasium.cluster_images = real` through the pipeline a user runs: COLA trained inline
+    on the unlabelled train images, its step-I clusters group those real images into the
+    tasks' classes, ProtoNets meta-learns on them, eval and exports as usual."""
+    from fewgen_tf.methods.cola.config import add_cola
+
+    config = add_lasium(add_meta_learning(base_config(), "protonets"), "cola", "cluster")
+    add_cola(config, "cola", num_clusters=6)
+    config.pipeline = "lasium"
+    config.lasium.cluster_images = "real"
+    config.data.num_classes = 30
+    config.data.images_per_class = 10
+    config.generator.epochs = 1
+    config.generator.batch_size = 32
+    config.generator.latent_dim = 4
+    config.cola.width = 0.125
+    config.cola.lap_bands = 2
+    config.cola.encoder_widths = (4, 8)
+    config.cola.encoder_blocks = (1, 1)
+    config.cola.cluster_batch_size = 32
+    config.cola.cluster_epochs = 1
+    config.cola.sample_images = 2
+    config.meta.filters = 8
+    config.meta.iterations = 4
+    config.train.queries = 2
+    config.train.steps_per_epoch = 2
+    config.train.val_tasks = 8
+    config.eval.num_tasks = 12
+    config.eval.queries = 3
+    result = pipelines.run(config, str(tmp_path))
+    assert json.loads((tmp_path / "eval.json").read_text())["n"] == 12 and result["mean"] > 0
+    for name in ("classifier", "generator", "task_sampler"):
+        assert (tmp_path / "export" / name / "1" / "saved_model.pb").exists()
+    # every task image is one of the real train images
+    train_images = registry.load_splits(config.data)["train"].images
+    task = tf.saved_model.load(str(tmp_path / "export" / "task_sampler" / "1")).signatures[
+        "sample_task"](seed=tf.constant(3, tf.int64))
+    flat = train_images.reshape(len(train_images), -1)
+    for image in task["support_images"].numpy():
+        assert np.min(np.abs(flat - image.reshape(1, -1)).max(1)) < 1e-6
