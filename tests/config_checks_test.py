@@ -96,6 +96,8 @@ CONFIG_CASES = [
     ("lasium.cluster_images", "real", r"^lasium.cluster_images 'real' groups real images by "
                                       r"the generator's clusters: it needs lasium.strategy "
                                       r"'cluster', not 'n'$"),
+    ("lasium.augment", "affine", r"^unknown lasium.augment 'affine'; valid: none, "
+                                 r"characters, natural$"),
     # 6. nonsense that was accepted
     ("meta.iterations", -3, r"^meta.iterations must be an int >= 0, got -3$"),
     ("meta.meta_lr", -0.001, r"^meta.meta_lr must be a number > 0, got -0.001$"),

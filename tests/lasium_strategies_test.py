@@ -195,3 +195,43 @@ def test_real_cluster_images_are_distinct_members_of_distinct_clusters():
     with pytest.raises(ConfigError, match="need lasium.strategy 'cluster'"):
         LatentTaskSampler(_cluster_generator(6), 2, 1, 1, strategy="n",
                           real_images=images, image_clusters=clusters)
+
+
+def test_task_augmentation_deforms_every_image_alike_in_a_batch_and_alone():
+    """`augment` (lasium.augment): every support and query image gets its own random
+    affine deformation (white fill keeps images in [0, 1]); the labels and the classes'
+    source images stay those of the plain task; a task is augmented alike in a meta-batch
+    and alone; `none` (augment=None) is the plain task."""
+    from fewgen_tf.data.augment import AugmentationRanges
+    from fewgen_tf.methods.lasium.tasks import LatentTaskSampler
+
+    clusters = np.repeat(np.arange(4), 5)
+    rng = np.random.default_rng(1)
+    images = np.ones((20, 12, 12, 1), np.float32)
+    for i in range(20):  # a dark bar, one position per image
+        r, c = rng.integers(2, 8, size=2)
+        images[i, r:r + 3, c:c + 4] = 0.0
+    kwargs = dict(ways=3, shots=2, queries=2, strategy="cluster", real_images=images,
+                  image_clusters=clusters)
+    plain = LatentTaskSampler(_cluster_generator(4), **kwargs)
+    ranges = AugmentationRanges(rotation=(-30.0, 30.0), scale=(0.7, 1.3))
+    augmented = LatentTaskSampler(_cluster_generator(4), augment=ranges, **kwargs)
+    a = {k: v.numpy() for k, v in augmented.sample_task(3, 1).items()}
+    p = {k: v.numpy() for k, v in plain.sample_task(3, 1).items()}
+    assert a["support_labels"].tolist() == p["support_labels"].tolist()
+    assert a["query_labels"].tolist() == p["query_labels"].tolist()
+    for key in ("support_images", "query_images"):
+        assert a[key].shape == p[key].shape and a[key].min() >= 0.0 and a[key].max() <= 1.0
+        changed = np.abs(a[key] - p[key]).reshape(len(p[key]), -1).max(1)
+        assert np.all(changed > 0.05)  # every image deformed
+        # ... by its own parameters: no two images moved alike
+        assert len({round(float(np.abs(a[key][i] - p[key][i]).sum()), 3)
+                    for i in range(len(p[key]))}) == len(p[key])
+    again = augmented.sample_task(3, 1)["query_images"].numpy()
+    np.testing.assert_array_equal(again, a["query_images"])  # seeded
+    batch = next(iter(augmented.dataset(seed=3, start=0, meta_batch_size=2)))
+    np.testing.assert_allclose(batch["support_images"][1].numpy(), a["support_images"],
+                               atol=1e-6)
+    np.testing.assert_allclose(batch["query_images"][1].numpy(), a["query_images"], atol=1e-6)
+    assert not np.allclose(augmented.sample_task(3, 2)["support_images"].numpy(),
+                           plain.sample_task(3, 2)["support_images"].numpy())

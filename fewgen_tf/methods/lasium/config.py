@@ -14,6 +14,9 @@ STRATEGIES = LATENT_STRATEGIES + (CLUSTER,)
 # strategy `cluster`: a class's images are decoded from its cluster's Gaussian (generated)
 # or are real training images the generator's clustering put in that cluster (real)
 CLUSTER_IMAGES = ("generated", "real")
+# lasium.augment: every task image under its own random augmentation of these ranges
+# (fewgen_tf.data.augment.AugmentationRanges.<kind>), or none
+TASK_AUGMENTS = ("none", "characters", "natural")
 
 
 def add_lasium(config: ml_collections.ConfigDict, generator: str = "vae",
@@ -30,6 +33,7 @@ def add_lasium(config: ml_collections.ConfigDict, generator: str = "vae",
     config.lasium.translate = 0              # +- pixels of random shift of generated queries
     config.lasium.vae_real_anchors = True    # vae, augintae: anchors = encodings of real images
     config.lasium.cluster_images = "generated"  # cluster: generated | real (CLUSTER_IMAGES)
+    config.lasium.augment = "none"           # none | characters | natural (TASK_AUGMENTS)
     return config
 
 
@@ -42,6 +46,7 @@ LASIUM_RULES = {
     "lasium.translate": config_lib.integer(0),
     "lasium.vae_real_anchors": config_lib.boolean(),
     "lasium.cluster_images": config_lib.one_of(CLUSTER_IMAGES),
+    "lasium.augment": config_lib.one_of(TASK_AUGMENTS),
 }
 
 

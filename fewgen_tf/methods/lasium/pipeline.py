@@ -24,6 +24,7 @@ from absl import logging
 
 from fewgen_tf import export, progress, visualize
 from fewgen_tf import workdir as workdir_lib
+from fewgen_tf.data import augment as augment_lib
 from fewgen_tf.data import episodes, registry
 from fewgen_tf.errors import DataError
 from fewgen_tf.generators import registry as generator_registry
@@ -44,7 +45,15 @@ def make_task_sampler(config, generator, train_split, image_clusters=None):
     return LatentTaskSampler(generator, train.ways, train.shots, train.queries,
                              lasium.strategy, lasium.variance, lasium.alpha, lasium.epsilon,
                              lasium.max_resamples, lasium.translate, real_images=real,
-                             image_clusters=image_clusters)
+                             image_clusters=image_clusters, augment=task_augmentation(lasium))
+
+
+def task_augmentation(lasium):
+    """The AugmentationRanges of `lasium.augment` (characters / natural), or None."""
+    kind = lasium.get("augment", "none")
+    if kind == "none":
+        return None
+    return getattr(augment_lib.AugmentationRanges, kind)()
 
 
 def train_image_clusters(config, workdir, images):

@@ -8,7 +8,11 @@ encodings of N random real unlabeled images and uses each real image itself as i
 class's first support sample. Optionally, generated query images are shifted by a
 random integer translation of up to `translate` pixels (the reference code's +-5 px on
 28x28). Latents are computed per task, then the images of a whole meta-batch are
-generated in one generator call.
+generated in one generator call. Optionally (`augment`, `lasium.augment`), every task
+image, support and query, then goes through its own random affine augmentation
+(fewgen_tf.data.augment's ranges: rotation, shear, scale, translation), so that the
+meta-learner sees each pseudo-class under the deformations a new drawer would make:
+UMTRA's augmented tasks (Khodadadeh et al. 2019) on top of the generator's variation.
 
 Strategy `cluster` (a class-conditional generator such as COLA): the task's N classes
 are N distinct clusters chosen from (s, i), and all K + Q images of class j are decoded
@@ -25,6 +29,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from fewgen_tf.data import augment as augment_lib
 from fewgen_tf.errors import ConfigError
 from fewgen_tf.methods.lasium import strategies
 from fewgen_tf.methods.lasium.config import check_strategy
@@ -69,7 +74,9 @@ class LatentTaskSampler:
     def __init__(self, generator, ways: int, shots: int, queries: int, strategy: str = "n",
                  variance: float = 0.5, alpha: float = 0.2, epsilon: float = 0.0,
                  max_resamples: int = 1000, translate: int = 0, real_images=None,
-                 image_clusters=None):
+                 image_clusters=None, augment=None):
+        """`augment`: None, or the `augment_lib.AugmentationRanges` every task image is
+        augmented with (its own parameters per image, a pure function of the task seed)."""
         check_strategy(strategy, ways)
         self.members = None
         if strategy == strategies.CLUSTER:
@@ -91,6 +98,7 @@ class LatentTaskSampler:
         self.ways, self.shots, self.queries = ways, shots, queries
         self.strategy, self.variance, self.alpha = strategy, variance, alpha
         self.epsilon, self.max_resamples, self.translate = epsilon, max_resamples, translate
+        self.augment = augment
         self.real_images = None if real_images is None else tf.constant(real_images)
 
     # ------------------------------------------------------------------ per task
@@ -169,6 +177,10 @@ class LatentTaskSampler:
                                                  maxval=self.translate + 1, dtype=tf.int32)
             flat = tf.reshape(query, [-1, *image_shape])
             query = tf.reshape(translate_images(flat, shifts), tf.shape(query))
+        if self.augment is not None:
+            support = self._augmented(support, seeds, 3)
+            if self.queries:
+                query = self._augmented(query, seeds, 4)
         labels = tf.range(n, dtype=tf.int32)
         return {
             "support_images": support,
@@ -176,6 +188,21 @@ class LatentTaskSampler:
             "query_images": query,
             "query_labels": tf.tile(tf.repeat(labels, self.queries)[None], [batch, 1]),
         }
+
+    def _augmented(self, images, seeds, stream):
+        """[B, M, H, W, C] images, each under its own random augmentation; task b's
+        parameters come from its own seed, so a task is augmented alike in a batch and
+        alone."""
+        count = tf.shape(images)[1]
+        params = tf.map_fn(
+            lambda seed: augment_lib.sample_parameters(
+                self.augment, count, tf.random.experimental.stateless_fold_in(seed, stream)),
+            tf.cast(seeds, tf.int64),
+            fn_output_signature={name: tf.float32 for name in augment_lib.PARAMETER_NAMES})
+        params = {name: tf.reshape(value, [-1]) for name, value in params.items()}
+        flat = tf.reshape(images, [-1, *images.shape[2:]])
+        out = augment_lib.apply(flat, params, self.augment.fill)
+        return tf.reshape(tf.cast(out, images.dtype), tf.shape(images))
 
     def task_seed(self, seed, index):
         return tf.stack([tf.cast(seed, tf.int64), tf.cast(index, tf.int64)])
