@@ -34,6 +34,14 @@ def test_gan_mode_episodes_shapes_labels_and_determinism():
     alone = sampler.sample_task(9, 6)  # task 6 of stream 9 = the batch's second task
     np.testing.assert_allclose(alone["support_images"].numpy(),
                                batch["support_images"][1].numpy(), atol=1e-5)
+    # its queries' random shifts come from its own seed too: alike in the batch and alone
+    np.testing.assert_allclose(alone["query_images"].numpy(),
+                               batch["query_images"][1].numpy(), atol=1e-5)
+    unshifted = LatentTaskSampler(sampler.generator, 4, 2, 3, "ro", alpha=0.3, epsilon=20.0)
+    plain = unshifted.sample_task(9, 6)
+    np.testing.assert_allclose(plain["support_images"].numpy(),
+                               alone["support_images"].numpy(), atol=1e-5)
+    assert not np.allclose(plain["query_images"].numpy(), alone["query_images"].numpy())
     again = sampler.sample_task(9, 6)
     np.testing.assert_array_equal(alone["query_images"].numpy(), again["query_images"].numpy())
     other = sampler.sample_task(10, 6)

@@ -171,12 +171,15 @@ class LatentTaskSampler:
         support = tf.reshape(images[:, :, :self.shots], [batch, n * self.shots, *image_shape])
         query = tf.reshape(images[:, :, self.shots:], [batch, n * self.queries, *image_shape])
         if self.translate and self.queries:
-            shift_seed = tf.random.experimental.stateless_fold_in(seeds[0], 2)
-            shifts = tf.random.stateless_uniform([batch * n * self.queries, 2], seed=shift_seed,
-                                                 minval=-self.translate,
-                                                 maxval=self.translate + 1, dtype=tf.int32)
+            # each task's shifts from its own seed: alike in a meta-batch and alone
+            shifts = tf.map_fn(
+                lambda seed: tf.random.stateless_uniform(
+                    [n * self.queries, 2], seed=tf.random.experimental.stateless_fold_in(seed, 2),
+                    minval=-self.translate, maxval=self.translate + 1, dtype=tf.int32),
+                tf.cast(seeds, tf.int64), fn_output_signature=tf.int32)
             flat = tf.reshape(query, [-1, *image_shape])
-            query = tf.reshape(translate_images(flat, shifts), tf.shape(query))
+            query = tf.reshape(translate_images(flat, tf.reshape(shifts, [-1, 2])),
+                               tf.shape(query))
         if self.augment is not None:
             support = self._augmented(support, seeds, 3)
             if self.queries:
