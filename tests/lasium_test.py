@@ -63,6 +63,19 @@ def test_vae_mode_support_is_the_real_image(real_images):
         LatentTaskSampler(msgan.omniglot_msgan(latent_dim=8), 5, 1, 2, real_images=real_images)
 
 
+def _run_tiny_meta_learning(config, tmp_path):
+    """The pipeline on `config` with a tiny meta-learning stage: 4 iterations of an
+    8-filter conv4, 12 evaluation tasks (the end-to-end tests' budget)."""
+    config.meta.filters = 8
+    config.meta.iterations = 4
+    config.train.queries = 2
+    config.train.steps_per_epoch = 2
+    config.train.val_tasks = 8
+    config.eval.num_tasks = 12
+    config.eval.queries = 3
+    return pipelines.run(config, str(tmp_path))
+
+
 def test_translate_images_by_hand():
     image = np.zeros((1, 5, 5, 1), np.float32)
     image[0, 2, 2, 0] = 1.0
@@ -154,14 +167,7 @@ def test_lasium_pipeline_end_to_end_on_a_tiny_budget(tmp_path, generator):
     config.generator.latent_dim = 16
     config.lasium.epsilon = 1.0 if generator == "msgan" else 0.0
     config.lasium.translate = 2
-    config.meta.filters = 8
-    config.meta.iterations = 4
-    config.train.queries = 2
-    config.train.steps_per_epoch = 2
-    config.train.val_tasks = 8
-    config.eval.num_tasks = 12
-    config.eval.queries = 3
-    result = pipelines.run(config, str(tmp_path))
+    result = _run_tiny_meta_learning(config, tmp_path)
     assert json.loads((tmp_path / "eval.json").read_text())["n"] == 12 and result["mean"] > 0
     samples = sorted(p.name for p in (tmp_path / "samples").iterdir())
     assert samples == ["generator_epoch0001.png", "generator_epoch0002.png", "tasks.png"]
@@ -329,14 +335,7 @@ def test_lasium_on_real_images_grouped_by_cola_clusters_end_to_end(tmp_path):
     config.cola.cluster_batch_size = 32
     config.cola.cluster_epochs = 1
     config.cola.sample_images = 2
-    config.meta.filters = 8
-    config.meta.iterations = 4
-    config.train.queries = 2
-    config.train.steps_per_epoch = 2
-    config.train.val_tasks = 8
-    config.eval.num_tasks = 12
-    config.eval.queries = 3
-    result = pipelines.run(config, str(tmp_path))
+    result = _run_tiny_meta_learning(config, tmp_path)
     assert json.loads((tmp_path / "eval.json").read_text())["n"] == 12 and result["mean"] > 0
     for name in ("classifier", "generator", "task_sampler"):
         assert (tmp_path / "export" / name / "1" / "saved_model.pb").exists()
