@@ -232,6 +232,11 @@ def add_meta_learning(config: ml_collections.ConfigDict,
     # features) | zero | auto (learned when N == train.ways, else zero).
     # Training is unchanged.
     config.meta.head_init = "auto"
+    # ProtoNets at TEST time only: soft k-means refinements of the prototypes by the
+    # task's unlabelled queries (fewgen_tf/meta/protonets.py; Ren et al. 2018 eq. 1-2).
+    # 0: the inductive classifier. A query's logits then depend on the other queries
+    # (as they already do through batch-norm statistics).
+    config.meta.transductive_steps = 0
 
     config.train = ml_collections.ConfigDict()
     config.train.ways = 5
@@ -273,6 +278,7 @@ META_RULES = {
     "meta.bn_epsilon": POSITIVE,
     "meta.jit_compile": boolean(),
     "meta.head_init": one_of(META_HEAD_INITS),
+    "meta.transductive_steps": integer(0),
     "train.ways": integer(1),
     "train.shots": integer(1),
     "train.queries": integer(1),
@@ -303,6 +309,9 @@ def check_meta_learning(config) -> None:
             "supervised_baseline"):
         raise ConfigError("eval.supervised_baseline: the supervised pipeline is that baseline "
                           "itself; leave it False (eval.untrained_baseline still applies)")
+    if meta and algorithm != "protonets" and meta.get("transductive_steps", 0):
+        raise ConfigError(f"meta.transductive_steps refines ProtoNets' prototypes; "
+                          f"meta.algorithm is {algorithm!r}: leave it 0")
     found, size = lookup(config, "data.image_size")
     if meta and meta.get("backbone", "conv4") == "conv4" and found and size < CONV4_MIN_IMAGE_SIZE:
         raise ConfigError(f"meta.backbone 'conv4' halves the image 4 times: it needs "

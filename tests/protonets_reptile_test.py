@@ -29,6 +29,37 @@ def test_protonets_task_logits_use_the_network_embedding():
     np.testing.assert_allclose(logits.numpy(), [[-1.0, -5.0]])
 
 
+def test_transductive_prototypes_by_hand():
+    """One soft k-means step (Ren et al. 2018 eq. 1-2) computed by hand; training
+    ignores it."""
+    support = np.array([[0.0, 0.0], [0.0, 2.0]])
+    labels = np.array([0, 1])
+    query = np.array([[0.0, 0.5], [1.0, 2.0]])
+    # By hand: weights softmax(-|q - p|^2) against the support prototypes, then each
+    # prototype = (its support + weighted queries) / (1 + summed weights).
+    p = support.copy()
+    for _ in range(2):
+        d = ((query[:, None, :] - p[None]) ** 2).sum(-1)
+        w = _softmax(-d)
+        p = (support + w.T @ query) / (1 + w.sum(0))[:, None]
+    expected = -((query[:, None, :] - p[None]) ** 2).sum(-1)
+    logits = prototype_logits(tf.constant(support), tf.constant(labels), tf.constant(query), 2,
+                              transductive_steps=2).numpy()
+    np.testing.assert_allclose(logits, expected, rtol=1e-6)
+    plain = prototype_logits(tf.constant(support), tf.constant(labels), tf.constant(query), 2)
+    np.testing.assert_allclose(plain.numpy(), [[-0.25, -2.25], [-5.0, -1.0]])
+
+    net = keras.Sequential([keras.Input((1, 2, 1)), keras.layers.Flatten()])
+    model = ProtoNets(net, 2, transductive_steps=2)
+    weights, non_trainable = model.current_weights()
+    args = (weights, non_trainable, tf.reshape(tf.constant(support, tf.float32), (2, 1, 2, 1)),
+            tf.constant(labels, tf.int32), tf.reshape(tf.constant(query, tf.float32), (2, 1, 2, 1)))
+    np.testing.assert_allclose(model.task_logits(*args, training=False).numpy(), expected,
+                               rtol=1e-5)
+    np.testing.assert_allclose(model.task_logits(*args, training=True).numpy(), plain.numpy(),
+                               rtol=1e-6)
+
+
 def _softmax(z):
     e = np.exp(z - z.max(-1, keepdims=True))
     return e / e.sum(-1, keepdims=True)
@@ -68,3 +99,52 @@ def test_reptile_outer_update_by_hand():
     model.train_step({k: tf.constant(v) for k, v in episodes.items()})
     np.testing.assert_allclose(net.trainable_variables[0].numpy(), expected_w, rtol=1e-10)
     np.testing.assert_allclose(net.trainable_variables[1].numpy(), expected_b, rtol=1e-10)
+
+
+def test_config_checks_of_transductive_steps():
+    import pytest
+
+    from fewgen_tf import config as config_lib
+    from fewgen_tf.config import add_meta_learning, base_config
+    from fewgen_tf.errors import ConfigError
+
+    config = add_meta_learning(base_config(), "protonets")
+    assert config.meta.transductive_steps == 0
+    config.meta.transductive_steps = 3
+    config_lib.check_config(config)
+    config.meta.transductive_steps = -1
+    with pytest.raises(ConfigError, match="meta.transductive_steps"):
+        config_lib.check_config(config)
+    config = add_meta_learning(base_config(), "maml")
+    config.meta.transductive_steps = 2
+    with pytest.raises(ConfigError, match="meta.transductive_steps refines ProtoNets' "
+                                          "prototypes; meta.algorithm is 'maml'"):
+        config_lib.check_config(config)
+
+
+def test_exported_classify_refines_prototypes_as_evaluation_does(tmp_path):
+    """The served classifier and the evaluation answer a task with the same logits
+    (one code path: task_logits with training=False)."""
+    from fewgen_tf import export
+    from fewgen_tf.config import add_meta_learning, base_config
+    from fewgen_tf.meta import factory
+
+    config = add_meta_learning(base_config(), "protonets")
+    config.meta.filters = 4
+    config.meta.transductive_steps = 3
+    learner = factory.build_learner(config, (28, 28, 1))
+    r = np.random.default_rng(3)
+    support = r.uniform(size=(3, 28, 28, 1)).astype(np.float32)
+    labels = np.array([0, 1, 2], np.int32)
+    query = r.uniform(size=(6, 28, 28, 1)).astype(np.float32)
+    path = export.export_classifier(learner, str(tmp_path / "classifier"))
+    served = tf.saved_model.load(path).signatures["classify"](
+        support_images=tf.constant(support), support_labels=tf.constant(labels),
+        query_images=tf.constant(query))["logits"].numpy()
+    weights, non_trainable = learner.current_weights()
+    direct = learner.task_logits(weights, non_trainable, support, labels, query,
+                                 training=False).numpy()
+    plain = learner.task_logits(weights, non_trainable, support, labels, query,
+                                training=True).numpy()
+    np.testing.assert_allclose(served, direct, rtol=1e-4, atol=1e-4)
+    assert not np.allclose(direct, plain)  # the refinement changed the logits
