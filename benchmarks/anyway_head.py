@@ -3,18 +3,19 @@ the test-time head `meta.head_init` (fewgen_tf/meta/heads.py) on the fixed test 
 a finished MAML / FO-MAML / Reptile run (LASIUM or supervised); a ProtoNets run answers
 rows WAYS:prototypes (its own head), e.g. its 5-shot or 20-way accuracy.
 
-For each row WAYS:HEAD_INIT[:STEPS] (default: 5-way with the learned, prototypes and zero heads,
+For each row WAYS:HEAD_INIT[:tSTEPS][:sPIXELS] (default: 5-way with the learned, prototypes and zero heads,
 20-way with prototypes and zero) the run's learner, restored to the weights it
 evaluated, answers the first `--num_tasks` test episodes of `eval.seed` (the tasks of
 the run's own eval.json when WAYS, shots and queries are the run's), adapting
 `eval.inner_steps` steps. One JSON line per row: accuracy mean +- CI95, and the paired
 difference to the first row of the same WAYS (the same tasks: their difficulty cancels).
-STEPS (ProtoNets only) sets `meta.transductive_steps`, the test-time soft k-means
-refinements of the prototypes by the queries (0 or absent: the run's own value).
+ProtoNets only: tSTEPS sets `meta.transductive_steps` (test-time soft k-means
+refinements of the prototypes by the queries), sPIXELS `meta.test_shifts` (test-time
+averaging of each embedding over 4 shifts by PIXELS); absent: the run's own values.
 
   FEWGEN_DATA_DIR=../shared/data python benchmarks/anyway_head.py --workdir=RUN \
       [--rows=5:learned,5:prototypes,5:zero,20:prototypes,20:zero] [--num_tasks=1000]
-  ... --workdir=PROTONETS_RUN --rows=5:prototypes,5:prototypes:1,5:prototypes:5 --split=val
+  ... --workdir=PROTONETS_RUN --rows=5:prototypes,5:prototypes:t1,5:prototypes:t3:s1 --split=val
 """
 
 import json
@@ -26,15 +27,16 @@ from absl import app, flags
 flags.DEFINE_string("workdir", None, "a finished meta-learning run (config.json, checkpoints/)",
                     required=True)
 flags.DEFINE_list("rows", ["5:learned", "5:prototypes", "5:zero", "20:prototypes", "20:zero"],
-                  "WAYS:HEAD_INIT[:STEPS] rows")
+                  "WAYS:HEAD_INIT[:tSTEPS][:sPIXELS] rows")
 flags.DEFINE_integer("num_tasks", 0, "test tasks per row (0: the run's eval.num_tasks)")
 flags.DEFINE_integer("shots", 0, "shots (0: the run's eval.shots)")
 flags.DEFINE_integer("queries", 0, "queries per class (0: the run's eval.queries)")
 flags.DEFINE_string("split", "test", "the class split whose tasks are answered: test or val")
 FLAGS = flags.FLAGS
+TEST_TIME_OPTIONS = {"t": "transductive_steps", "s": "test_shifts"}  # ProtoNets' meta.* keys
 
 def parse_rows(rows):
-    """[(ways, head_init, transductive_steps or None)] from 'WAYS:HEAD_INIT[:STEPS]'
+    """[(ways, head_init, {meta overrides})] from 'WAYS:HEAD_INIT[:tSTEPS][:sPIXELS]'
     strings, checked before anything loads."""
     from fewgen_tf.meta import heads
 
@@ -42,15 +44,18 @@ def parse_rows(rows):
 
     parsed = []
     for row in rows:
-        ways, _, rest = row.partition(":")
-        head_init, _, steps = rest.partition(":")
+        ways, head_init, *extras = row.split(":")
         if not ways.isdigit() or int(ways) < 2:
             raise app.UsageError(f"row {row!r}: WAYS must be an integer >= 2")
-        if steps and not steps.isdigit():
-            raise app.UsageError(f"row {row!r}: STEPS must be an integer >= 0")
+        overrides = {}
+        for extra in extras:
+            key = TEST_TIME_OPTIONS.get(extra[:1])
+            if key is None or not extra[1:].isdigit():
+                raise app.UsageError(f"row {row!r}: {extra!r} is not tSTEPS or sPIXELS "
+                                     "(e.g. t3, s1)")
+            overrides[key] = int(extra[1:])
         try:
-            parsed.append((int(ways), heads.check_head_init(head_init),
-                           int(steps) if steps else None))
+            parsed.append((int(ways), heads.check_head_init(head_init), overrides))
         except ConfigError as error:
             raise app.UsageError(f"row {row!r}: {error}") from None
     return parsed
@@ -72,9 +77,8 @@ def main(argv):
         raise app.UsageError(f"the run in {FLAGS.workdir} is meta.algorithm {algorithm!r}: "
                              f"test-time heads apply to {', '.join(ADAPTING_ALGORITHMS)} "
                              "(and ProtoNets' prototypes) only")
-    if algorithm != "protonets" and any(steps for _, _, steps in rows):
-        raise app.UsageError("row STEPS (transductive prototype refinement) applies to a "
-                             "ProtoNets run only")
+    if algorithm != "protonets" and any(overrides for _, _, overrides in rows):
+        raise app.UsageError("row options tSTEPS / sPIXELS apply to a ProtoNets run only")
     trained_ways = run["train"]["ways"] if algorithm != "scratch" else run["eval"]["ways"]
     for ways, head_init, _ in rows:
         if head_init == "learned" and ways != trained_ways:
@@ -92,8 +96,7 @@ def main(argv):
         data["root"] = os.environ.get("FEWGEN_DATA_DIR", "")
     split = registry.load_splits(ml_collections.ConfigDict(data))[FLAGS.split]
     firsts = {}
-    for ways, head_init, steps in rows:
-        overrides = {} if steps is None else {"transductive_steps": steps}
+    for ways, head_init, overrides in rows:
         config, learner = learner_of_run(FLAGS.workdir, split.image_shape, head_init=head_init,
                                          **overrides)
         eval_config = config.eval
@@ -105,14 +108,17 @@ def main(argv):
         accuracies = evaluation.task_accuracies(learner, split, eval_config, FLAGS.split,
                                                 num_tasks=num_tasks,
                                                 what=f"{ways}-way {head_init}")
-        label = head_init if steps is None else f"{head_init}:{steps}"
+        label = ":".join([head_init] + [f"{k}{overrides[v]}" for k, v in TEST_TIME_OPTIONS.items()
+                                        if v in overrides])
         line = dict(fewshot.accuracy_summary(accuracies), ways=ways, head_init=head_init,
                     shots=eval_config.shots, queries=eval_config.queries,
                     inner_steps=eval_config.inner_steps, seed=eval_config.seed,
                     transductive_steps=config.meta.get("transductive_steps", 0),
+                    test_shifts=config.meta.get("test_shifts", 0),
                     split=FLAGS.split, algorithm=algorithm, trained_ways=trained_ways,
                     seconds=round(time.time() - start, 1), workdir=FLAGS.workdir)
         line["accuracy"] = fewshot.format_accuracy(line)
+        line["row"] = f"{ways}:{label}"
         if ways in firsts:
             first_label, first = firsts[ways]
             line[f"minus_{first_label}"] = fewshot.paired_difference(accuracies, first)

@@ -237,6 +237,9 @@ def add_meta_learning(config: ml_collections.ConfigDict,
     # 0: the inductive classifier. A query's logits then depend on the other queries
     # (as they already do through batch-norm statistics).
     config.meta.transductive_steps = 0
+    # ProtoNets at TEST time only: each embedding the mean over the image and its four
+    # shifts by this many pixels (0: none; fewgen_tf/data/shift.py).
+    config.meta.test_shifts = 0
 
     config.train = ml_collections.ConfigDict()
     config.train.ways = 5
@@ -279,6 +282,7 @@ META_RULES = {
     "meta.jit_compile": boolean(),
     "meta.head_init": one_of(META_HEAD_INITS),
     "meta.transductive_steps": integer(0),
+    "meta.test_shifts": integer(0),
     "train.ways": integer(1),
     "train.shots": integer(1),
     "train.queries": integer(1),
@@ -309,9 +313,10 @@ def check_meta_learning(config) -> None:
             "supervised_baseline"):
         raise ConfigError("eval.supervised_baseline: the supervised pipeline is that baseline "
                           "itself; leave it False (eval.untrained_baseline still applies)")
-    if meta and algorithm != "protonets" and meta.get("transductive_steps", 0):
-        raise ConfigError(f"meta.transductive_steps refines ProtoNets' prototypes; "
-                          f"meta.algorithm is {algorithm!r}: leave it 0")
+    for key in ("transductive_steps", "test_shifts"):
+        if meta and algorithm != "protonets" and meta.get(key, 0):
+            raise ConfigError(f"meta.{key} is a test-time option of ProtoNets' prototypes; "
+                              f"meta.algorithm is {algorithm!r}: leave it 0")
     found, size = lookup(config, "data.image_size")
     if meta and meta.get("backbone", "conv4") == "conv4" and found and size < CONV4_MIN_IMAGE_SIZE:
         raise ConfigError(f"meta.backbone 'conv4' halves the image 4 times: it needs "

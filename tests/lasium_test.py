@@ -14,7 +14,8 @@ from fewgen_tf.methods.lasium.config import add_lasium
 from fewgen_tf.data import registry, synthetic
 from fewgen_tf.errors import ConfigError
 from fewgen_tf.generators import msgan, pretrained, vae
-from fewgen_tf.methods.lasium.tasks import LatentTaskSampler, translate_images
+from fewgen_tf.data.shift import translate_images
+from fewgen_tf.methods.lasium.tasks import LatentTaskSampler
 from fewgen_tf.stages.generator import generator_of_run, train_generator
 
 

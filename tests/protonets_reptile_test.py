@@ -117,9 +117,38 @@ def test_config_checks_of_transductive_steps():
         config_lib.check_config(config)
     config = add_meta_learning(base_config(), "maml")
     config.meta.transductive_steps = 2
-    with pytest.raises(ConfigError, match="meta.transductive_steps refines ProtoNets' "
-                                          "prototypes; meta.algorithm is 'maml'"):
+    with pytest.raises(ConfigError, match="meta.transductive_steps is a test-time option of "
+                                          "ProtoNets' prototypes; meta.algorithm is 'maml'"):
         config_lib.check_config(config)
+    config.meta.transductive_steps = 0
+    config.meta.test_shifts = 1
+    with pytest.raises(ConfigError, match="meta.test_shifts is a test-time option"):
+        config_lib.check_config(config)
+
+
+def test_test_shifts_average_the_embeddings_of_shifted_copies():
+    """By hand: a one-pixel image's embedding (identity net) averaged over the image and
+    its four 1-px shifts (edges repeated); training embeds the image alone."""
+    from fewgen_tf.data.shift import translate_images
+
+    net = keras.Sequential([keras.Input((3, 3, 1)), keras.layers.Flatten()])
+    model = ProtoNets(net, 2, test_shifts=1)
+    image = np.zeros((1, 3, 3, 1), np.float32)
+    image[0, 1, 2, 0] = 1.0  # row 1, column 2
+    weights, non_trainable = model.current_weights()
+    moved = [translate_images(tf.constant(image), tf.constant([offset])).numpy()
+             for offset in ([0, 0], [1, 0], [-1, 0], [0, 1], [0, -1])]
+    expected = np.mean(moved, axis=0).reshape(1, 9)
+    got = model.embed(weights, non_trainable, tf.constant(image), training=False).numpy()
+    np.testing.assert_allclose(got, expected)
+    # by hand (output pixel x reads input x - shift, clamped to the edge): unshifted and
+    # -1 px in x keep the pixel at (1, 2); -1 px in x also copies it to (1, 1); +1 px in
+    # x loses it; +-1 px in y move it to (2, 2) and (0, 2)
+    np.testing.assert_allclose(expected.reshape(3, 3),
+                               [[0, 0, 0.2], [0, 0.2, 0.4], [0, 0, 0.2]], atol=1e-7)
+    np.testing.assert_allclose(
+        model.embed(weights, non_trainable, tf.constant(image), training=True).numpy(),
+        image.reshape(1, 9))
 
 
 def test_exported_classify_refines_prototypes_as_evaluation_does(tmp_path):
@@ -132,6 +161,7 @@ def test_exported_classify_refines_prototypes_as_evaluation_does(tmp_path):
     config = add_meta_learning(base_config(), "protonets")
     config.meta.filters = 4
     config.meta.transductive_steps = 3
+    config.meta.test_shifts = 2
     learner = factory.build_learner(config, (28, 28, 1))
     r = np.random.default_rng(3)
     support = r.uniform(size=(3, 28, 28, 1)).astype(np.float32)

@@ -33,6 +33,7 @@ def build_learner(config, image_shape):
     if algorithm == "protonets":
         learner = ProtoNets(backbones.embedding(image_shape, **net_options), train_ways,
                             transductive_steps=meta.get("transductive_steps", 0),
+                            test_shifts=meta.get("test_shifts", 0),
                             name="protonets")
         optimizer = keras.optimizers.Adam(meta.meta_lr)
     elif algorithm in ("maml", "fomaml"):

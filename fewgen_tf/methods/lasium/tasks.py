@@ -25,24 +25,14 @@ images, its first K always distinct): CACTUs' pseudo-labelled tasks (Hsu et al. 
 with the generator's clusters, nothing decoded.
 """
 
-import keras
 import numpy as np
 import tensorflow as tf
 
 from fewgen_tf.data import augment as augment_lib
+from fewgen_tf.data.shift import translate_images
 from fewgen_tf.errors import ConfigError
 from fewgen_tf.methods.lasium import strategies
 from fewgen_tf.methods.lasium.config import check_strategy
-
-
-def translate_images(images, shifts):
-    """Shift each image by integer (dx, dy) pixels, edges repeated (`shifts` [B, 2])."""
-    shifts = tf.cast(shifts, tf.float32)
-    ones, zeros = tf.ones_like(shifts[:, 0]), tf.zeros_like(shifts[:, 0])
-    transform = tf.stack([ones, zeros, -shifts[:, 0], zeros, ones, -shifts[:, 1], zeros, zeros],
-                         axis=1)
-    return keras.ops.image.affine_transform(images, transform, interpolation="nearest",
-                                            fill_mode="nearest", data_format="channels_last")
 
 
 def cluster_members(image_clusters, real_images, num_clusters: int, ways: int):
