@@ -218,6 +218,8 @@ def add_meta_learning(config: ml_collections.ConfigDict,
     config.meta.inner_steps = 5          # inner steps during meta-training
     config.meta.meta_lr = 1e-3           # Adam learning rate of the outer update
     config.meta.meta_step_size = 1.0     # Reptile: theta += step * mean(phi - theta)
+    config.meta.lr_halvings = 0          # outer rate halved this often, equal intervals of
+                                         # meta.iterations (Snell et al.: every 2000 episodes)
     config.meta.scratch_lr = 0.1         # from-scratch baseline: SGD step size
     config.meta.scratch_steps = 100      # from-scratch baseline: steps per test task
     config.meta.backbone = "conv4"       # conv4 (max-pool) | strided4 (the LASIUM authors')
@@ -273,6 +275,7 @@ META_RULES = {
     "meta.inner_steps": integer(0),
     "meta.meta_lr": POSITIVE,
     "meta.meta_step_size": POSITIVE,
+    "meta.lr_halvings": integer(0),
     "meta.scratch_lr": POSITIVE,
     "meta.scratch_steps": integer(0),
     "meta.backbone": one_of(META_BACKBONES),
@@ -313,6 +316,9 @@ def check_meta_learning(config) -> None:
             "supervised_baseline"):
         raise ConfigError("eval.supervised_baseline: the supervised pipeline is that baseline "
                           "itself; leave it False (eval.untrained_baseline still applies)")
+    if meta and algorithm == "scratch" and meta.get("lr_halvings", 0):
+        raise ConfigError("meta.lr_halvings halves the outer (meta) learning rate; the "
+                          "scratch baseline has no meta-training: leave it 0")
     for key in ("transductive_steps", "test_shifts"):
         if meta and algorithm != "protonets" and meta.get(key, 0):
             raise ConfigError(f"meta.{key} is a test-time option of ProtoNets' prototypes; "

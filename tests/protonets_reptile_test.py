@@ -178,3 +178,30 @@ def test_exported_classify_refines_prototypes_as_evaluation_does(tmp_path):
                                 training=True).numpy()
     np.testing.assert_allclose(served, direct, rtol=1e-4, atol=1e-4)
     assert not np.allclose(direct, plain)  # the refinement changed the logits
+
+
+def test_lr_halvings_halve_the_outer_rate_at_equal_intervals():
+    import pytest
+
+    from fewgen_tf import config as config_lib
+    from fewgen_tf.config import add_meta_learning, base_config
+    from fewgen_tf.errors import ConfigError
+    from fewgen_tf.meta import factory
+
+    config = add_meta_learning(base_config(), "protonets")
+    config.meta.filters = 4
+    config.meta.iterations = 6000
+    config.meta.lr_halvings = 2
+    optimizer = factory.build_learner(config, (28, 28, 1)).optimizer
+    rate, schedule = optimizer.learning_rate, optimizer._learning_rate
+    # fewgen_tf/schedules.py: boundaries 2000 and 4000 (PiecewiseConstantDecay: the rate
+    # changes after the boundary step)
+    assert [float(schedule(step)) for step in (0, 2000, 2001, 4000, 4001, 5999)] == pytest.approx(
+        [1e-3, 1e-3, 5e-4, 5e-4, 2.5e-4, 2.5e-4])
+    assert float(rate) == pytest.approx(1e-3)  # at step 0
+    config.meta.lr_halvings = 0
+    assert float(factory.build_learner(config, (28, 28, 1)).optimizer.learning_rate) == 1e-3
+    config = add_meta_learning(base_config(), "scratch")
+    config.meta.lr_halvings = 1
+    with pytest.raises(ConfigError, match="meta.lr_halvings halves the outer"):
+        config_lib.check_config(config)

@@ -3,6 +3,7 @@
 import keras
 
 from fewgen_tf import config as config_lib
+from fewgen_tf import schedules
 from fewgen_tf.nets import backbones
 from fewgen_tf.meta.maml import MAML
 from fewgen_tf.meta.protonets import ProtoNets
@@ -26,6 +27,12 @@ def build_learner(config, image_shape):
                        bn_epsilon=meta.get("bn_epsilon", 1e-3))
 
     head_init = meta.get("head_init", "auto")  # config.json of earlier runs: absent
+    halvings = meta.get("lr_halvings", 0)
+
+    def outer_rate(rate):
+        """The outer learning rate, halved `meta.lr_halvings` times at equal intervals of
+        meta.iterations (Snell et al.'s ProtoNets: halved every 2000 episodes)."""
+        return schedules.halving_schedule(rate, meta.iterations, halvings)
 
     def classifier(ways):
         return backbones.classifier(image_shape, ways, **net_options)
@@ -35,20 +42,20 @@ def build_learner(config, image_shape):
                             transductive_steps=meta.get("transductive_steps", 0),
                             test_shifts=meta.get("test_shifts", 0),
                             name="protonets")
-        optimizer = keras.optimizers.Adam(meta.meta_lr)
+        optimizer = keras.optimizers.Adam(outer_rate(meta.meta_lr))
     elif algorithm in ("maml", "fomaml"):
         learner = MAML(classifier(train_ways), train_ways,
                        inner_lr=meta.inner_lr, inner_steps=meta.inner_steps,
                        eval_inner_steps=config.eval.inner_steps,
                        first_order=algorithm == "fomaml", head_init=head_init,
                        name=algorithm)
-        optimizer = keras.optimizers.Adam(meta.meta_lr)
+        optimizer = keras.optimizers.Adam(outer_rate(meta.meta_lr))
     elif algorithm == "reptile":
         learner = Reptile(classifier(train_ways),
                           train_ways, inner_lr=meta.inner_lr, inner_steps=meta.inner_steps,
                           eval_inner_steps=config.eval.inner_steps, head_init=head_init,
                           name="reptile")
-        optimizer = keras.optimizers.SGD(meta.meta_step_size)
+        optimizer = keras.optimizers.SGD(outer_rate(meta.meta_step_size))
     else:
         learner = Scratch(classifier(eval_ways), eval_ways,
                           lr=meta.scratch_lr, steps=meta.scratch_steps, head_init=head_init,
