@@ -200,7 +200,8 @@ def test_lr_halvings_halve_the_outer_rate_at_equal_intervals():
         [1e-3, 1e-3, 5e-4, 5e-4, 2.5e-4, 2.5e-4])
     assert float(rate) == pytest.approx(1e-3)  # at step 0
     config.meta.lr_halvings = 0
-    assert float(factory.build_learner(config, (28, 28, 1)).optimizer.learning_rate) == 1e-3
+    assert float(factory.build_learner(config, (28, 28, 1)).optimizer.learning_rate) == pytest.approx(
+        1e-3)
     config = add_meta_learning(base_config(), "scratch")
     config.meta.lr_halvings = 1
     with pytest.raises(ConfigError, match="meta.lr_halvings halves the outer"):
