@@ -35,6 +35,13 @@ from fewgen_tf.methods.lasium import strategies
 from fewgen_tf.methods.lasium.config import check_strategy
 
 
+def per_task_draws(seeds, stream: int, draw, output_signature):
+    """`draw(seed)` for each task of a batch, from the task's own seed [B, 2] folded with
+    `stream`: a task's random draws are the same in any meta-batch and alone."""
+    return tf.map_fn(lambda seed: draw(tf.random.experimental.stateless_fold_in(seed, stream)),
+                     tf.cast(seeds, tf.int64), fn_output_signature=output_signature)
+
+
 def cluster_members(image_clusters, real_images, num_clusters: int, ways: int):
     """(members [K, M] image indices padded with 0, counts [K], usable [U] the clusters of
     at least two images) from each real image's cluster; ConfigError when the counts do
@@ -162,11 +169,10 @@ class LatentTaskSampler:
         query = tf.reshape(images[:, :, self.shots:], [batch, n * self.queries, *image_shape])
         if self.translate and self.queries:
             # each task's shifts from its own seed: alike in a meta-batch and alone
-            shifts = tf.map_fn(
-                lambda seed: tf.random.stateless_uniform(
-                    [n * self.queries, 2], seed=tf.random.experimental.stateless_fold_in(seed, 2),
-                    minval=-self.translate, maxval=self.translate + 1, dtype=tf.int32),
-                tf.cast(seeds, tf.int64), fn_output_signature=tf.int32)
+            shifts = per_task_draws(
+                seeds, 2, lambda seed: tf.random.stateless_uniform(
+                    [n * self.queries, 2], seed=seed, minval=-self.translate,
+                    maxval=self.translate + 1, dtype=tf.int32), tf.int32)
             flat = tf.reshape(query, [-1, *image_shape])
             query = tf.reshape(translate_images(flat, tf.reshape(shifts, [-1, 2])),
                                tf.shape(query))
@@ -187,11 +193,9 @@ class LatentTaskSampler:
         parameters come from its own seed, so a task is augmented alike in a batch and
         alone."""
         count = tf.shape(images)[1]
-        params = tf.map_fn(
-            lambda seed: augment_lib.sample_parameters(
-                self.augment, count, tf.random.experimental.stateless_fold_in(seed, stream)),
-            tf.cast(seeds, tf.int64),
-            fn_output_signature={name: tf.float32 for name in augment_lib.PARAMETER_NAMES})
+        params = per_task_draws(
+            seeds, stream, lambda seed: augment_lib.sample_parameters(self.augment, count, seed),
+            {name: tf.float32 for name in augment_lib.PARAMETER_NAMES})
         params = {name: tf.reshape(value, [-1]) for name, value in params.items()}
         flat = tf.reshape(images, [-1, *images.shape[2:]])
         out = augment_lib.apply(flat, params, self.augment.fill)
