@@ -260,3 +260,38 @@ def test_learner_of_run_restores_the_weights_the_run_evaluated(tmp_path):
     assert learner.head_init == "zero"
     for a, b in zip(learner.net.weights, trained.net.weights):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def test_anyway_head_rows_take_protonets_test_time_options(tmp_path):
+    """benchmarks/anyway_head.py rows WAYS:HEAD_INIT[:tSTEPS][:sPIXELS]: parsed, refused
+    clearly, and set on the restored ProtoNets learner through learner_of_run."""
+    import importlib.util
+    import os
+
+    from absl import app
+
+    from fewgen_tf import workdir as workdir_lib
+    from fewgen_tf.stages.meta_learning import learner_of_run
+
+    path = os.path.join(os.path.dirname(__file__), "..", "benchmarks", "anyway_head.py")
+    spec = importlib.util.spec_from_file_location("anyway_head", path)
+    anyway_head = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(anyway_head)
+    assert anyway_head.parse_rows(["5:prototypes", "20:prototypes:t3:s1"]) == [
+        (5, "prototypes", {}),
+        (20, "prototypes", {"transductive_steps": 3, "test_shifts": 1})]
+    for bad, message in (("5:prototypes:x2", "'x2' is not tSTEPS or sPIXELS"),
+                         ("5:prototypes:t", "'t' is not tSTEPS or sPIXELS"),
+                         ("1:prototypes", "WAYS must be an integer >= 2")):
+        with pytest.raises(app.UsageError, match=message):
+            anyway_head.parse_rows([bad])
+
+    config = add_meta_learning(base_config(), "protonets")
+    config.meta.filters = 4
+    workdir_lib.write_config(str(tmp_path), config)
+    trained = factory.build_learner(config, SHAPE)
+    tf.train.CheckpointManager(tf.train.Checkpoint(model=trained),
+                               str(tmp_path / "checkpoints"), 1).save()
+    _, learner = learner_of_run(str(tmp_path), SHAPE, head_init="prototypes",
+                                transductive_steps=3, test_shifts=1)
+    assert (learner.transductive_steps, learner.test_shifts) == (3, 1)
