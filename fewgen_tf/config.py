@@ -222,7 +222,8 @@ def add_meta_learning(config: ml_collections.ConfigDict,
                                          # meta.iterations (Snell et al.: every 2000 episodes)
     config.meta.scratch_lr = 0.1         # from-scratch baseline: SGD step size
     config.meta.scratch_steps = 100      # from-scratch baseline: steps per test task
-    config.meta.backbone = "conv4"       # conv4 (max-pool) | strided4 (the LASIUM authors')
+    config.meta.backbone = "conv4"       # conv4 (max-pool) | conv4_ceil (ceil-mode max-pool:
+                                         # 256 features at 28x28) | strided4 (LASIUM authors')
     config.meta.filters = 64             # backbone width
     config.meta.init = "torch"           # torch | keras: the backbone's initialisation
     config.meta.bn_epsilon = 1e-3        # the backbone's batch-normalisation epsilon
@@ -262,7 +263,7 @@ def add_meta_learning(config: ml_collections.ConfigDict,
 
 
 META_ALGORITHMS = ("maml", "fomaml", "protonets", "reptile", "scratch")
-META_BACKBONES = ("conv4", "strided4")    # fewgen_tf/nets/backbones.py
+META_BACKBONES = ("conv4", "conv4_ceil", "strided4")  # fewgen_tf/nets/backbones.py
 META_INITS = ("torch", "keras")           # fewgen_tf/nets/layers.py
 META_HEAD_INITS = ("auto", "learned", "prototypes", "zero")  # fewgen_tf/meta/heads.py
 ADAPTING_ALGORITHMS = ("maml", "fomaml", "reptile", "scratch")  # a Dense head, adapted per task

@@ -99,7 +99,7 @@ def test_unknown_algorithm_generator_backbone_and_init_list_the_valid_names():
                                           "cola, meta_favae, msgan, progan, vae"):
         registry.entry("gan")
     for key, value, valid in (("algorithm", "mamll", "maml, fomaml"),
-                              ("backbone", "resnet", "conv4, strided4"),
+                              ("backbone", "resnet", "conv4, conv4_ceil, strided4"),
                               ("init", "xavier", "torch, keras")):
         config = add_meta_learning(base_config(), "maml")
         config.meta[key] = value

@@ -99,10 +99,22 @@ def test_second_order_meta_gradient_is_exact_through_conv_batchnorm_and_max_pool
     np.testing.assert_allclose(conv_bias, 0.0, atol=1e-12)
 
 
-@pytest.mark.parametrize("backbone,size", [("conv4", 16), ("strided4", 8)])
+@pytest.mark.parametrize("backbone,size", [("conv4", 16), ("conv4_ceil", 12), ("strided4", 8)])
 def test_backbones_meta_gradient_matches_finite_differences(backbone, size):
     model = MAML(_float64_backbone(backbone, size), 3, inner_lr=0.5, inner_steps=2)
     _assert_meta_gradient_matches_finite_differences(model, _image_episodes(size))
+
+
+def test_conv4_ceil_keeps_the_last_row_and_column_of_every_map():
+    """28x28: conv4 pools 3x3 -> 1x1 (64 features, the map's last row and column never
+    read); conv4_ceil pools 7 -> 4 -> 2 (256 features)."""
+    for backbone, dim, sizes in (("conv4", 64, [14, 7, 3, 1]), ("conv4_ceil", 256, [14, 7, 4, 2])):
+        net = backbones.embedding((28, 28, 1), backbone=backbone)
+        assert net.output_shape == (None, dim) == (None, backbones.feature_dim(
+            backbone, (28, 28, 1), 64))
+        assert [layer.output.shape[1] for layer in net.layers if "pool" in layer.name] == sizes
+    assert backbones.feature_dim("conv4_ceil", (84, 84, 3), 64) == 64 * 6 * 6
+    assert backbones.feature_dim("conv4", (84, 84, 3), 64) == 64 * 5 * 5
 
 
 def test_backbone_initialisations_are_explicit():

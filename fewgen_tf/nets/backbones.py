@@ -3,6 +3,10 @@
 conv4 (Vinyals et al. 2016; MAML, ProtoNets): four blocks of 3x3 conv (`filters`,
   'same'), batch normalisation, ReLU and 2x2 max-pool, then flatten: 64 features for
   28x28 Omniglot, 1600 for 84x84 images.
+conv4_ceil: conv4 whose max-pools keep a last odd row / column (Keras 'same' padding,
+  PyTorch's ceil_mode, as PsCo's Omniglot conv4): 28 -> 14 -> 7 -> 4 -> 2, so 256
+  features for 28x28 and no part of the last feature map dropped (conv4's floor pool
+  of the 3x3 map reads only its top-left 2x2 window).
 strided4 (the LASIUM authors' Omniglot network, REFERENCE_NOTES.md): four blocks of
   3x3 conv with stride 2, batch normalisation without scale, ReLU, then the mean over
   the spatial axes: `filters` features at any image size.
@@ -17,7 +21,7 @@ import keras
 from fewgen_tf import config as config_lib
 from fewgen_tf.nets import layers as meta_layers
 
-BACKBONES = config_lib.META_BACKBONES  # ("conv4", "strided4"): the names meta.backbone takes
+BACKBONES = config_lib.META_BACKBONES  # the names meta.backbone takes
 
 
 def _conv(filters, in_channels, strides, init, name):
@@ -41,7 +45,8 @@ def _feature_layers(backbone, channels, filters, init, bn_epsilon):
             keras.layers.ReLU(name=f"relu{block}"),
         ]
         if not strided:
-            layers.append(keras.layers.MaxPooling2D(2, name=f"pool{block}"))
+            padding = "same" if backbone == "conv4_ceil" else "valid"
+            layers.append(keras.layers.MaxPooling2D(2, padding=padding, name=f"pool{block}"))
         in_channels = filters
     layers.append(keras.layers.GlobalAveragePooling2D(name="spatial_mean") if strided
                   else keras.layers.Flatten(name="flatten"))
@@ -51,10 +56,13 @@ def _feature_layers(backbone, channels, filters, init, bn_epsilon):
 def feature_dim(backbone, input_shape, filters):
     if backbone == "strided4":
         return filters
-    size = input_shape[0]
+    height, width = input_shape[0], input_shape[1]
     for _ in range(4):
-        size //= 2
-    return filters * size * size
+        if backbone == "conv4_ceil":
+            height, width = -(-height // 2), -(-width // 2)
+        else:
+            height, width = height // 2, width // 2
+    return filters * height * width
 
 
 def embedding(input_shape, filters: int = 64, backbone: str = "conv4", init: str = "torch",
