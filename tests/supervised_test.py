@@ -94,6 +94,13 @@ def test_pipeline_is_deterministic_and_writes_the_workdir(tmp_path):
     # Re-running a finished workdir trains nothing more and evaluates the same.
     again = pipelines.run(config, str(tmp_path / "a"))
     assert again["mean"] == first["mean"] and again["iterations"] == 6
+    assert "transductive_steps" not in on_disk
+    # ... and with a ProtoNets test-time option it re-evaluates the same weights with
+    # it, eval.json saying so (a transductive accuracy is labelled as one).
+    config.meta.transductive_steps = 2
+    refined = pipelines.run(config, str(tmp_path / "a"))
+    assert refined["iterations"] == 6 and refined["transductive_steps"] == 2
+    assert json.loads((tmp_path / "a" / "eval.json").read_text())["transductive_steps"] == 2
 
 
 def test_scratch_baseline_runs_without_meta_training(tmp_path):

@@ -86,10 +86,15 @@ def test_accuracies(config, learner, test_split, what=""):
     return evaluation.task_accuracies(learner, test_split, config.eval, "test", what=what)
 
 
-def _head_fields(config):
-    """What eval.json / summary.json say of an adapting learner's test-time head."""
+def _test_time_fields(config):
+    """What eval.json / summary.json say of the learner's test-time procedure: an
+    adapting learner's head; ProtoNets' transductive refinement and shift averaging
+    (non-zero only: a transductive accuracy must say so)."""
     if config.meta.algorithm in config_lib.ADAPTING_ALGORITHMS:
         return {"head_init": config.meta.get("head_init", "auto")}
+    if config.meta.algorithm == "protonets":
+        return {key: config.meta.get(key, 0) for key in ("transductive_steps", "test_shifts")
+                if config.meta.get(key, 0)}
     return {}
 
 
@@ -118,7 +123,7 @@ def compare_with_baselines(config, workdir, row, accuracies, learner, test_split
     tasks = {"split": "test", "ways": config.eval.ways, "shots": config.eval.shots,
              "queries": config.eval.queries, "seed": config.eval.seed,
              "algorithm": config.meta.algorithm, "inner_steps": config.eval.inner_steps,
-             **_head_fields(config)}
+             **_test_time_fields(config)}
     summary = fewshot.comparison_summary(rows, tasks)
     if not config.eval.supervised_baseline and name != "supervised":
         summary["not_run"] = {"supervised": "--config.eval.supervised_baseline=True adds it "
@@ -167,7 +172,7 @@ def meta_learn(config, workdir, make_train_episodes, val_split, test_split, trai
             workdir, accuracies, ways=config.eval.ways, shots=config.eval.shots,
             queries=config.eval.queries, seed=config.eval.seed, split="test",
             algorithm=config.meta.algorithm, inner_steps=config.eval.inner_steps,
-            iterations=_iterations(learner), **_head_fields(config))
+            iterations=_iterations(learner), **_test_time_fields(config))
         logging.info("test accuracy %s", fewshot.format_accuracy(result))
         if compare:
             compare_with_baselines(config, workdir, row, accuracies, learner, test_split,
