@@ -13,7 +13,9 @@ signature, the input and the problem on one line ("classify: support_images is e
 """
 
 import contextlib
+import hashlib
 import os
+import re
 
 import keras
 import tensorflow as tf
@@ -171,21 +173,66 @@ def export_classifier(learner, path: str) -> str:
 
 
 # The parts of TensorFlow's SavedModel fingerprint that do not depend on the process:
-# the program (function names regularised), the signatures, the object graph and the
-# variables. saved_model.pb itself differs between two exports of the same model (its
-# function names carry process-wide counters), the checksum with it.
-_PROGRAM_HASHES = ("graph_def_program_hash", "signature_def_hash",
-                   "saved_object_graph_hash", "checkpoint_hash")
+# the signatures, the object graph and the variables. saved_model.pb itself differs
+# between two exports of the same model (its function names carry process-wide
+# counters), the checksum with it; and the fingerprint's graph_def_program_hash does
+# NOT see the bodies of the traced functions (measured: a ProtoNets classifier with and
+# without transductive refinement hashed alike, so a changed export was "kept"), hence
+# `program_digest`.
+_PROGRAM_HASHES = ("signature_def_hash", "saved_object_graph_hash", "checkpoint_hash")
+_TRACED_NAME = re.compile(rb"__inference_[A-Za-z0-9_]*?_(\d+)(?![0-9])")
+
+
+def program_digest(path: str) -> str:
+    """SHA-256 of a SavedModel's graph with every traced function body, independent of
+    the process that wrote it: each `__inference_NAME_N` is renamed by the rank of its
+    counter N (the same functions are traced in the same order in every process), and
+    the function library is hashed as a sorted set of renamed functions (its order
+    follows the names). Arguments' `_user_specified_name` attributes are left out: those
+    of captured variables are process-wide counters too (the signature's input names
+    are in the fingerprint's signature_def_hash)."""
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    with open(os.path.join(path, "saved_model.pb"), "rb") as f:
+        data = f.read()
+    counters = sorted({int(m.group(1)) for m in _TRACED_NAME.finditer(data)})
+    rank = {n: i for i, n in enumerate(counters)}
+
+    def renamed(serialized: bytes) -> bytes:
+        return _TRACED_NAME.sub(
+            lambda m: m.group(0)[:m.start(1) - m.start(0)] + b"F%d" % rank[int(m.group(1))],
+            serialized)
+
+    model = saved_model_pb2.SavedModel.FromString(data)
+    digest = hashlib.sha256()
+    for graph in model.meta_graphs:
+        library = graph.graph_def.library
+        for function in library.function:
+            for attributes in function.arg_attr.values():
+                if "_user_specified_name" in attributes.attr:
+                    del attributes.attr["_user_specified_name"]
+        pieces = sorted(renamed(function.SerializeToString(deterministic=True))
+                        for function in library.function)
+        pieces += sorted(renamed(gradient.SerializeToString(deterministic=True))
+                         for gradient in library.gradient)
+        graph.graph_def.ClearField("library")
+        pieces.append(renamed(graph.SerializeToString(deterministic=True)))
+        for piece in pieces:
+            digest.update(hashlib.sha256(piece).digest())
+    return digest.hexdigest()
 
 
 def same_saved_model(path_a: str, path_b: str) -> bool:
-    """Whether two SavedModel directories hold the same program, signatures and
-    variables (by TensorFlow's fingerprint.pb); False when either has no fingerprint."""
+    """Whether two SavedModel directories hold the same program (`program_digest`:
+    every traced function body), signatures, object graph and variables (TensorFlow's
+    fingerprint.pb); False when either has no fingerprint or cannot be read."""
     try:
         a, b = (tf.saved_model.experimental.read_fingerprint(p) for p in (path_a, path_b))
+        if not all(getattr(a, h) == getattr(b, h) for h in _PROGRAM_HASHES):
+            return False
+        return program_digest(path_a) == program_digest(path_b)
     except (tf.errors.OpError, OSError, ValueError):
         return False
-    return all(getattr(a, h) == getattr(b, h) for h in _PROGRAM_HASHES)
 
 
 def _write(archive, path, what):

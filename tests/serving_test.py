@@ -358,6 +358,28 @@ def test_an_unchanged_export_is_kept_byte_for_byte_and_a_changed_one_replaces_it
     assert np.all(np.isfinite(outputs["logits"]))
 
 
+def test_a_changed_program_with_the_same_weights_replaces_the_export(tmp_path):
+    """TensorFlow's fingerprint hashes alike two classifiers whose traced functions
+    differ (ProtoNets with and without transductive refinement, same weights): the
+    export must still be replaced, or a served model would not do what its config says."""
+    from fewgen_tf.config import add_meta_learning, base_config
+    from fewgen_tf.meta import factory
+
+    config = add_meta_learning(base_config(), "protonets")
+    config.meta.filters = 4
+    plain = factory.build_learner(config, (28, 28, 1))
+    config.meta.transductive_steps = 3
+    refined = factory.build_learner(config, (28, 28, 1))  # the same seed: the same weights
+    path = export.export_classifier(plain, str(tmp_path / "classifier" / "1"))
+    before = tree_snapshot(path, mtimes=True)
+    other = export.export_classifier(refined, str(tmp_path / "other" / "1"))
+    assert export.program_digest(path) != export.program_digest(other)
+    assert not export.same_saved_model(path, other)
+    export.export_classifier(refined, path)
+    assert tree_snapshot(path, mtimes=True) != before
+    assert export.program_digest(path) == export.program_digest(other)
+
+
 _EXPORT_IN_A_NEW_PROCESS = """
 import sys, keras
 keras.utils.set_random_seed(0)
