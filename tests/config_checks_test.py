@@ -84,7 +84,7 @@ CONFIG_CASES = [
     ("meta.algorithm", "mamll", r"^unknown meta.algorithm 'mamll'; valid: maml, fomaml, "
                                 r"protonets, reptile, scratch$"),
     ("lasium.strategy", "nn", r"^unknown lasium.strategy 'nn'; valid: n, ro, oc, cluster$"),
-    ("meta.backbone", "conv5", r"^unknown meta.backbone 'conv5'; valid: conv4, strided4$"),
+    ("meta.backbone", "conv5", r"^unknown meta.backbone 'conv5'; valid: conv4, conv4_ceil, strided4$"),
     ("meta.meta_batch_size", 0, r"^meta.meta_batch_size must be an int >= 1, got 0$"),
     ("eval.num_tasks", 0, r"^eval.num_tasks must be an int >= 1, got 0$"),
     ("lasium.strategy", "cluster", r"^lasium.strategy 'cluster' needs a class-conditional "
