@@ -24,16 +24,22 @@ import time
 
 from absl import app, flags
 
-flags.DEFINE_string("workdir", None, "a finished meta-learning run (config.json, checkpoints/)",
-                    required=True)
-flags.DEFINE_list("rows", ["5:learned", "5:prototypes", "5:zero", "20:prototypes", "20:zero"],
-                  "WAYS:HEAD_INIT[:tSTEPS][:sPIXELS] rows")
-flags.DEFINE_integer("num_tasks", 0, "test tasks per row (0: the run's eval.num_tasks)")
-flags.DEFINE_integer("shots", 0, "shots (0: the run's eval.shots)")
-flags.DEFINE_integer("queries", 0, "queries per class (0: the run's eval.queries)")
-flags.DEFINE_string("split", "test", "the class split whose tasks are answered: test or val")
 FLAGS = flags.FLAGS
 TEST_TIME_OPTIONS = {"t": "transductive_steps", "s": "test_shifts"}  # ProtoNets' meta.* keys
+
+
+def define_flags():
+    """The script's flags, defined only when it runs as a script: importing the module
+    (tests of `parse_rows`) defines none, so it cannot clash with another's flags."""
+    flags.DEFINE_string("workdir", None, "a finished meta-learning run (config.json, "
+                        "checkpoints/)", required=True)
+    flags.DEFINE_list("rows", ["5:learned", "5:prototypes", "5:zero", "20:prototypes", "20:zero"],
+                      "WAYS:HEAD_INIT[:tSTEPS][:sPIXELS] rows")
+    flags.DEFINE_integer("num_tasks", 0, "test tasks per row (0: the run's eval.num_tasks)")
+    flags.DEFINE_integer("shots", 0, "shots (0: the run's eval.shots)")
+    flags.DEFINE_integer("queries", 0, "queries per class (0: the run's eval.queries)")
+    flags.DEFINE_string("split", "test", "the class split whose tasks are answered: test or val")
+
 
 def parse_rows(rows):
     """[(ways, head_init, {meta overrides})] from 'WAYS:HEAD_INIT[:tSTEPS][:sPIXELS]'
@@ -128,4 +134,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    define_flags()
     app.run(main)
