@@ -3,51 +3,50 @@ checks (`check_lasium`, run by `pipelines.check_config` before anything trains).
 
 import ml_collections
 
-from fewgen_tf import config as config_lib
+from fewgen_tf import settings
 from fewgen_tf.config import add_generator, add_meta_learning, base_config
 from fewgen_tf.errors import ConfigError
 from fewgen_tf.generators import registry as generator_registry
+from fewgen_tf.settings import Setting, Vocabulary
 
 LATENT_STRATEGIES = ("n", "ro", "oc")  # in-class latents around anchors
 CLUSTER = "cluster"                     # classes = clusters of a class-conditional generator
 STRATEGIES = LATENT_STRATEGIES + (CLUSTER,)
-# strategy `cluster`: a class's images are decoded from its cluster's Gaussian (generated)
-# or are real training images the generator's clustering put in that cluster (real)
 CLUSTER_IMAGES = ("generated", "real")
-# lasium.augment: every task image under its own random augmentation of these ranges
-# (fewgen_tf.data.augment.AugmentationRanges.<kind>), or none
 TASK_AUGMENTS = ("none", "characters", "natural")
+
+
+LASIUM = Vocabulary(
+    "lasium", "LASIUM's task sampling in the generator's latent space (`add_lasium`, on "
+    "top of `generator.*`); defaults are the paper's Omniglot hyperparameters.", [
+        Setting("lasium.strategy", "n", settings.one_of(STRATEGIES),
+                "n | ro | oc: in-class latents around anchors; cluster: classes are the "
+                "clusters of a class-conditional generator (COLA)"),
+        Setting("lasium.variance", 0.5, settings.number(0), "n: sigma^2"),
+        Setting("lasium.alpha", 0.2, settings.number(0, 1), "ro / oc: interpolation factor"),
+        Setting("lasium.epsilon", 0.0, settings.number(0),
+                "anchors: min pairwise SQUARED distance"),
+        Setting("lasium.max_resamples", 1000, settings.integer(0),
+                "anchors: redraws before a clear error"),
+        Setting("lasium.translate", 0, settings.integer(0),
+                "+- pixels of random shift of generated queries"),
+        Setting("lasium.vae_real_anchors", True, settings.boolean(),
+                "vae, augintae: anchors are encodings of real images"),
+        Setting("lasium.cluster_images", "generated", settings.one_of(CLUSTER_IMAGES),
+                "cluster: a class's images are decoded from its cluster's Gaussian "
+                "(generated) or are the real training images the clustering put there"),
+        Setting("lasium.augment", "none", settings.one_of(TASK_AUGMENTS),
+                "every task image under its own random augmentation of these ranges "
+                "(fewgen_tf.data.augment.AugmentationRanges), or none"),
+    ])
+LASIUM_RULES = LASIUM.rules()
 
 
 def add_lasium(config: ml_collections.ConfigDict, generator: str = "vae",
                strategy: str = "n") -> ml_collections.ConfigDict:
-    """Add LASIUM's generator (`generator.*`) and task-sampling vocabulary
-    (`lasium.*`), with the paper's Omniglot hyperparameters (REFERENCE_NOTES.md)."""
+    """Add LASIUM's generator (`generator.*`) and task-sampling vocabulary (`lasium.*`)."""
     add_generator(config, generator)
-    config.lasium = ml_collections.ConfigDict()
-    config.lasium.strategy = strategy        # n | ro | oc | cluster (COLA's clusters)
-    config.lasium.variance = 0.5             # n: sigma^2
-    config.lasium.alpha = 0.2                # ro / oc: interpolation factor
-    config.lasium.epsilon = 0.0              # anchors: min pairwise SQUARED distance
-    config.lasium.max_resamples = 1000       # anchors: redraws before a clear error
-    config.lasium.translate = 0              # +- pixels of random shift of generated queries
-    config.lasium.vae_real_anchors = True    # vae, augintae: anchors = encodings of real images
-    config.lasium.cluster_images = "generated"  # cluster: generated | real (CLUSTER_IMAGES)
-    config.lasium.augment = "none"           # none | characters | natural (TASK_AUGMENTS)
-    return config
-
-
-LASIUM_RULES = {
-    "lasium.strategy": config_lib.one_of(STRATEGIES),
-    "lasium.variance": config_lib.number(0),
-    "lasium.alpha": config_lib.number(0, 1),
-    "lasium.epsilon": config_lib.number(0),
-    "lasium.max_resamples": config_lib.integer(0),
-    "lasium.translate": config_lib.integer(0),
-    "lasium.vae_real_anchors": config_lib.boolean(),
-    "lasium.cluster_images": config_lib.one_of(CLUSTER_IMAGES),
-    "lasium.augment": config_lib.one_of(TASK_AUGMENTS),
-}
+    return LASIUM.add_to(config, {"lasium.strategy": strategy})
 
 
 def check_strategy(strategy, ways: int) -> None:
@@ -70,7 +69,7 @@ def check_lasium(config) -> None:
     with `clusters`, e.g. generator.name=cola) and no real anchors; a generator it cannot
     train (meta-trained, or trained by its own pipeline) must come from
     generator.from_workdir. (Meta-learning keys: fewgen_tf.config.check_meta_learning.)"""
-    config_lib.check_rules(config, LASIUM_RULES)
+    LASIUM.check(config)
     strategy = config.lasium.strategy
     check_strategy(strategy, config.train.ways)
     name = config.generator.name

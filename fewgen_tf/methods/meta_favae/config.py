@@ -5,8 +5,10 @@
 import ml_collections
 
 from fewgen_tf import config as config_lib
+from fewgen_tf import settings
 from fewgen_tf.config import add_generation_eval, add_generator
 from fewgen_tf.errors import ConfigError
+from fewgen_tf.settings import Setting, Vocabulary
 
 
 META_FAVAE_VARIANTS = ("favae", "avae", "figr")
@@ -15,14 +17,92 @@ CODE_SOURCES = ("prior", "encoder")
 UPSAMPLINGS = ("transposed", "resize_conv")   # nets.deconv_head
 
 
+def _feedback_range(key, blend):
+    try:
+        low, high = (float(a) for a in blend)
+    except (TypeError, ValueError):
+        low, high = 1.0, 0.0
+    if not 0.0 <= low <= high <= 1.0:
+        raise ConfigError("meta_favae.feedback_range must satisfy 0 <= low <= high <= 1, "
+                          f"got {tuple(blend) if hasattr(blend, '__iter__') else blend}")
+
+
+META_FAVAE = Vocabulary(
+    "meta_favae", "Meta-FAVAE, Meta-AVAE and FIGR (`add_meta_favae`, on top of "
+    "`generator.*` with name `meta_favae` and `gen_eval.*`): Algorithm 1's defaults "
+    "(n_VAE 5, n_D 1, n_G 5, g 4, K 10, beta 10, inner Adam 1e-4 / 1e-3, outer Adam "
+    "1e-5 / 1e-4, lambda_ms 1 = generator.mode_seeking_weight). `generator.latent_dim` "
+    "is the code c's size, `generator.iterations` the meta-iterations.", [
+        Setting("meta_favae.variant", "favae", settings.one_of(META_FAVAE_VARIANTS),
+                "favae (with feedback) | avae (without: Meta-AVAE) | figr (Reptile on the "
+                "plain GAN G, D)"),
+        Setting("meta_favae.vae", True, settings.boolean(), "False: FIGR"),
+        Setting("meta_favae.feedback", True, settings.boolean(),
+                "False: Meta-AVAE (the paper's ablation)"),
+        Setting("meta_favae.noise_dim", 64, settings.integer(1), "z's size"),
+        Setting("meta_favae.width", 1.0, settings.POSITIVE,
+                "layer-width multiplier (1: ~8.0M parameters at 64x64)"),
+        Setting("meta_favae.upsampling", "transposed", settings.one_of(UPSAMPLINGS),
+                "Dec / G: transposed (4x4 stride-2 ConvT) | resize_conv (nearest x2, 3x3 "
+                "conv: Odena 2016)"),
+        Setting("meta_favae.task_size", 4, settings.integer(1),
+                "g: images a task (and the seeds generate needs)"),
+        Setting("meta_favae.meta_batch", 1,
+                settings.integer(1, note="tasks adapted a meta-iteration; 1 is the "
+                                         "paper's Algorithm 1"),
+                "tasks a meta-iteration: B > 1 is batched Reptile (the mean of the B "
+                "Phi2 - Phi1)"),
+        Setting("meta_favae.rounds", 10, settings.integer(0), "K"),
+        Setting("meta_favae.vae_steps", 5, settings.integer(0), "n_VAE"),
+        Setting("meta_favae.d_steps", 1, settings.integer(0), "n_D"),
+        Setting("meta_favae.g_steps", 5, settings.integer(0), "n_G"),
+        Setting("meta_favae.inner_vae_lr", 1e-4, settings.POSITIVE,
+                "alpha_1,enc = alpha_1,dec"),
+        Setting("meta_favae.inner_gan_lr", 1e-3, settings.POSITIVE,
+                "alpha_1,disc = alpha_1,gen"),
+        Setting("meta_favae.inner_beta_1", 0.5, settings.number(0, 1, high_open=True),
+                "inner Adam beta_1 (FAML's; the paper gives none)"),
+        Setting("meta_favae.inner_beta_2", 0.999, settings.number(0, 1, high_open=True),
+                "inner Adam beta_2"),
+        Setting("meta_favae.outer_vae_lr", 1e-5, settings.POSITIVE,
+                "alpha_2,enc = alpha_2,dec"),
+        Setting("meta_favae.outer_gan_lr", 1e-4, settings.POSITIVE,
+                "alpha_2,disc = alpha_2,gen"),
+        Setting("meta_favae.beta", 10.0, settings.number(0), "Eq. 1's beta"),
+        Setting("meta_favae.gan_loss", "standard", settings.one_of(GAN_LOSSES),
+                "standard (Eq. 2-5) | relativistic"),
+        Setting("meta_favae.feedback_generations", 4, settings.integer(1), "n: n^2 blends"),
+        Setting("meta_favae.feedback_range", (0.1, 0.9),
+                settings.checked_by(_feedback_range, "(low, high) with 0 <= low <= high <= 1"),
+                "the blend coefficients' range"),
+        Setting("meta_favae.code_source", "prior", settings.one_of(CODE_SOURCES),
+                "generate's c: prior (Algorithm 2) | encoder"),
+        Setting("meta_favae.generator_reconstruction", 0.0, settings.number(0),
+                "lambda_rec of FAML's L1(x, G(z, c)) in the G steps (0: the paper; needs "
+                "the VAE)"),
+        Setting("meta_favae.fit_steps", 0,
+                settings.integer(0, note="0: the paper's generation"),
+                "generate: after the K rounds, Adam steps of G alone on mean|x_i - G(z, "
+                "mu_i)| at the seeds' encoder means (needs the VAE)"),
+        Setting("meta_favae.fit_lr", 1e-3, settings.POSITIVE, "their learning rate"),
+        Setting("meta_favae.train_split", "train", settings.one_of(config_lib.SPLITS),
+                "classes of the training tasks"),
+        Setting("meta_favae.steps_per_epoch", 500, settings.integer(1),
+                "meta-iterations per checkpoint / grid"),
+        Setting("meta_favae.grid_split", "val", settings.one_of(config_lib.SPLITS),
+                "fixed classes of samples/meta_favae_epochN.png"),
+        Setting("meta_favae.grid_classes", 4, settings.integer(0), "grid rows (0: no grid)"),
+        Setting("meta_favae.grid_images", 8, settings.integer(1), "generations a grid row"),
+        Setting("meta_favae.evaluate", True, settings.boolean(),
+                "run the generation protocol (gen_eval.*)"),
+    ])
+META_FAVAE_RULES = META_FAVAE.rules()
+
+
 def add_meta_favae(config: ml_collections.ConfigDict,
                    variant: str = "favae") -> ml_collections.ConfigDict:
-    """Add Meta-FAVAE (`generator.*` with name `meta_favae`, `meta_favae.*`, `gen_eval.*`)
-    with Algorithm 1's defaults (n_VAE 5, n_D 1, n_G 5, g 4, K 10, beta 10, inner Adam
-    1e-4 / 1e-3, outer Adam 1e-5 / 1e-4, lambda_ms 1 = generator.mode_seeking_weight;
-    fewgen_tf/methods/meta_favae/model.py). `generator.latent_dim` is the code c's size.
-    `variant`: favae (with feedback) | avae (without: Meta-AVAE) | figr (Reptile on the
-    plain GAN G, D: no VAE, no feedback, no mode seeking)."""
+    """Add Meta-FAVAE (`generator.*` with name `meta_favae`, `meta_favae.*`, `gen_eval.*`).
+    `variant`: favae | avae | figr (fewgen_tf/methods/meta_favae/model.py)."""
     if variant not in META_FAVAE_VARIANTS:
         raise ValueError(f"unknown Meta-FAVAE variant {variant!r}; valid: "
                          f"{', '.join(META_FAVAE_VARIANTS)}")
@@ -32,46 +112,9 @@ def add_meta_favae(config: ml_collections.ConfigDict,
     config.generator.mode_seeking_weight = 0.0 if variant == "figr" else 1.0
     if "gen_eval" not in config:
         add_generation_eval(config)
-    m = config.meta_favae = ml_collections.ConfigDict()
-    m.variant = variant
-    m.vae = variant != "figr"                 # False: FIGR
-    m.feedback = variant == "favae"           # False: Meta-AVAE (the paper's ablation)
-    m.noise_dim = 64                          # z
-    m.width = 1.0                             # layer-width multiplier (1: ~8.0M at 64x64)
-    m.upsampling = "transposed"               # Dec / G: transposed (4x4 stride-2 ConvT) |
-    #                                           resize_conv (nearest x2, 3x3 conv: Odena 2016)
-    m.task_size = 4                           # g: images a task (and seeds generate needs)
-    m.meta_batch = 1                          # tasks a meta-iteration: 1 is Algorithm 1;
-    #                                           B > 1 batched Reptile (mean of the B Phi2 - Phi1)
-    m.rounds = 10                             # K
-    m.vae_steps = 5                           # n_VAE
-    m.d_steps = 1                             # n_D
-    m.g_steps = 5                             # n_G
-    m.inner_vae_lr = 1e-4                     # alpha_1,enc = alpha_1,dec
-    m.inner_gan_lr = 1e-3                     # alpha_1,disc = alpha_1,gen
-    m.inner_beta_1 = 0.5                      # inner Adam betas (FAML's)
-    m.inner_beta_2 = 0.999
-    m.outer_vae_lr = 1e-5                     # alpha_2,enc = alpha_2,dec
-    m.outer_gan_lr = 1e-4                     # alpha_2,disc = alpha_2,gen
-    m.beta = 10.0                             # Eq. 1
-    m.gan_loss = "standard"                   # standard (Eq. 2-5) | relativistic
-    m.feedback_generations = 4                # n: n^2 blends
-    m.feedback_range = (0.1, 0.9)             # blend coefficients
-    m.code_source = "prior"                   # generate's c: prior (Algorithm 2) | encoder
-    m.generator_reconstruction = 0.0          # lambda_rec of FAML's L1(x, G(z, c)) in the G
-    #                                           steps (0: the paper; needs the VAE)
-    m.fit_steps = 0                           # generate: after the K rounds, this many Adam
-    #                                           steps of G alone on mean|x_i - G(z, mu_i)|
-    #                                           at the seeds' encoder means (0: the paper;
-    #                                           needs the VAE)
-    m.fit_lr = 1e-3                           # their learning rate
-    m.train_split = "train"                   # classes of the training tasks
-    m.steps_per_epoch = 500                   # meta-iterations per checkpoint / grid
-    m.grid_split = "val"                      # fixed classes of samples/meta_favae_epochN.png
-    m.grid_classes = 4                        # rows (0: no grid)
-    m.grid_images = 8                         # generations a row
-    m.evaluate = True                         # run the generation protocol (gen_eval.*)
-    return config
+    return META_FAVAE.add_to(config, {"meta_favae.variant": variant,
+                                      "meta_favae.vae": variant != "figr",
+                                      "meta_favae.feedback": variant == "favae"})
 
 
 def use_faithful_recipe(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
@@ -95,42 +138,6 @@ def use_faithful_recipe(config: ml_collections.ConfigDict) -> ml_collections.Con
     return config
 
 
-META_FAVAE_RULES = {
-    "meta_favae.variant": config_lib.one_of(META_FAVAE_VARIANTS),
-    "meta_favae.vae": config_lib.boolean(),
-    "meta_favae.feedback": config_lib.boolean(),
-    "meta_favae.noise_dim": config_lib.integer(1),
-    "meta_favae.width": config_lib.POSITIVE,
-    "meta_favae.upsampling": config_lib.one_of(UPSAMPLINGS),
-    "meta_favae.meta_batch": config_lib.integer(1, note="tasks adapted a meta-iteration; "
-                                                "1 is the paper's Algorithm 1"),
-    "meta_favae.task_size": config_lib.integer(1),
-    "meta_favae.rounds": config_lib.integer(0),
-    "meta_favae.vae_steps": config_lib.integer(0),
-    "meta_favae.d_steps": config_lib.integer(0),
-    "meta_favae.g_steps": config_lib.integer(0),
-    "meta_favae.inner_vae_lr": config_lib.POSITIVE,
-    "meta_favae.inner_gan_lr": config_lib.POSITIVE,
-    "meta_favae.inner_beta_1": config_lib.number(0, 1, high_open=True),
-    "meta_favae.inner_beta_2": config_lib.number(0, 1, high_open=True),
-    "meta_favae.outer_vae_lr": config_lib.POSITIVE,
-    "meta_favae.outer_gan_lr": config_lib.POSITIVE,
-    "meta_favae.beta": config_lib.number(0),
-    "meta_favae.gan_loss": config_lib.one_of(GAN_LOSSES),
-    "meta_favae.feedback_generations": config_lib.integer(1),
-    "meta_favae.code_source": config_lib.one_of(CODE_SOURCES),
-    "meta_favae.generator_reconstruction": config_lib.number(0),
-    "meta_favae.fit_steps": config_lib.integer(0, note="0: the paper's generation"),
-    "meta_favae.fit_lr": config_lib.POSITIVE,
-    "meta_favae.train_split": config_lib.one_of(config_lib.SPLITS),
-    "meta_favae.steps_per_epoch": config_lib.integer(1),
-    "meta_favae.grid_split": config_lib.one_of(config_lib.SPLITS),
-    "meta_favae.grid_classes": config_lib.integer(0),
-    "meta_favae.grid_images": config_lib.integer(1),
-    "meta_favae.evaluate": config_lib.boolean(),
-}
-
-
 def check_settings(values) -> None:
     """`values`: `meta_favae.*` key (without the prefix) -> value, for the keys given.
     Each key's rule, the feedback blends' range, and what needs the VAE. The model's
@@ -139,15 +146,6 @@ def check_settings(values) -> None:
         rule = META_FAVAE_RULES.get(f"meta_favae.{name}")
         if rule:
             rule(f"meta_favae.{name}", value)
-    if "feedback_range" in values:
-        blend = values["feedback_range"]
-        try:
-            low, high = (float(a) for a in blend)
-        except (TypeError, ValueError):
-            low, high = 1.0, 0.0
-        if not 0.0 <= low <= high <= 1.0:
-            raise ConfigError("meta_favae.feedback_range must satisfy 0 <= low <= high <= 1, "
-                              f"got {tuple(blend) if hasattr(blend, '__iter__') else blend}")
     vae = values.get("vae", True)
     if values.get("feedback") and not vae:
         raise ConfigError("meta_favae.feedback needs the VAE (its blends feed the "
