@@ -3,7 +3,7 @@ one class), e.g. CelebA identities or mini-ImageNet at 84x84 RGB. Set data.root 
 Variant `single` previews a one-class folder (like ../shared/data/celeba32) with one-way
 episodes."""
 
-from fewgen_tf.config import base_config
+from fewgen_tf.config import add_preview, base_config
 
 
 def get_config(variant="classes"):
@@ -22,5 +22,5 @@ def get_config(variant="classes"):
         config.data.split = "random"
     else:
         raise ValueError(f"unknown variant {variant!r}; valid: classes, single")
-    config.preview = {"num_episodes": 2}
+    add_preview(config)
     return config

@@ -2,7 +2,7 @@
 Variants: `test` (default, the official t10k set) and `train` (train-images-idx3 or the
 5k csv)."""
 
-from fewgen_tf.config import base_config
+from fewgen_tf.config import add_preview, base_config
 
 
 def get_config(variant="test"):
@@ -11,5 +11,5 @@ def get_config(variant="test"):
     config.data.name = "mnist"
     config.data.subset = variant
     config.data.split = "all"
-    config.preview = {"num_episodes": 2}
+    add_preview(config)
     return config

@@ -2,7 +2,7 @@
 `lake` (900/64 background, 659 evaluation), `official` (read the official zips or
 folders instead of the npz pair). data.root or FEWGEN_DATA_DIR must hold omniglot/."""
 
-from fewgen_tf.config import base_config
+from fewgen_tf.config import add_preview, base_config
 
 
 def get_config(variant="lasium"):
@@ -17,5 +17,5 @@ def get_config(variant="lasium"):
         config.data.split = "random"
     else:
         raise ValueError(f"unknown variant {variant!r}; valid: lasium, lake, official")
-    config.preview = {"num_episodes": 2}
+    add_preview(config)
     return config

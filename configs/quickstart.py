@@ -16,7 +16,7 @@ generated queries shifted by up to +-2 pixels (as the reference code's +-5 on Om
 +4.7 points on the validation classes); 300 ProtoNets iterations on its tasks.
 """
 
-from fewgen_tf.config import add_meta_learning, base_config
+from fewgen_tf.config import add_meta_learning, add_preview, base_config
 from fewgen_tf.methods.lasium.config import add_lasium
 
 
@@ -37,5 +37,5 @@ def get_config():
     config.eval.num_tasks = 500
     config.eval.queries = 15
     config.eval.untrained_baseline = True
-    config.preview = {"num_episodes": 2}
+    add_preview(config)
     return config

@@ -117,12 +117,19 @@ def check_split_sizes(sizes):
 def check_base(config) -> None:
     """`base_config`'s keys: the run, the data and its split, evaluation, devices, export."""
     BASE.check(config)
-    data = config.get("data") or {}
-    if "name" in data and "split" in data:
-        valid = DATASET_SPLITS[data["name"]]
-        if data["split"] not in valid:
-            raise ConfigError(f"data.split {data['split']!r} does not apply to "
-                              f"{data['name']}; valid: {', '.join(valid)}")
+    check_data(config.data)
+
+
+def check_data(data) -> None:
+    """`data.*`: each key's rule, and a split scheme that applies to the dataset (also
+    what `data.registry.load_splits` checks of the section it is given)."""
+    for key, setting in BASE.settings.items():
+        if key.startswith("data.") and key[5:] in data:
+            setting.rule(key, data[key[5:]])
+    valid = DATASET_SPLITS[data["name"]]
+    if data["split"] not in valid:
+        raise ConfigError(f"data.split {data['split']!r} does not apply to "
+                          f"{data['name']}; valid: {', '.join(valid)}")
 
 
 META_ALGORITHMS = ("maml", "fomaml", "protonets", "reptile", "scratch")
@@ -203,29 +210,26 @@ def check_meta_learning(config) -> None:
     meta-learned Dense(train.ways) head (meta.head_init='learned') answers eval.ways
     classes only if they are equal (the other head inits answer any number); conv4 needs
     images of at least 16 pixels (below, its fourth max-pool has nothing to pool)."""
-    check_rules(config, META_RULES)
-    meta = config.get("meta") or {}
-    algorithm = meta.get("algorithm")
-    train_ways = (config.get("train") or {}).get("ways")
-    eval_ways = (config.get("eval") or {}).get("ways")
+    META_LEARNING.check(config)
+    meta, algorithm = config.meta, config.meta.algorithm
+    train_ways, eval_ways = config.train.ways, config.eval.ways
     if (algorithm in ("maml", "fomaml", "reptile") and train_ways != eval_ways
-            and meta.get("head_init", "auto") == "learned"):
+            and meta.head_init == "learned"):
         raise ConfigError(f"{algorithm} with meta.head_init 'learned' has a Dense({train_ways}) "
                           f"head from train.ways but eval.ways is {eval_ways}; make them equal "
                           f"or set meta.head_init to auto, prototypes or zero")
-    if config.get("pipeline") == "supervised" and (config.get("eval") or {}).get(
-            "supervised_baseline"):
+    if config.pipeline == "supervised" and config.eval.supervised_baseline:
         raise ConfigError("eval.supervised_baseline: the supervised pipeline is that baseline "
                           "itself; leave it False (eval.untrained_baseline still applies)")
-    if meta and algorithm == "scratch" and meta.get("lr_halvings", 0):
+    if algorithm == "scratch" and meta.lr_halvings:
         raise ConfigError("meta.lr_halvings halves the outer (meta) learning rate; the "
                           "scratch baseline has no meta-training: leave it 0")
     for key in ("transductive_steps", "test_shifts"):
-        if meta and algorithm != "protonets" and meta.get(key, 0):
+        if algorithm != "protonets" and meta[key]:
             raise ConfigError(f"meta.{key} is a test-time option of ProtoNets' prototypes; "
                               f"meta.algorithm is {algorithm!r}: leave it 0")
-    found, size = lookup(config, "data.image_size")
-    if meta and meta.get("backbone", "conv4") == "conv4" and found and size < CONV4_MIN_IMAGE_SIZE:
+    size = config.data.image_size
+    if meta.backbone == "conv4" and size < CONV4_MIN_IMAGE_SIZE:
         raise ConfigError(f"meta.backbone 'conv4' halves the image 4 times: it needs "
                           f"data.image_size >= {CONV4_MIN_IMAGE_SIZE}, got {size} (or use "
                           f"meta.backbone=strided4)")
@@ -442,7 +446,7 @@ def check_config(config) -> None:
     keys are checked by the method's config.py (`fewgen_tf.pipelines.check_config`
     runs both)."""
     check_base(config)
-    if "meta" in config or "train" in config:
+    if "meta" in config:
         check_meta_learning(config)
     if "generator" in config:
         GENERATOR.check(config)
@@ -450,3 +454,6 @@ def check_config(config) -> None:
     if "gen_eval" in config:
         GENERATION_EVAL.check(config)
     PREVIEW.check(config)
+
+
+VOCABULARIES = (BASE, META_LEARNING, GENERATOR, AUGMENTATION, GENERATION_EVAL, PREVIEW)

@@ -15,6 +15,8 @@ import time
 
 import numpy as np
 
+from fewgen_tf import config_upgrades
+
 
 # Config values that define what a workdir's checkpoints ARE: resuming under other values
 # would load weights of another shape or meaning (or fail deep inside TensorFlow).
@@ -34,7 +36,8 @@ def _lookup(tree, dotted):
 
 def finished_run_config(workdir: str, section: str, what: str):
     """The config (ml_collections.ConfigDict) of the finished run in `workdir`, read from
-    its config.json, for rebuilding what it trained; ConfigError without a config.json or
+    its config.json and upgraded (`config_upgrades.upgrade`), for rebuilding what it
+    trained; ConfigError without a config.json or
     without the `section` keys of `what` (e.g. "meta", "meta-learner")."""
     import ml_collections
 
@@ -44,7 +47,7 @@ def finished_run_config(workdir: str, section: str, what: str):
     if not os.path.isfile(path):
         raise ConfigError(f"{workdir} has no config.json: give the workdir of a finished run")
     with open(path) as f:
-        config = ml_collections.ConfigDict(json.load(f))
+        config = ml_collections.ConfigDict(config_upgrades.upgrade(json.load(f), path))
     if section not in config:
         raise ConfigError(f"the run in {workdir} trained no {what} (no {section}.* keys)")
     return config
@@ -53,9 +56,9 @@ def finished_run_config(workdir: str, section: str, what: str):
 def check_resumable(workdir: str, config, method_keys=()) -> None:
     """Refuse (ConfigError) to run `config` in a workdir that is a file, or whose
     checkpoints were trained under a config that differs in a `RESUME_DEFINING_KEYS` or
-    `method_keys` value: the message names the keys and both values. A method key may be
-    a pair (key, value it had before the key existed): an older config.json without it
-    then reads as that value, so adding a key never refuses the runs it does not change.
+    `method_keys` value: the message names the keys and both values. An older
+    config.json is upgraded first (`config_upgrades.upgrade`: a key added since reads as
+    the value those runs had, so adding a key never refuses the runs it does not change).
     Nothing in the workdir changes."""
     from fewgen_tf.errors import ConfigError
 
@@ -70,16 +73,11 @@ def check_resumable(workdir: str, config, method_keys=()) -> None:
             old = json.load(f)
     except (OSError, ValueError):
         return  # an unreadable config.json defines nothing; checkpoints restore strictly
+    old = config_upgrades.upgrade(old, old_path)
     new = json.loads(config.to_json_best_effort())
-    keys = [(k, None) if isinstance(k, str) else tuple(k)
-            for k in RESUME_DEFINING_KEYS + tuple(method_keys)]
-
-    def value(tree, key, before):
-        found = _lookup(tree, key)
-        return before if found is None else found
-
-    differ = [(k, value(old, k, d), value(new, k, d)) for k, d in keys
-              if value(old, k, d) != value(new, k, d)]
+    differ = [(k, _lookup(old, k), _lookup(new, k))
+              for k in RESUME_DEFINING_KEYS + tuple(method_keys)
+              if _lookup(old, k) != _lookup(new, k)]
     if differ:
         raise ConfigError(
             f"workdir {workdir} holds checkpoints of another setting ("
@@ -370,7 +368,7 @@ _CHIEF_WORKDIRS = {}  # a non-chief worker's temporary workdir -> the chief's wo
 def worker_task(config):
     """(task_type, task_index) of this process from TF_CONFIG under `multi_worker`, else
     None (a single-process run, whatever the environment holds)."""
-    if config.get("distribute") != "multi_worker":
+    if config.distribute != "multi_worker":
         return None
     from fewgen_tf.errors import ConfigError
 

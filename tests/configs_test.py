@@ -94,7 +94,6 @@ def test_unknown_algorithm_generator_backbone_and_init_list_the_valid_names():
     from fewgen_tf.config import add_meta_learning, base_config
     from fewgen_tf.errors import ConfigError
     from fewgen_tf.generators import registry
-    from fewgen_tf.meta import factory
 
     with pytest.raises(ConfigError, match="unknown generator.name 'gan'; valid: augintae, bigbigan, "
                                           "cola, meta_favae, msgan, progan, vae"):
@@ -105,7 +104,7 @@ def test_unknown_algorithm_generator_backbone_and_init_list_the_valid_names():
         config = add_meta_learning(base_config(), "maml")
         config.meta[key] = value
         with pytest.raises(ConfigError, match=f"unknown meta.{key} '{value}'; valid: {valid}"):
-            factory.build_learner(config, (28, 28, 1))
+            pipelines.check_config(config)
 
 
 def test_meta_favae_omniglot_defaults_are_the_faithful_recipe_and_the_paper_stays_a_variant():

@@ -13,6 +13,7 @@ PACKAGE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 # SAME_LAYER_ORDER, and any unit of a lower layer.
 LAYERS = [
     ["errors"],
+    ["settings", "config_upgrades"],
     ["config", "workdir", "visualize", "distribute", "seeds", "schedules", "progress",
      "tensor_adam"],
     ["data"],
@@ -22,7 +23,7 @@ LAYERS = [
     ["stages"],
     ["methods"],
     ["pipelines"],
-    ["main"],
+    ["main", "config_reference"],
 ]
 SAME_LAYER_ORDER = [  # (importer, imported) pairs allowed within one layer
     ("distribute", "config"),  # the names and ranges of distribute, cpu_devices, threads

@@ -39,7 +39,7 @@ def glyphs():
 def _model(**settings):
     keras.utils.set_random_seed(0)
     model = meta_favae.build_meta_favae((SIZE, SIZE, 1), CODE, NOISE, WIDTH,
-                                        meta_favae.Settings(**{**SMALL, **settings}), seed=3)
+                                        meta_favae.default_settings(**{**SMALL, **settings}), seed=3)
     return meta_favae.compile_meta_favae(model)
 
 
@@ -133,7 +133,7 @@ def test_generator_reconstruction_is_famls_l1_term_by_hand(glyphs):
     logs = model.train_step(tf.constant(glyphs[:4]))
     assert float(logs["g_reconstruction"]) > 0
     with pytest.raises(ConfigError, match="generator_reconstruction needs the VAE"):
-        meta_favae.Settings(vae=False, feedback=False, generator_reconstruction=1.0)
+        meta_favae.default_settings(vae=False, feedback=False, generator_reconstruction=1.0)
 
 
 def test_fitting_g_to_the_seeds_lowers_its_l1_at_their_codes_and_keeps_the_meta_weights(glyphs):
@@ -160,7 +160,7 @@ def test_fitting_g_to_the_seeds_lowers_its_l1_at_their_codes_and_keeps_the_meta_
     for w, b in zip(model.generator.weights, before):
         np.testing.assert_array_equal(w.numpy(), b)
     with pytest.raises(ConfigError, match="fit_steps needs the VAE"):
-        meta_favae.Settings(vae=False, feedback=False, fit_steps=5)
+        meta_favae.default_settings(vae=False, feedback=False, fit_steps=5)
 
 
 # ------------------------------------------------------------------ inner and outer
@@ -330,7 +330,7 @@ def test_adaptation_lowers_the_vae_loss_on_a_real_omniglot_character(omniglot_di
     images = tf.constant(image_io.resize_images(
         drawings.reshape((4, 105, 105, 1)).astype(np.float32), 28))
     keras.utils.set_random_seed(0)
-    model = meta_favae.build_meta_favae((28, 28, 1), settings=meta_favae.Settings(), seed=3)
+    model = meta_favae.build_meta_favae((28, 28, 1), settings=meta_favae.default_settings(), seed=3)
     phi2, seed = model.meta_parameters(), tf.constant([3, 0], tf.int64)
     phi1, _, _, history = model.adapt(phi2, images, seed, history=True)
     vae = (history["reconstruction"] + model.settings.beta * history["kl"]).numpy()
@@ -391,9 +391,9 @@ def test_clear_errors_for_bad_seeds_and_settings(glyphs):
     with pytest.raises(DataError, match=r"seed_images must be \[S, 16, 16, 1\]"):
         model.generate(np.zeros((4, 28, 28, 1), np.float32), 2, 0)
     with pytest.raises(ConfigError, match="unknown meta_favae.gan_loss"):
-        meta_favae.Settings(gan_loss="wasserstein")
+        meta_favae.default_settings(gan_loss="wasserstein")
     with pytest.raises(ConfigError, match="feedback needs the VAE"):
-        meta_favae.Settings(vae=False, feedback=True)
+        meta_favae.default_settings(vae=False, feedback=True)
     with pytest.raises(ConfigError, match="divisible by 4"):
         meta_favae_nets.check_image_shape((30, 30, 1))
     with pytest.raises(ConfigError, match="square"):

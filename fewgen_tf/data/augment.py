@@ -34,6 +34,7 @@ import math
 from typing import Dict, Optional, Tuple
 
 import keras
+import ml_collections
 import tensorflow as tf
 
 from fewgen_tf import config as config_lib
@@ -76,17 +77,25 @@ class AugmentationRanges:
 
     @classmethod
     def characters(cls) -> "AugmentationRanges":
-        """AugIntAE's handwritten-character ranges (appendix A.1), white fill."""
-        return cls(rotation=(-20.0, 20.0), translation=(-4.0, 4.0), scale=(0.8, 1.2),
-                   shear=(-6.0, 6.0), fill="white")
+        """AugIntAE's handwritten-character ranges (appendix A.1), white fill: the
+        declared `augment.*` defaults (fewgen_tf/config.py)."""
+        return cls._declared("characters")
 
     @classmethod
     def natural(cls) -> "AugmentationRanges":
         """Natural images: half the rotation and shear, double the translation, colour
-        jitter 0.75-1.25 and hue +-5% (appendix A.1), symmetric padding (CIFAR)."""
-        return cls(rotation=(-10.0, 10.0), translation=(-8.0, 8.0), scale=(0.8, 1.2),
-                   shear=(-3.0, 3.0), brightness=(0.75, 1.25), contrast=(0.75, 1.25),
-                   saturation=(0.75, 1.25), hue=(-0.05, 0.05), fill="symmetric")
+        jitter 0.75-1.25 and hue +-5% (appendix A.1), symmetric padding (CIFAR): the
+        declared `augment.*` of `add_augmentation(config, "natural")`."""
+        return cls._declared("natural")
+
+    @classmethod
+    def _declared(cls, kind):
+        augment = config_lib.add_augmentation(ml_collections.ConfigDict(), kind).augment
+        # (a magnitude of 0 is the range (0.0, 0.0) here, as these presets always were)
+        values = {name: (0.0, 0.0) if augment[name] == 0
+                  else config_lib.augment_value(name, augment[name])
+                  for name in config_lib.AUGMENT_RANGES}
+        return cls(fill=config_lib.augment_fill(kind), **values)
 
     @classmethod
     def from_config(cls, augment) -> "AugmentationRanges":
@@ -96,12 +105,12 @@ class AugmentationRanges:
         (min, max) pairs; the others are (min, max) pairs. `kind` picks the fill:
         characters -> white, natural -> symmetric.
         """
-        kind = augment.get("kind", "characters")
+        kind = augment["kind"]
         fill = config_lib.augment_fill(kind)
         defaults = cls.characters() if kind == "characters" else cls.natural()
         values = {}
         for name in config_lib.AUGMENT_RANGES:
-            value = augment.get(name, None)
+            value = augment[name]
             values[name] = (getattr(defaults, name) if value is None
                             else config_lib.augment_value(name, value))
         return cls(fill=fill, **values)

@@ -14,38 +14,36 @@ from fewgen_tf.data import cifar, folder, mnist, omniglot, splits, synthetic
 # fewgen_tf.config.DATASET_SPLITS, where `data.*` is declared and checked)
 _SPLITS = config_lib.DATASET_SPLITS
 DATASETS = {
-    "omniglot": (lambda c: omniglot.load_omniglot(_root(c), c.image_size, c.get("format", "auto")),
+    "omniglot": (lambda c: omniglot.load_omniglot(_root(c), c.image_size, c.format),
                  _SPLITS["omniglot"]),
-    "mnist": (lambda c: mnist.load_mnist(_root(c), c.get("subset", "test"), c.image_size),
+    "mnist": (lambda c: mnist.load_mnist(_root(c), c.subset, c.image_size),
               _SPLITS["mnist"]),
-    "folder": (lambda c: folder.load_image_folder(_root(c), c.image_size, c.get("channels", 3),
-                                                  c.get("center_crop", True)),
+    "folder": (lambda c: folder.load_image_folder(_root(c), c.image_size, c.channels,
+                                                  c.center_crop),
                _SPLITS["folder"]),
-    "synthetic": (lambda c: synthetic.make_synthetic(c.get("num_classes", 100),
-                                                     c.get("images_per_class", 20),
-                                                     c.image_size, c.get("synthetic_seed", 0)),
+    "synthetic": (lambda c: synthetic.make_synthetic(c.num_classes, c.images_per_class,
+                                                     c.image_size, c.synthetic_seed),
                   _SPLITS["synthetic"]),
-    "cifar10": (lambda c: cifar.load_cifar(_root(c), "cifar10", c.get("subset", "test"),
-                                           c.image_size, c.get("channels", 3)),
+    "cifar10": (lambda c: cifar.load_cifar(_root(c), "cifar10", c.subset,
+                                           c.image_size, c.channels),
                 _SPLITS["cifar10"]),
-    "cifar100": (lambda c: cifar.load_cifar(_root(c), "cifar100", c.get("subset", "test"),
-                                            c.image_size, c.get("channels", 3)),
+    "cifar100": (lambda c: cifar.load_cifar(_root(c), "cifar100", c.subset,
+                                            c.image_size, c.channels),
                  _SPLITS["cifar100"]),
 }
 assert set(DATASETS) == set(_SPLITS)
 
 
 def _root(data_config):
-    root = data_config.get("root") or os.environ.get("FEWGEN_DATA_DIR", "")
+    root = data_config.root or os.environ.get("FEWGEN_DATA_DIR", "")
     return os.path.expanduser(root)
 
 
 def _cache_key(data_config):
     """The config values that determine a dataset's pixels (not its split)."""
     c = data_config
-    return (c.name, _root(c), c.image_size, c.get("format", "auto"), c.get("subset", "test"),
-            c.get("channels", 3), bool(c.get("center_crop", True)), c.get("num_classes", 100),
-            c.get("images_per_class", 20), c.get("synthetic_seed", 0))
+    return (c.name, _root(c), c.image_size, c.format, c.subset, c.channels,
+            bool(c.center_crop), c.num_classes, c.images_per_class, c.synthetic_seed)
 
 
 _CACHE = collections.OrderedDict()
@@ -54,8 +52,6 @@ _CACHE_SIZE = 4
 
 def load_dataset(data_config):
     """The whole dataset named by `data_config.name`, decoded once per process."""
-    config_lib.check_value("data.name", data_config.name)
-    config_lib.check_value("data.image_size", data_config.image_size)
     key = _cache_key(data_config)
     if key not in _CACHE:
         _CACHE[key] = DATASETS[data_config.name][0](data_config)
@@ -66,7 +62,9 @@ def load_dataset(data_config):
 
 
 def load_splits(data_config) -> dict:
-    """{'train', 'val', 'test'} -> ClassDataset for `data.name` split by `data.split`."""
-    config_lib.check_base({"data": data_config})  # name, image size, split, split sizes
+    """{'train', 'val', 'test'} -> ClassDataset for `data.name` split by `data.split`
+    (the section checked first: a caller outside a run, e.g. a notebook, gets the same
+    one-line errors as a run)."""
+    config_lib.check_data(data_config)
     dataset = load_dataset(data_config)
     return splits.split_dataset(dataset, data_config.split, data_config)

@@ -83,8 +83,7 @@ def all_split(dataset: ClassDataset):
 SCHEMES = {
     "lasium": lambda d, cfg: lasium_split(d),
     "lake": lambda d, cfg: lake_split(d),
-    "random": lambda d, cfg: random_split(d, cfg.get("split_sizes", (0.6, 0.2, 0.2)),
-                                          cfg.get("split_seed", 0)),
+    "random": lambda d, cfg: random_split(d, cfg.split_sizes, cfg.split_seed),
     "all": lambda d, cfg: all_split(d),
 }
 

@@ -31,9 +31,9 @@ class GeneratorEntry:
     budget: Optional[str]  # "epochs" | "iterations" | "pipeline" | None (pretrained)
     # the builder takes `total_steps=` (the training length, e.g. for a learning-rate schedule)
     wants_total_steps: bool = False
-    # the method's keys that define a checkpoint: "key", or ("key", the value runs had
-    # before the key existed) so that adding a key keeps older workdirs resumable
-    resume_keys: Tuple = ()
+    # the method's keys that define a checkpoint (an older config.json is upgraded before
+    # the comparison: fewgen_tf/config_upgrades.py)
+    resume_keys: Tuple[str, ...] = ()
     # "package.module:function": (config) -> None, ConfigError for a bad method key
     checks: Optional[str] = None
     clusters: bool = False  # class-conditional with per-cluster latents (`num_clusters`)
@@ -74,11 +74,9 @@ GENERATORS = {
         "fewgen_tf.methods.cola.model:build_from_config", "pipeline",
         resume_keys=("cola.class_codes", "cola.num_clusters", "cola.architecture",
                      "cola.conditional_bn", "cola.width", "cola.encoder_widths",
-                     "cola.encoder_blocks", "cola.mixture_rank", ("cola.rotnet", True),
-                     ("cola.refine_epoch", 0), ("cola.refine_method", "kmeans"),
-                     ("cola.assignment_loss", "mean"),
-                     # step I matched batch-statistics embeddings before the key existed
-                     ("cola.assign_embedding", "training"), ("cola.assign_scope", "batch")),
+                     "cola.encoder_blocks", "cola.mixture_rank", "cola.rotnet",
+                     "cola.refine_epoch", "cola.refine_method", "cola.assignment_loss",
+                     "cola.assign_embedding", "cola.assign_scope"),
         checks="fewgen_tf.methods.cola.config:check_cola", clusters=True,
         trainer="fewgen_tf.methods.cola.stages:train_unlabelled",
         image_clusters="fewgen_tf.methods.cola.stages:image_clusters",
@@ -86,8 +84,7 @@ GENERATORS = {
     "meta_favae": GeneratorEntry(  # meta-trained by the pipeline meta_favae
         "fewgen_tf.methods.meta_favae.model:build_from_config", "iterations",
         resume_keys=("meta_favae.variant", "meta_favae.vae", "meta_favae.noise_dim",
-                     "meta_favae.width", ("meta_favae.upsampling", "transposed"),
-                     ("meta_favae.meta_batch", 1)),
+                     "meta_favae.width", "meta_favae.upsampling", "meta_favae.meta_batch"),
         checks="fewgen_tf.methods.meta_favae.config:check_meta_favae"),
 }
 
@@ -110,7 +107,7 @@ def check_trained_here(generator_config) -> None:
     budget = found.budget
     if budget == "pipeline" and found.trainer:
         return
-    if budget in ("iterations", "pipeline") and not g.get("from_workdir"):
+    if budget in ("iterations", "pipeline") and not g.from_workdir:
         how = ("meta-trained (generator.iterations)" if budget == "iterations"
                else "trained in stages by its own pipeline")
         raise ConfigError(f"generator {g.name!r} is {how}; its pipeline trains it (reuse a "
@@ -120,7 +117,7 @@ def check_trained_here(generator_config) -> None:
 def _entry_of(config) -> Optional[GeneratorEntry]:
     """The entry of the config's generator, or None (no generator, or an unknown name:
     the checks report that)."""
-    name = config.get("generator", {}).get("name") if "generator" in config else None
+    name = config.generator.name if "generator" in config else None
     return GENERATORS.get(name)
 
 

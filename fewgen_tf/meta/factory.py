@@ -15,19 +15,15 @@ ALGORITHMS = config_lib.META_ALGORITHMS  # the names meta.algorithm takes
 
 def build_learner(config, image_shape):
     """Build and compile the learner named by `config.meta.algorithm` for `image_shape`
-    (call inside `strategy.scope()`). Weights are initialised from `config.seed`."""
-    config_lib.check_meta_learning(config)  # the checks a run's validation made (one copy)
+    (call inside `strategy.scope()`) from the validated `meta.*`, `train.*` and `eval.*`
+    (`pipelines.check_config`). Weights are initialised from `config.seed`."""
     meta = config.meta
     algorithm = meta.algorithm
     train_ways, eval_ways = config.train.ways, config.eval.ways
-    backbone = meta.get("backbone", "conv4")
-    init = meta.get("init", "torch")
     keras.utils.set_random_seed(config.seed)
-    net_options = dict(filters=meta.get("filters", 64), backbone=backbone, init=init,
-                       bn_epsilon=meta.get("bn_epsilon", 1e-3))
-
-    head_init = meta.get("head_init", "auto")  # config.json of earlier runs: absent
-    halvings = meta.get("lr_halvings", 0)
+    net_options = dict(filters=meta.filters, backbone=meta.backbone, init=meta.init,
+                       bn_epsilon=meta.bn_epsilon)
+    head_init, halvings = meta.head_init, meta.lr_halvings
 
     def outer_rate(rate):
         """The outer learning rate, halved `meta.lr_halvings` times at equal intervals of
@@ -39,8 +35,8 @@ def build_learner(config, image_shape):
 
     if algorithm == "protonets":
         learner = ProtoNets(backbones.embedding(image_shape, **net_options), train_ways,
-                            transductive_steps=meta.get("transductive_steps", 0),
-                            test_shifts=meta.get("test_shifts", 0),
+                            transductive_steps=meta.transductive_steps,
+                            test_shifts=meta.test_shifts,
                             name="protonets")
         optimizer = keras.optimizers.Adam(outer_rate(meta.meta_lr))
     elif algorithm in ("maml", "fomaml"):
@@ -61,5 +57,5 @@ def build_learner(config, image_shape):
                           lr=meta.scratch_lr, steps=meta.scratch_steps, head_init=head_init,
                           name="scratch")
         optimizer = keras.optimizers.SGD(meta.scratch_lr)
-    learner.compile(optimizer=optimizer, jit_compile=bool(meta.get("jit_compile", False)))
+    learner.compile(optimizer=optimizer, jit_compile=meta.jit_compile)
     return learner

@@ -25,7 +25,7 @@ def make_feature_extractor(gen_eval_config, dataset=None):
                               "classes it learns")
         return evaluation_network(dataset, gen_eval_config.feature_cache,
                                   gen_eval_config.evaluation_network_steps,
-                                  seed=int(gen_eval_config.get("evaluation_network_seed", 0)))
+                                  seed=int(gen_eval_config.evaluation_network_seed))
     if kind == "inception":
         return InceptionFeatures(gen_eval_config.inception_path)
     raise ConfigError(f"unknown gen_eval.features {kind!r}; valid: "

@@ -107,9 +107,8 @@ def run(config, workdir: str):
     from fewgen_tf import distribute  # late: imports TensorFlow
 
     try:
-        distribute.split_cpu(config.get("cpu_devices", 0))  # before any TensorFlow op
-        distribute.set_threads(config.get("intra_op_threads", 0),
-                               config.get("inter_op_threads", 0))
+        distribute.split_cpu(config.cpu_devices)  # before any TensorFlow op
+        distribute.set_threads(config.intra_op_threads, config.inter_op_threads)
         result = importlib.import_module(PIPELINES[config.pipeline].module).run(config, own)
         workdir_lib.commit_config(own)  # a run that wrote nothing else (preview, ...)
         return result

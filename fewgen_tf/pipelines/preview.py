@@ -25,7 +25,7 @@ def run(config, workdir: str) -> dict:
         logging.info("%s split: %d classes, %d images of shape %s", part,
                      stats[part]["classes"], stats[part]["images"], stats[part]["image_shape"])
 
-    num_episodes = config.get("preview", {}).get("num_episodes", 2)
+    num_episodes = config.preview.num_episodes
     blocks = []
     for part, seed in (("train", config.seed), ("test", config.eval.seed)):
         for index in range(num_episodes):

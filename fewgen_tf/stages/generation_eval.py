@@ -132,7 +132,7 @@ def evaluate_fewshot_generator(generator, config, workdir, splits, name="generat
     dataset = registry.load_dataset(config.data)
     evaluation_network = load_evaluation_network(
         dataset, gen.feature_cache, gen.evaluation_network_steps,
-        seed=gen.get("evaluation_network_seed", 0))
+        seed=gen.evaluation_network_seed)
     extractor = (evaluation_network if gen.features == "evaluation_network"
                  else features.make_feature_extractor(gen, dataset))
     index_of_key = {int(k): i for i, k in enumerate(dataset.class_keys)}

@@ -67,7 +67,7 @@ def generator_of_run(workdir, image_shape):
     with other generation settings), the generator comes from that workdir, with this
     run's settings."""
     config = workdir_lib.finished_run_config(workdir, "generator", "generator")
-    if not config.generator.get("from_workdir"):  # (a run that reused another's: that one)
+    if not config.generator.from_workdir:  # (a run that reused another's: that one)
         config.generator.from_workdir = workdir
     return load_trained_generator(registry.build_generator(config, tuple(image_shape)), config)
 

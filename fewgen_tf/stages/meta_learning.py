@@ -91,10 +91,10 @@ def _test_time_fields(config):
     adapting learner's head; ProtoNets' transductive refinement and shift averaging
     (non-zero only: a transductive accuracy must say so)."""
     if config.meta.algorithm in config_lib.ADAPTING_ALGORITHMS:
-        return {"head_init": config.meta.get("head_init", "auto")}
+        return {"head_init": config.meta.head_init}
     if config.meta.algorithm == "protonets":
-        return {key: config.meta.get(key, 0) for key in ("transductive_steps", "test_shifts")
-                if config.meta.get(key, 0)}
+        return {key: config.meta[key] for key in ("transductive_steps", "test_shifts")
+                if config.meta[key]}
     return {}
 
 

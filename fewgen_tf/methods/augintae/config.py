@@ -113,3 +113,6 @@ def check_augintae_pipeline(config) -> None:
     if config.gen_eval.split in names:
         raise ConfigError(f"gen_eval.split {config.gen_eval.split!r} is also a training split "
                           f"(augintae.train_splits {names}): its classes would not be novel")
+
+
+VOCABULARIES = (AUGINTAE,)

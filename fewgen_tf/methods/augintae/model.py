@@ -427,21 +427,20 @@ def build_from_config(config, image_shape, total_steps=None):
     without the discriminator the E+G rate is cut x0.1 at 35% and 70% of `total_steps`,
     with it both rates stay constant), `cuts` (those cuts for E+G and D alike, whatever
     the variant), `constant`."""
-    g, options = config.generator, config.get("augintae") or {}
-    adversarial = bool(options.get("adversarial", True))
+    g, options = config.generator, config.augintae
+    adversarial = bool(options.adversarial)
     ranges = (augment.AugmentationRanges.from_config(config.augment) if "augment" in config
               else augment.AugmentationRanges.characters() if image_shape[-1] == 1
               else augment.AugmentationRanges.natural())
     model = build_augintae(
-        image_shape, g.latent_dim, options.get("variant", "augintae"),
-        options.get("architecture", "auto"), float(options.get("width", 1.0)), adversarial,
-        ranges, seed=config.seed,
-        targets=tuple(options.get("lsgan_targets", LSGAN_TARGETS)))
-    model.refine_steps = int(options.get("refine_steps", 0))  # (0 for runs from before it)
-    model.refine_lr = float(options.get("refine_lr", 0.05))
-    model.adapt_steps = int(options.get("adapt_steps", 0))
-    model.adapt_lr = float(options.get("adapt_lr", 1e-4))
-    schedule = options.get("lr_schedule", "paper")
+        image_shape, g.latent_dim, options.variant, options.architecture,
+        float(options.width), adversarial, ranges, seed=config.seed,
+        targets=tuple(options.lsgan_targets))
+    model.refine_steps = int(options.refine_steps)
+    model.refine_lr = float(options.refine_lr)
+    model.adapt_steps = int(options.adapt_steps)
+    model.adapt_lr = float(options.adapt_lr)
+    schedule = options.lr_schedule
     cut = schedule == "cuts" or (schedule == "paper" and not adversarial)
     model.compile(optimizer=keras.optimizers.Adam(learning_rate(g.lr, total_steps, cut)),
                   d_optimizer=(keras.optimizers.Adam(learning_rate(g.lr, total_steps, cut))

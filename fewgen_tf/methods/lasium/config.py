@@ -79,7 +79,7 @@ def check_lasium(config) -> None:
         raise ConfigError(f"lasium.strategy 'cluster' needs a class-conditional generator with "
                           f"clusters (generator.name {', '.join(with_clusters)}); "
                           f"generator.name is {name!r}: use n, ro or oc")
-    if config.lasium.get("cluster_images", "generated") == "real":
+    if config.lasium.cluster_images == "real":
         if strategy != CLUSTER:
             raise ConfigError(f"lasium.cluster_images 'real' groups real images by the "
                               f"generator's clusters: it needs lasium.strategy 'cluster', "
@@ -141,3 +141,6 @@ def pretrained_rgb_lasium(algorithm: str, generator: str, generator_path: str,
     config.meta.iterations = 10000
     config.train.queries = 5
     return config
+
+
+VOCABULARIES = (LASIUM,)

@@ -50,7 +50,7 @@ def make_task_sampler(config, generator, train_split, image_clusters=None):
 
 def task_augmentation(lasium):
     """The AugmentationRanges of `lasium.augment` (characters / natural), or None."""
-    kind = lasium.get("augment", "none")
+    kind = lasium.augment
     if kind == "none":
         return None
     return getattr(augment_lib.AugmentationRanges, kind)()
@@ -59,7 +59,7 @@ def task_augmentation(lasium):
 def train_image_clusters(config, workdir, images):
     """Each train image's cluster in the generator's run (this workdir, or
     generator.from_workdir), for `lasium.cluster_images = real`; None otherwise."""
-    if config.lasium.get("cluster_images", "generated") != "real":
+    if config.lasium.cluster_images != "real":
         return None
     entry = generator_registry.entry(config.generator.name)
     source = config.generator.from_workdir or workdir

@@ -139,24 +139,24 @@ def use_faithful_recipe(config: ml_collections.ConfigDict) -> ml_collections.Con
 
 
 def check_settings(values) -> None:
-    """`values`: `meta_favae.*` key (without the prefix) -> value, for the keys given.
-    Each key's rule, the feedback blends' range, and what needs the VAE. The model's
+    """`values`: `meta_favae.*` key (without the prefix) -> value (at least vae,
+    feedback, generator_reconstruction, fit_steps, code_source). Each key's rule and
+    what needs the VAE. The model's
     `Settings` checks itself with this too."""
     for name, value in values.items():
-        rule = META_FAVAE_RULES.get(f"meta_favae.{name}")
-        if rule:
-            rule(f"meta_favae.{name}", value)
-    vae = values.get("vae", True)
-    if values.get("feedback") and not vae:
+        if f"meta_favae.{name}" in META_FAVAE_RULES:
+            META_FAVAE_RULES[f"meta_favae.{name}"](f"meta_favae.{name}", value)
+    vae = values["vae"]
+    if values["feedback"] and not vae:
         raise ConfigError("meta_favae.feedback needs the VAE (its blends feed the "
                           "encoder): set meta_favae.vae=True or feedback=False")
-    if values.get("generator_reconstruction") and not vae:
+    if values["generator_reconstruction"] and not vae:
         raise ConfigError("meta_favae.generator_reconstruction needs the VAE (its codes c "
                           "of the task's images): set it to 0 for FIGR")
-    if values.get("fit_steps") and not vae:
+    if values["fit_steps"] and not vae:
         raise ConfigError("meta_favae.fit_steps needs the VAE (G is fitted at the seeds' "
                           "encoder codes): set it to 0 for FIGR")
-    if values.get("code_source") == "encoder" and not vae:
+    if values["code_source"] == "encoder" and not vae:
         raise ConfigError("meta_favae.code_source='encoder' needs the VAE (FIGR has no "
                           "encoder): use code_source='prior'")
 
@@ -173,12 +173,15 @@ def check_meta_favae_pipeline(config) -> None:
     meta-weights come from generator.from_workdir."""
     check_meta_favae(config)
     m, g = config.meta_favae, config.generator
-    if config.get("distribute", "auto") not in ("auto", "default"):
+    if config.distribute not in ("auto", "default"):
         raise ConfigError(f"pipeline meta_favae trains on one device (one task per "
                           f"meta-iteration, or meta_favae.meta_batch side by side): "
                           f"distribute must be auto or default, got {config.distribute!r}")
-    if config.get("gen_eval") and m.evaluate and config.gen_eval.split == m.train_split:
+    if "gen_eval" in config and m.evaluate and config.gen_eval.split == m.train_split:
         raise ConfigError(f"gen_eval.split {config.gen_eval.split!r} is the training split "
                           "(meta_favae.train_split): its classes would not be novel")
     if not g.from_workdir:
         config_lib.integer(1)("generator.iterations (meta-iterations)", g.iterations)
+
+
+VOCABULARIES = (META_FAVAE,)

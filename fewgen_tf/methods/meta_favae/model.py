@@ -92,6 +92,7 @@ import dataclasses
 import keras
 import tensorflow as tf
 
+from fewgen_tf import config as config_lib
 from fewgen_tf import seeds
 from fewgen_tf.tensor_adam import adam_init, adam_step
 from fewgen_tf.errors import DataError
@@ -173,27 +174,28 @@ def feedback_interpolations(generated, coefficients):
 # ------------------------------------------------------------------------- the settings
 @dataclasses.dataclass(frozen=True)
 class Settings:
-    """Algorithm 1's numbers (defaults: the paper's) and the model's options."""
-    rounds: int = 10                 # K
-    vae_steps: int = 5               # n_VAE
-    d_steps: int = 1                 # n_D
-    g_steps: int = 5                 # n_G
-    inner_vae_lr: float = 1e-4       # alpha_1,enc = alpha_1,dec
-    inner_gan_lr: float = 1e-3       # alpha_1,disc = alpha_1,gen
-    inner_beta_1: float = 0.5        # inner Adam (FAML's betas; the paper gives none)
-    inner_beta_2: float = 0.999
-    beta: float = 10.0               # Eq. 1
-    mode_seeking_weight: float = 1.0  # lambda_ms
-    gan_loss: str = "standard"       # standard (Eq. 2-5) | relativistic
-    vae: bool = True                 # False: FIGR (a plain GAN)
-    feedback: bool = True            # False: Meta-AVAE
-    feedback_generations: int = 4    # n (n^2 blends)
-    feedback_range: tuple = (0.1, 0.9)
-    code_source: str = "prior"       # generation's c: prior (Algorithm 2) | encoder
-    generator_reconstruction: float = 0.0  # lambda_rec: FAML's L1(x, G(z, c)) in the G steps
-    fit_steps: int = 0               # generate: G fitted to the seeds after the K rounds
-    fit_lr: float = 1e-3
-    min_seeds: int = 4               # g: the seed images a generation task needs
+    """Algorithm 1's numbers and the model's options, as `meta_favae.*` declares them
+    (methods/meta_favae/config.py; `settings_from_config`, `default_settings`)."""
+    rounds: int                      # K
+    vae_steps: int                   # n_VAE
+    d_steps: int                     # n_D
+    g_steps: int                     # n_G
+    inner_vae_lr: float              # alpha_1,enc = alpha_1,dec
+    inner_gan_lr: float              # alpha_1,disc = alpha_1,gen
+    inner_beta_1: float              # inner Adam (FAML's betas; the paper gives none)
+    inner_beta_2: float
+    beta: float                      # Eq. 1
+    mode_seeking_weight: float       # lambda_ms
+    gan_loss: str                    # standard (Eq. 2-5) | relativistic
+    vae: bool                        # False: FIGR (a plain GAN)
+    feedback: bool                   # False: Meta-AVAE
+    feedback_generations: int        # n (n^2 blends)
+    feedback_range: tuple
+    code_source: str                 # generation's c: prior (Algorithm 2) | encoder
+    generator_reconstruction: float  # lambda_rec: FAML's L1(x, G(z, c)) in the G steps
+    fit_steps: int                   # generate: G fitted to the seeds after the K rounds
+    fit_lr: float
+    min_seeds: int                   # g: the seed images a generation task needs
 
     def __post_init__(self):  # the checks of meta_favae.* (config.py), one copy
         meta_favae_config.check_settings(dict(
@@ -211,7 +213,7 @@ class MetaFAVAE(keras.Model):
 
     def __init__(self, networks, code_dim, noise_dim, settings=None, seed=0, **kwargs):
         super().__init__(**kwargs)
-        self.settings = settings or Settings()
+        self.settings = settings or default_settings()
         if self.settings.vae != ("encoder" in networks):
             raise ValueError("networks must hold an encoder and decoder exactly when vae=True")
         self.encoder = networks.get("encoder")
@@ -612,32 +614,24 @@ class MetaFAVAE(keras.Model):
 def settings_from_config(config):
     """`Settings` from `meta_favae.*` (config.add_meta_favae) and
     `generator.mode_seeking_weight` (lambda_ms)."""
-    m = config.get("meta_favae") or {}
-    defaults = Settings()
+    m = config.meta_favae
     return Settings(
-        rounds=int(m.get("rounds", defaults.rounds)),
-        vae_steps=int(m.get("vae_steps", defaults.vae_steps)),
-        d_steps=int(m.get("d_steps", defaults.d_steps)),
-        g_steps=int(m.get("g_steps", defaults.g_steps)),
-        inner_vae_lr=float(m.get("inner_vae_lr", defaults.inner_vae_lr)),
-        inner_gan_lr=float(m.get("inner_gan_lr", defaults.inner_gan_lr)),
-        inner_beta_1=float(m.get("inner_beta_1", defaults.inner_beta_1)),
-        inner_beta_2=float(m.get("inner_beta_2", defaults.inner_beta_2)),
-        beta=float(m.get("beta", defaults.beta)),
-        mode_seeking_weight=float(config.generator.get("mode_seeking_weight", 1.0)),
-        gan_loss=m.get("gan_loss", defaults.gan_loss),
-        vae=bool(m.get("vae", defaults.vae)),
-        feedback=bool(m.get("feedback", defaults.feedback)),
-        feedback_generations=int(m.get("feedback_generations",
-                                       defaults.feedback_generations)),
-        feedback_range=tuple(float(a) for a in m.get("feedback_range",
-                                                     defaults.feedback_range)),
-        code_source=m.get("code_source", defaults.code_source),
-        generator_reconstruction=float(m.get("generator_reconstruction",
-                                             defaults.generator_reconstruction)),
-        fit_steps=int(m.get("fit_steps", defaults.fit_steps)),
-        fit_lr=float(m.get("fit_lr", defaults.fit_lr)),
-        min_seeds=int(m.get("task_size", defaults.min_seeds)))
+        rounds=int(m.rounds), vae_steps=int(m.vae_steps), d_steps=int(m.d_steps),
+        g_steps=int(m.g_steps), inner_vae_lr=float(m.inner_vae_lr),
+        inner_gan_lr=float(m.inner_gan_lr), inner_beta_1=float(m.inner_beta_1),
+        inner_beta_2=float(m.inner_beta_2), beta=float(m.beta),
+        mode_seeking_weight=float(config.generator.mode_seeking_weight),
+        gan_loss=m.gan_loss, vae=bool(m.vae), feedback=bool(m.feedback),
+        feedback_generations=int(m.feedback_generations),
+        feedback_range=tuple(float(a) for a in m.feedback_range),
+        code_source=m.code_source, generator_reconstruction=float(m.generator_reconstruction),
+        fit_steps=int(m.fit_steps), fit_lr=float(m.fit_lr), min_seeds=int(m.task_size))
+
+
+def default_settings(variant="favae", **changes):
+    """The declared settings of `variant` (favae | avae | figr), with `changes`."""
+    config = meta_favae_config.add_meta_favae(config_lib.base_config(), variant)
+    return dataclasses.replace(settings_from_config(config), **changes)
 
 
 def build_meta_favae(image_shape, code_dim=64, noise_dim=64, width=1.0, settings=None,
@@ -645,7 +639,7 @@ def build_meta_favae(image_shape, code_dim=64, noise_dim=64, width=1.0, settings
     """The networks for `image_shape` (ConfigError for what they cannot take; Dec and G
     upsample by `upsampling`: transposed | resize_conv, nets.py) and the model around
     them (not compiled)."""
-    settings = settings or Settings()
+    settings = settings or default_settings()
     networks = meta_favae_nets.build_networks(image_shape, code_dim, noise_dim, width,
                                               with_vae=settings.vae, upsampling=upsampling)
     name = ("meta_favae" if settings.feedback else "meta_avae") if settings.vae else "figr"
@@ -665,12 +659,11 @@ def build_from_config(config, image_shape):
     """The registry's builder: Meta-FAVAE / Meta-AVAE / FIGR (`meta_favae.*`), with the
     outer Adams of Algorithm 1 (meta-trained by the `meta_favae` pipeline,
     `generator.iterations` meta-iterations). c has `generator.latent_dim` dimensions."""
-    options = config.get("meta_favae") or {}
-    settings = settings_from_config(config)
+    options = config.meta_favae
     model = build_meta_favae(
-        image_shape, config.generator.latent_dim, int(options.get("noise_dim", 64)),
-        float(options.get("width", 1.0)), settings, seed=config.seed,
-        upsampling=options.get("upsampling", "transposed"))
+        image_shape, config.generator.latent_dim, int(options.noise_dim),
+        float(options.width), settings_from_config(config), seed=config.seed,
+        upsampling=options.upsampling)
     return compile_meta_favae(
-        model, float(options.get("outer_vae_lr", 1e-5)), float(options.get("outer_gan_lr", 1e-4)),
+        model, float(options.outer_vae_lr), float(options.outer_gan_lr),
         jit_compile=bool(config.generator.jit_compile))
