@@ -10,7 +10,6 @@ import json
 import keras
 import numpy as np
 import pytest
-import scipy.optimize
 import tensorflow as tf
 
 from fewgen_tf import pipelines
@@ -271,43 +270,6 @@ def test_judge_scores_by_hand():
     swapped = cola_steps.judge_scores(judged, ("a", "b", "c"), ("b", "a"),
                                       [0, 0, 0, 0, 1, 1, 1, 1], clusters)
     assert swapped["fidelity"] == 1 / 8 and swapped["judged_accuracy"] == 0.75
-
-
-def test_whole_dataset_matching_finds_the_known_best_assignment(tmp_path):
-    """assign_scope = all: Eq. 2 over every image and the whole target table. With each
-    image's embedding a (slightly moved) target row, the best matching is that row."""
-    images, labels = _two_trivial_classes(6)
-    model = cola_clustering.build_clustering_model(
-        images.shape[1:], 12, 2, 1, widths=(4,), blocks=(1,), target_variance=0.2,
-        assign_scope="all", assign_chunk=0, seed=0)
-    table = model.targets.numpy()
-    wanted = np.random.default_rng(1).permutation(12)  # image i should hold row wanted[i]
-    model.embed_all = lambda _: table[wanted] + 0.01
-    before = model.clusters()
-    changed = model.assign_all(images)
-    np.testing.assert_array_equal(model.assignment.numpy(), wanted)
-    assert changed == pytest.approx(np.mean(model.clusters() != before))
-    # in chunks of 5: each chunk's images trade the rows they hold, best within the chunk
-    model.assign_chunk = 5
-    model.assignment.assign(np.arange(12, dtype=np.int32))
-    model.assign_all(images, epoch=3)
-    held = model.assignment.numpy()
-    assert sorted(held.tolist()) == list(range(12))  # still a matching of the table
-    order = cola_clustering.rng.permutation(cola_clustering.rng.derive_key(
-        "cola-chunks", 0, 3), 12)
-    for chunk in (order[:5], order[5:10], order[10:]):
-        cost = ((table[wanted[chunk]][:, None] + 0.01 - table[chunk][None]) ** 2).sum(-1)
-        best = np.asarray(chunk)[scipy.optimize.linear_sum_assignment(cost)[1]]
-        np.testing.assert_array_equal(held[chunk], best)
-    with pytest.raises(ConfigError, match="assign_chunk must be >= 0"):
-        cola_clustering.build_clustering_model(images.shape[1:], 12, 2, 1, widths=(4,),
-                                               blocks=(1,), assign_chunk=-1)
-    # in a run: trivially separable images end in their classes
-    config = _config(cluster_epochs=4, rotnet=False, assign_scope="all")
-    config.augment.kind = "natural"
-    model, timing = cola_steps.cluster_images(config, str(tmp_path), images, labels)
-    assert clustering_metrics.clustering_accuracy(labels, model.clusters()) == 1.0
-    assert timing["hungarian_calls"] == 4 * (1 + 12 // 8)  # one whole + per batch, 4 epochs
 
 
 # ------------------------------------------------------------ Laplacian pyramid loss

@@ -12,8 +12,7 @@ two heads on the pooled features: E1 -> R^K (projected onto the unit sphere, whe
 targets live) and E2 -> 4 rotation logits.
 Training alternates epochs (B.1; with `rotnet=False` every epoch is an assignment epoch):
   even epochs  per batch b: embed the un-augmented images (inference-mode BatchNorm, as
-               the MMDC reference code does; `assign_embedding="training"`: batch
-               statistics), solve (Eq. 2)
+               the MMDC reference code does), solve (Eq. 2)
                  pi* = argmin_pi sum_j |E1(x_j) - t_pi(j)|^2
                with the Hungarian algorithm (scipy's linear_sum_assignment on the b x b
                cost matrix, on the host through tf.numpy_function: one call per batch),
@@ -36,13 +35,6 @@ the previous ones by a Hungarian on the contingency table; sizes follow the data
 "balanced" keeps the balanced sizes exactly (`balanced_assignment`, Eq. 2 over all images
 against the one-hot means: SeLa's equipartition, Asano et al. 2020). Without refinement
 the targets only ever permute within a batch, so the clusters stay exactly balanced.
-Whole-dataset matching (`assign_scope="all"`): every assignment epoch starts by solving
-Eq. 2 over all N images on their inference-mode embeddings (`assign_all`), in random
-chunks of `assign_chunk` images whose held targets are re-matched among them (0: one
-N x N Hungarian; at N = 5000 that took 105 s on these 2 cores against ~1 s for 1000 x
-1000: its cost grows as N^3), then the per-batch matching continues within the epoch: the
-same objective and balance, with an image free to take any target held in its chunk
-(~100 per cluster at K = 10), not only one of the ~13 per cluster held in its batch.
 SGD(lr, momentum 0.9) with weight decay added to the gradient of the kernels (wd * w,
 PyTorch's coupled form; the reference exempts BatchNorm's and biases' 1-D parameters);
 the registry's schedule halves lr every quarter. BatchNorm's moving statistics use
@@ -70,8 +62,6 @@ from fewgen_tf.errors import ConfigError
 from fewgen_tf.methods.cola import config as cola_config
 
 ROTATIONS = 4
-ASSIGN_EMBEDDINGS = cola_config.ASSIGN_EMBEDDINGS
-ASSIGN_SCOPES = cola_config.ASSIGN_SCOPES
 
 
 # ------------------------------------------------------------------------ targets
@@ -320,9 +310,7 @@ class ClusteringModel(keras.Model):
 
     def __init__(self, backbone, targets, components, steps_per_epoch, ranges=None,
                  flip=False, views=1, weight_decay=5e-4, seed=0, rotnet=True,
-                 refine_epoch=0, assign_embedding="inference", assign_scope="batch",
-                 assign_chunk=1000, refine_method="kmeans", assignment_loss="mean",
-                 **kwargs):
+                 refine_epoch=0, refine_method="kmeans", assignment_loss="mean", **kwargs):
         super().__init__(**kwargs)
         targets = np.asarray(targets, np.float32)
         self.num_images, self.num_clusters = targets.shape
@@ -345,17 +333,6 @@ class ClusteringModel(keras.Model):
         self.ranges, self.flip, self.views = ranges, bool(flip), int(views)
         self.weight_decay = float(weight_decay)
         self.rotnet, self.refine_epoch = bool(rotnet), int(refine_epoch)
-        if assign_embedding not in ASSIGN_EMBEDDINGS:
-            raise ConfigError(f"cola.assign_embedding must be one of {ASSIGN_EMBEDDINGS}, "
-                              f"got {assign_embedding!r}")
-        self.assign_embedding = assign_embedding
-        if assign_scope not in ASSIGN_SCOPES:
-            raise ConfigError(f"cola.assign_scope must be one of {ASSIGN_SCOPES}, "
-                              f"got {assign_scope!r}")
-        if int(assign_chunk) < 0:
-            raise ConfigError(f"cola.assign_chunk must be >= 0 (0: all images at once), "
-                              f"got {assign_chunk}")
-        self.assign_scope, self.assign_chunk = assign_scope, int(assign_chunk)
         cola_config.check_cola_value("cola.refine_method", refine_method)
         cola_config.check_cola_value("cola.assignment_loss", assignment_loss)
         self.refine_method, self.assignment_loss = refine_method, assignment_loss
@@ -397,26 +374,6 @@ class ClusteringModel(keras.Model):
     def is_assignment_epoch(self, epoch: int) -> bool:
         return not self.rotnet or epoch % 2 == 0
 
-    def assign_all(self, images, epoch: int = 0) -> float:
-        """Eq. 2 over all `images` (the training images, in index order): in random
-        chunks of `assign_chunk` images (0 or >= N: one chunk, the whole table), each
-        chunk's held target rows re-matched to its images by the Hungarian algorithm.
-        Returns the share of images whose cluster changed."""
-        before = self.clusters()
-        embedded = self.embed_all(images)
-        held = self.assignment.numpy().copy()
-        table = self.targets.numpy()
-        size = self.assign_chunk or self.num_images
-        order = rng.permutation(rng.derive_key("cola-chunks", self.seed, epoch),
-                                self.num_images)
-        for start in range(0, self.num_images, size):
-            chunk = order[start:start + size]
-            rows = held[chunk]
-            held[chunk] = rows[self.timer.solve(
-                squared_distances(embedded[chunk], table[rows]).numpy())]
-        self.assignment.assign(held.astype(np.int32))
-        return float(np.mean(self.clusters() != before))
-
     def refine(self, images, epoch: int) -> np.ndarray:
         """The refinement: every image's target becomes the one-hot mean of its new
         cluster, found on E1 of all `images` (the training images, in index order) by
@@ -457,16 +414,10 @@ class ClusteringModel(keras.Model):
                  for v in range(self.views)]
         current = tf.gather(self.assignment, indices)           # target rows now held
         targets = tf.gather(self.targets, current)
-        if self.assign_embedding == "inference":  # the reference: eval-mode, no gradient
-            embedded = self.embed(tf.concat(views, 0), training=True)
-            clean = None
-        else:
-            embedded = self.embed(tf.concat([images] + views, 0), training=True)
-            clean, embedded = tf.stop_gradient(embedded[:batch]), embedded[batch:]
+        embedded = self.embed(tf.concat(views, 0), training=True)
 
-        def hungarian():
-            matched = clean if clean is not None else tf.stop_gradient(
-                self.embed(images, training=False))
+        def hungarian():  # the reference: matched on eval-mode embeddings, no gradient
+            matched = tf.stop_gradient(self.embed(images, training=False))
             cost = squared_distances(matched, targets)
             perm = tf.numpy_function(self.timer.solve, [cost], tf.int64, stateful=True)
             return tf.ensure_shape(tf.cast(perm, tf.int32), [None])
@@ -542,14 +493,11 @@ def build_clustering_model(image_shape, num_images, num_clusters, steps_per_epoc
                            widths=(64, 128, 256, 512), blocks=(2, 2, 2, 2),
                            target_variance=0.1, ranges=None, flip=False, views=1,
                            weight_decay=5e-4, seed=0, rotnet=True, refine_epoch=0,
-                           assign_embedding="inference", assign_scope="batch",
-                           assign_chunk=1000, refine_method="kmeans",
-                           assignment_loss="mean"):
+                           refine_method="kmeans", assignment_loss="mean"):
     targets, components = balanced_targets(int(num_images), num_clusters, target_variance,
                                            seed)
     keras.utils.set_random_seed(seed)
     backbone = resnet_backbone(image_shape, widths, blocks)
     return ClusteringModel(backbone, targets, components, steps_per_epoch, ranges, flip,
-                           views, weight_decay, seed, rotnet, refine_epoch, assign_embedding,
-                           assign_scope, assign_chunk, refine_method,
+                           views, weight_decay, seed, rotnet, refine_epoch, refine_method,
                            assignment_loss, name="cola_clustering")

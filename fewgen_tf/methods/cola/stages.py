@@ -66,11 +66,11 @@ def augmentation_ranges(config, image_shape):
 
 # ------------------------------------------------------------------------ step I
 class StepOneEpochs(keras.callbacks.Callback):
-    """Step I's work between epochs: at the start of every assignment epoch the
-    whole-dataset matching (`cola.assign_scope = all`) or, from `cola.refine_epoch` on,
-    the refinement (`cola.refine_method`: k-means or balanced); and, with `labels`
-    (used only to score), the clustering scores of the matching and of the encoder at
-    every epoch end, to metrics.jsonl (phase "cola_clustering_scores") and the log."""
+    """Step I's work between epochs: from `cola.refine_epoch` on, the refinement
+    (`cola.refine_method`: k-means or balanced) at the start of every assignment epoch;
+    and, with `labels` (used only to score), the clustering scores of the matching and of
+    the encoder at every epoch end, to metrics.jsonl (phase "cola_clustering_scores") and
+    the log."""
 
     def __init__(self, model, images, workdir, labels=None):
         super().__init__()
@@ -80,15 +80,7 @@ class StepOneEpochs(keras.callbacks.Callback):
         model = self.cola
         if not model.is_assignment_epoch(epoch):
             return
-        refining = model.refine_epoch and epoch >= model.refine_epoch
-        if model.assign_scope == "all" and not refining:
-            start = time.perf_counter()
-            changed = model.assign_all(self.images, epoch)
-            logging.info("COLA step I, epoch %d: matched all images (%s; %.1f%% changed "
-                         "cluster, %.1f s)", epoch + 1,
-                         f"chunks of {model.assign_chunk}" if model.assign_chunk else "at once",
-                         100 * changed, time.perf_counter() - start)
-        if refining:
+        if model.refine_epoch and epoch >= model.refine_epoch:
             start = time.perf_counter()
             sizes = np.bincount(model.refine(self.images, epoch),
                                 minlength=model.num_clusters)
@@ -126,9 +118,6 @@ def cluster_images(config, workdir, images, labels=None):
         ranges=augmentation_ranges(config, images.shape[1:]), flip=bool(c.flip),
         views=int(c.views), weight_decay=float(c.weight_decay), seed=config.seed,
         rotnet=bool(c.get("rotnet", True)), refine_epoch=int(c.get("refine_epoch", 0)),
-        assign_embedding=c.get("assign_embedding", "inference"),
-        assign_scope=c.get("assign_scope", "batch"),
-        assign_chunk=int(c.get("assign_chunk", 1000)),
         refine_method=c.get("refine_method", "kmeans"),
         assignment_loss=c.get("assignment_loss", "mean"))
     model.compile(optimizer=keras.optimizers.SGD(  # B.1: halved every quarter
@@ -136,8 +125,7 @@ def cluster_images(config, workdir, images, labels=None):
         momentum=float(c.cluster_momentum)), jit_compile=False)  # (numpy_function, affine)
     logging.info("COLA step I: %d epochs of %d steps (batch %d) on %d images, K=%d%s%s",
                  c.cluster_epochs, steps, batch, n, c.num_clusters,
-                 ("" if model.rotnet else ", no RotNet")
-                 + (", whole-dataset matching" if model.assign_scope == "all" else ""),
+                 "" if model.rotnet else ", no RotNet",
                  f", {model.refine_method} refinement from epoch {model.refine_epoch + 1}"
                  if model.refine_epoch else "")
     start = time.perf_counter()
