@@ -20,8 +20,9 @@ from fewgen_tf.methods.cola import config as cola_config
 from fewgen_tf.methods.cola.config import add_cola
 from fewgen_tf.data import registry
 from fewgen_tf.errors import ConfigError, DataError
+from fewgen_tf.methods.cola import assignment
 from fewgen_tf.methods.cola import model as cola
-from fewgen_tf.methods.cola import clustering as cola_clustering
+from fewgen_tf.methods.cola import step1_clustering
 from fewgen_tf.methods.lasium.tasks import LatentTaskSampler
 from fewgen_tf.metrics import clustering as clustering_metrics
 from fewgen_tf.methods.cola import stages as cola_steps
@@ -68,35 +69,35 @@ def test_hungarian_recovers_a_hand_permutation():
     targets = np.array([[0.0, 1.0], [-1.0, 0.0], [1.0, 0.0]], np.float32)
     embeddings = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0]], np.float32)
     # embedding 0 is target 2, embedding 1 target 0, embedding 2 target 1
-    np.testing.assert_array_equal(cola_clustering.hungarian_assignment(embeddings, targets),
+    np.testing.assert_array_equal(assignment.hungarian_assignment(embeddings, targets),
                                   [2, 0, 1])
     # a known permutation of 12 noisy GMM targets is recovered
-    table, _ = cola_clustering.balanced_targets(12, 12, 0.0, seed=3)
+    table, _ = assignment.balanced_targets(12, 12, 0.0, seed=3)
     perm = np.random.default_rng(1).permutation(12)
     noisy = table[perm] + 0.01 * np.random.default_rng(2).normal(size=table.shape)
-    timer = cola_clustering.HungarianTimer()
-    np.testing.assert_array_equal(cola_clustering.hungarian_assignment(noisy, table, timer),
+    timer = assignment.HungarianTimer()
+    np.testing.assert_array_equal(assignment.hungarian_assignment(noisy, table, timer),
                                   perm)
     assert timer.calls == 1 and timer.seconds > 0
 
 
 def test_balanced_targets():
-    targets, components = cola_clustering.balanced_targets(103, 10, 0.05, seed=0)
+    targets, components = assignment.balanced_targets(103, 10, 0.05, seed=0)
     counts = np.bincount(components, minlength=10)
     assert counts.min() == 10 and counts.max() == 11 and counts.sum() == 103
     np.testing.assert_allclose(np.linalg.norm(targets, axis=1), 1.0, atol=1e-6)
     assert np.mean(np.argmax(targets, 1) == components) > 0.95  # near their one-hot mean
-    again, same = cola_clustering.balanced_targets(103, 10, 0.05, seed=0)
+    again, same = assignment.balanced_targets(103, 10, 0.05, seed=0)
     np.testing.assert_array_equal(again, targets)
     np.testing.assert_array_equal(same, components)
-    other, _ = cola_clustering.balanced_targets(103, 10, 0.05, seed=1)
+    other, _ = assignment.balanced_targets(103, 10, 0.05, seed=1)
     assert not np.allclose(other, targets)
-    exact, comps = cola_clustering.balanced_targets(6, 3, 0.0, seed=0)
+    exact, comps = assignment.balanced_targets(6, 3, 0.0, seed=0)
     np.testing.assert_allclose(exact, np.eye(3)[comps])  # variance 0: the one-hot means
     with pytest.raises(ConfigError, match="K=11 is larger than the number of training images"):
-        cola_clustering.balanced_targets(10, 11, 0.05, seed=0)
+        assignment.balanced_targets(10, 11, 0.05, seed=0)
     with pytest.raises(ConfigError, match="num_clusters must be an int >= 2"):
-        cola_clustering.balanced_targets(10, 1, 0.05, seed=0)
+        assignment.balanced_targets(10, 1, 0.05, seed=0)
 
 
 def test_clustering_accuracy_and_nmi_by_hand():
@@ -138,16 +139,16 @@ def test_kmeans_and_relabelling_by_hand():
     centres = np.array([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0]])
     truth = np.repeat([0, 1, 2], [30, 20, 10])  # unequal sizes: k-means need not balance
     points = centres[truth] + r.normal(0, 0.5, (60, 2))
-    labels = cola_clustering.kmeans(points, 3, seed=1)
+    labels = assignment.kmeans(points, 3, seed=1)
     assert clustering_metrics.clustering_accuracy(truth, labels) == 1.0
-    np.testing.assert_array_equal(labels, cola_clustering.kmeans(points, 3, seed=1))
+    np.testing.assert_array_equal(labels, assignment.kmeans(points, 3, seed=1))
     # renamed to agree with a previous labelling: 2 -> 0, 0 -> 1, 1 -> 2 (one mistake)
     previous = np.array([1, 2, 0])[truth]
     previous[0] = 2
-    np.testing.assert_array_equal(cola_clustering.relabel_like(labels, previous, 3),
+    np.testing.assert_array_equal(assignment.relabel_like(labels, previous, 3),
                                   np.array([1, 2, 0])[truth])
     # an emptied cluster is re-seeded: K = number of distinct points still gives K ids
-    assert sorted(set(cola_clustering.kmeans(np.eye(4), 4, seed=0))) == [0, 1, 2, 3]
+    assert sorted(set(assignment.kmeans(np.eye(4), 4, seed=0))) == [0, 1, 2, 3]
 
 
 def test_refinement_reclusters_with_kmeans_and_keeps_the_matching_fixed(tmp_path):
@@ -182,7 +183,7 @@ def test_balanced_assignment_is_the_brute_force_optimum_with_exact_sizes(seed):
     best = max(scores[np.arange(8), labelling].sum()
                for labelling in itertools.product(range(3), repeat=8)
                if np.array_equal(np.bincount(labelling, minlength=3), capacities))
-    labels = cola_clustering.balanced_assignment(scores, capacities)
+    labels = assignment.balanced_assignment(scores, capacities)
     np.testing.assert_array_equal(np.bincount(labels, minlength=3), capacities)
     assert scores[np.arange(8), labels].sum() == pytest.approx(best, abs=1e-9)
 
@@ -192,9 +193,9 @@ def test_balanced_assignment_overrides_preference_to_keep_the_sizes():
     (a hand-made case), and bad capacities are refused."""
     scores = np.array([[0.9, 0.1], [0.6, 0.5], [0.8, 0.0], [0.7, 0.65]])
     np.testing.assert_array_equal(
-        cola_clustering.balanced_assignment(scores, [2, 2]), [0, 1, 0, 1])
+        assignment.balanced_assignment(scores, [2, 2]), [0, 1, 0, 1])
     with pytest.raises(ValueError, match="summing to the 4 images"):
-        cola_clustering.balanced_assignment(scores, [2, 1])
+        assignment.balanced_assignment(scores, [2, 1])
 
 
 def test_balanced_assignment_with_many_clusters_uses_candidates_and_keeps_sizes():
@@ -206,12 +207,12 @@ def test_balanced_assignment_with_many_clusters_uses_candidates_and_keeps_sizes(
     scores = r.uniform(0, 0.4, (300, 100))
     scores[np.arange(300), truth] = 1.0
     scores[r.choice(np.flatnonzero(truth != 0), 60, replace=False), 0] = 0.9
-    labels = cola_clustering.balanced_assignment(scores, np.full(100, 3))
+    labels = assignment.balanced_assignment(scores, np.full(100, 3))
     np.testing.assert_array_equal(labels, truth)
     # all candidates full: an image still gets the best cluster with room
     crowded = np.zeros((100, 100))
     crowded[:, :20] = np.linspace(1, 0.5, 20)        # everyone prefers clusters 0-19
-    labels = cola_clustering.balanced_assignment(crowded, np.ones(100, np.int64))
+    labels = assignment.balanced_assignment(crowded, np.ones(100, np.int64))
     np.testing.assert_array_equal(np.sort(labels), np.arange(100))
 
 
@@ -221,7 +222,7 @@ def test_assignment_loss_sum_is_eq1_and_mean_is_it_over_k():
     images, _ = _two_trivial_classes(4)
     losses = {}
     for kind in ("mean", "sum"):
-        model = cola_clustering.build_clustering_model(
+        model = step1_clustering.build_clustering_model(
             images.shape[1:], 8, 2, 1, widths=(4,), blocks=(1,), seed=0,
             assignment_loss=kind)
         loss, _, _ = model._assignment_loss(tf.range(8), tf.constant(images), tf.constant(
@@ -230,8 +231,8 @@ def test_assignment_loss_sum_is_eq1_and_mean_is_it_over_k():
     assert losses["mean"] > 0  # the same seed: the same encoder, batch and matching
     assert losses["sum"] == pytest.approx(2 * losses["mean"], rel=1e-5)  # K = 2
     with pytest.raises(ConfigError, match="assignment_loss"):
-        cola_clustering.build_clustering_model(images.shape[1:], 8, 2, 1, widths=(4,),
-                                               blocks=(1,), assignment_loss="l1")
+        step1_clustering.build_clustering_model(images.shape[1:], 8, 2, 1, widths=(4,),
+                                                blocks=(1,), assignment_loss="l1")
 
 
 def test_balanced_refinement_keeps_the_cluster_sizes(tmp_path):

@@ -2,7 +2,7 @@
 image (paper section 3, Algorithm 1, B.2), then a Gaussian per cluster of the codes.
 
 Step II (Algorithm 1). Image i has the code z_i = (t_i/|t_i|, v_i/|v_i|) in R^(K+d):
-t_i its class part (COLA: the step-I target, methods/cola/clustering.py; sCOLA: the
+t_i its class part (COLA: the step-I target, step1_clustering.py; sCOLA: the
 one-hot label; GLO: a random N(0, I_K) vector, i.e. no clustering), v_i ~ N(0, sigma I_d)
 its variation part. The codes (`codes`, [N, K+d], trainable) and the generator G are
 optimised jointly (Eq. 3):
@@ -41,7 +41,7 @@ from fewgen_tf import seeds
 from fewgen_tf.data import rng
 from fewgen_tf.errors import ConfigError, DataError
 from fewgen_tf.methods.cola import config as cola_config
-from fewgen_tf.methods.cola.clustering import kmeans
+from fewgen_tf.methods.cola.assignment import kmeans
 from fewgen_tf.nets import infogan_dcgan
 
 ARCHITECTURES = cola_config.ARCHITECTURES  # ("infogan", "residual"), declared with cola.*

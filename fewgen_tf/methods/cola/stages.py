@@ -32,7 +32,7 @@ from fewgen_tf.data import augment, registry
 from fewgen_tf.errors import ConfigError, DataError
 from fewgen_tf.methods.cola import config as cola_config
 from fewgen_tf.methods.cola import model as cola_lib
-from fewgen_tf.methods.cola import clustering as cola_clustering
+from fewgen_tf.methods.cola import step1_clustering
 from fewgen_tf.methods.cola.losses import make_reconstruction_loss
 from fewgen_tf.metrics import clustering as clustering_metrics
 from fewgen_tf.metrics import classifier_scores
@@ -112,7 +112,7 @@ def cluster_images(config, workdir, images, labels=None):
     batch = min(int(c.cluster_batch_size), n)
     steps = max(1, n // batch)
     total = int(c.cluster_epochs) * steps
-    model = cola_clustering.build_clustering_model(
+    model = step1_clustering.build_clustering_model(
         images.shape[1:], n, c.num_clusters, steps, widths=tuple(c.encoder_widths),
         blocks=tuple(c.encoder_blocks), target_variance=float(c.target_variance),
         ranges=augmentation_ranges(config, images.shape[1:]), flip=bool(c.flip),
