@@ -21,6 +21,8 @@ from fewgen_tf.methods.cola.config import add_cola
 from fewgen_tf.data import registry
 from fewgen_tf.errors import ConfigError, DataError
 from fewgen_tf.methods.cola import assignment
+from fewgen_tf.methods.cola import generator_nets
+from fewgen_tf.methods.cola import mixtures
 from fewgen_tf.methods.cola import model as cola
 from fewgen_tf.methods.cola import step1_clustering
 from fewgen_tf.methods.lasium.tasks import LatentTaskSampler
@@ -391,14 +393,14 @@ def test_per_cluster_gaussians_match_numpy_and_sampling_follows_them():
     codes = r.normal(size=(60, 3))
     clusters = np.repeat([0, 1, 2], 20)
     codes[clusters == 1] += 5.0
-    means, covs = cola.fit_cluster_gaussians(codes, clusters, 3, reg=1e-3)
+    means, covs = mixtures.fit_cluster_gaussians(codes, clusters, 3, reg=1e-3)
     for c in range(3):
         np.testing.assert_allclose(means[c], np.mean(codes[clusters == c], 0))
         np.testing.assert_allclose(covs[c], np.cov(codes[clusters == c].T) + 1e-3 * np.eye(3))
-    single, _ = cola.fit_cluster_gaussians(codes[:1], [0], 1)
+    single, _ = mixtures.fit_cluster_gaussians(codes[:1], [0], 1)
     np.testing.assert_allclose(single[0], codes[0])
     with pytest.raises(DataError, match="cluster 1 holds no code"):
-        cola.fit_cluster_gaussians(codes, np.zeros(60), 2)
+        mixtures.fit_cluster_gaussians(codes, np.zeros(60), 2)
     generator = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4)])
     model = cola.COLA(generator, 2)  # K = 2, d = 1
     model.set_mixture(means[:2], covs[:2])
@@ -422,9 +424,9 @@ def test_low_rank_store_equals_the_full_fit_for_small_clusters_and_is_ppca_other
     dim, reg = 6, 1e-3
     codes = r.normal(size=(15, dim)) * np.array([3.0, 2.0, 1.0, 0.5, 0.2, 0.1])
     clusters = np.repeat([0, 1], [4, 11])                  # 4 codes: rank 3; 11: rank 6
-    means, covs = cola.fit_cluster_gaussians(codes, clusters, 2, reg=reg)
-    low_means, factors, scales = cola.fit_cluster_gaussians_low_rank(codes, clusters, 2, 3,
-                                                                     reg=reg)
+    means, covs = mixtures.fit_cluster_gaussians(codes, clusters, 2, reg=reg)
+    low_means, factors, scales = mixtures.fit_cluster_gaussians_low_rank(codes, clusters, 2,
+                                                                         3, reg=reg)
     assert factors.shape == (2, 3, dim) and scales.shape == (2,)
     np.testing.assert_allclose(low_means, means)
     stored = [f.T @ f + s ** 2 * np.eye(dim) for f, s in zip(factors, scales)]
@@ -436,7 +438,7 @@ def test_low_rank_store_equals_the_full_fit_for_small_clusters_and_is_ppca_other
     np.testing.assert_allclose(stored[1], ppca, atol=1e-10)
     np.testing.assert_allclose(np.trace(stored[1]), np.trace(covs[1]), rtol=1e-12)
     assert not np.allclose(stored[1], covs[1], atol=1e-3)  # (rank 6 > 3: not exact)
-    glo_factors, glo_scales = cola.low_rank_from_covariances(covs, 3)
+    glo_factors, glo_scales = mixtures.low_rank_from_covariances(covs, 3)
     np.testing.assert_allclose(glo_factors[0].T @ glo_factors[0]
                                + glo_scales[0] ** 2 * np.eye(dim), covs[0], atol=1e-10)
     generator = keras.Sequential([keras.Input((dim,)), keras.layers.Dense(4)])
@@ -458,8 +460,8 @@ def test_low_rank_store_equals_the_full_fit_for_small_clusters_and_is_ppca_other
     pipeline_model = cola_steps.build_model(config, (SIZE, SIZE, 1), 2, learnt)
     assert pipeline_model.mixture_rank == 3
     cola_steps.fit_mixture(config, pipeline_model, clusters)
-    expected = cola.fit_cluster_gaussians_low_rank(learnt, clusters, 2, 3,
-                                                   config.cola.covariance_reg)
+    expected = mixtures.fit_cluster_gaussians_low_rank(learnt, clusters, 2, 3,
+                                                       config.cola.covariance_reg)
     np.testing.assert_allclose(pipeline_model.mixture_factors.numpy(), expected[1], atol=1e-6)
     np.testing.assert_allclose(pipeline_model.mixture_noise_scale.numpy(), expected[2],
                                rtol=1e-6)
@@ -468,7 +470,7 @@ def test_low_rank_store_equals_the_full_fit_for_small_clusters_and_is_ppca_other
 def test_glo_mixture_by_em_separates_two_blobs():
     r = np.random.default_rng(1)
     codes = np.concatenate([r.normal(size=(40, 2)), r.normal(size=(40, 2)) + 8.0])
-    weights, means, _ = cola.fit_gaussian_mixture(codes, 2, seed=0, iterations=30)
+    weights, means, _ = mixtures.fit_gaussian_mixture(codes, 2, seed=0, iterations=30)
     order = np.argsort(means[:, 0])
     np.testing.assert_allclose(means[order], [codes[:40].mean(0), codes[40:].mean(0)],
                                atol=1e-3)
@@ -498,14 +500,15 @@ def test_unknown_options_are_clear_errors():
     with pytest.raises(ConfigError, match="train on one device: .* got 'mirrored'"):
         cola_steps.check_config(config)
     with pytest.raises(ConfigError, match="unknown cola.architecture 'dcgan'"):
-        cola.generator_network("dcgan", (SIZE, SIZE, 1), 6, 2)
+        generator_nets.generator_network("dcgan", (SIZE, SIZE, 1), 6, 2)
     with pytest.raises(ConfigError, match="needs cola.architecture = residual"):
-        cola.generator_network("infogan", (SIZE, SIZE, 1), 6, 2, conditional=True)
+        generator_nets.generator_network("infogan", (SIZE, SIZE, 1), 6, 2, conditional=True)
     with pytest.raises(ValueError, match="unknown COLA variant"):
         add_cola(base_config(), "vae")
-    residual = cola.generator_network("residual", (SIZE, SIZE, 3), 6, 2, True, 0.05)
+    residual = generator_nets.generator_network("residual", (SIZE, SIZE, 3), 6, 2, True, 0.05)
     assert residual(tf.zeros([2, 6])).shape == (2, SIZE, SIZE, 3)
-    assert any(isinstance(layer, cola.ConditionalBatchNorm) for layer in residual.layers)
+    assert any(isinstance(layer, generator_nets.ConditionalBatchNorm)
+               for layer in residual.layers)
 
 
 def test_a_mixture_too_large_for_memory_is_refused_before_allocating():

@@ -31,6 +31,7 @@ from fewgen_tf import workdir as workdir_lib
 from fewgen_tf.data import augment, registry
 from fewgen_tf.errors import ConfigError, DataError
 from fewgen_tf.methods.cola import config as cola_config
+from fewgen_tf.methods.cola import mixtures
 from fewgen_tf.methods.cola import model as cola_lib
 from fewgen_tf.methods.cola import step1_clustering
 from fewgen_tf.methods.cola.losses import make_reconstruction_loss
@@ -269,7 +270,7 @@ def fit_mixture(config, model, clusters=None):
     codes = model.codes.numpy()
     k = model.num_clusters
     if clusters is not None and model.mixture_rank:
-        means, factors, scales = cola_lib.fit_cluster_gaussians_low_rank(
+        means, factors, scales = mixtures.fit_cluster_gaussians_low_rank(
             codes, clusters, k, model.mixture_rank, float(c.covariance_reg))
         model.set_low_rank_mixture(means, factors, scales)
         sizes = np.bincount(np.asarray(clusters).ravel(), minlength=k)
@@ -278,14 +279,14 @@ def fit_mixture(config, model, clusters=None):
                      int(np.sum(sizes <= model.mixture_rank + 1)), k,
                      model.mixture_rank + 1, int(sizes.max()))
     elif clusters is not None:
-        means, covariances = cola_lib.fit_cluster_gaussians(codes, clusters, k,
+        means, covariances = mixtures.fit_cluster_gaussians(codes, clusters, k,
                                                             float(c.covariance_reg))
         model.set_mixture(means, covariances)
     else:
-        weights, means, covariances = cola_lib.fit_gaussian_mixture(
+        weights, means, covariances = mixtures.fit_gaussian_mixture(
             codes, k, config.seed, int(c.em_iterations), float(c.covariance_reg))
         model.set_mixture(means, covariances, weights)
-        log_p = cola_lib._log_gaussians(codes.astype(np.float64), means, covariances)
+        log_p = mixtures.log_gaussians(codes.astype(np.float64), means, covariances)
         clusters = np.argmax(log_p + np.log(np.maximum(weights, 1e-30)), 1)
     return np.asarray(clusters)
 
