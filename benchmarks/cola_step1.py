@@ -9,7 +9,7 @@ prints the curve as a markdown table:
       --config.cola.rotnet=False --workdir=DIR
 
 Every `--config.cola.*` override of the pipeline works here (rotnet, refine_epoch,
-assign_scope, assign_chunk, target_variance, views, cluster_lr, ...).
+refine_method, assignment_loss, target_variance, views, cluster_lr, ...).
 """
 
 import json

@@ -259,7 +259,8 @@ _PHASE_RULES = (
                                                     "evaluation_network")),
     ("generation evaluation", lambda fr: _has(fr, "fewgen_tf/stages/generation_eval.py")
      or _has(fr, "fewgen_tf/methods/cola/stages.py", "evaluate_class_generator")),
-    ("small-sample classifiers", lambda fr: _has(fr, "fewgen_tf/methods/cola/small_sample.py")),
+    ("small-sample classifiers", lambda fr: _has(fr,
+                                                 "fewgen_tf/methods/cola/section6_classifier.py")),
     ("COLA step I (clustering)", lambda fr: _has(fr, "fewgen_tf/methods/cola/stages.py",
                                                  "cluster_images")),
     ("sCOLA / COLA step II training", lambda fr: _has(fr, "fewgen_tf/methods/cola/stages.py",

@@ -10,7 +10,6 @@ import json
 import keras
 import numpy as np
 import pytest
-import scipy.optimize
 import tensorflow as tf
 
 from fewgen_tf import pipelines
@@ -21,8 +20,11 @@ from fewgen_tf.methods.cola import config as cola_config
 from fewgen_tf.methods.cola.config import add_cola
 from fewgen_tf.data import registry
 from fewgen_tf.errors import ConfigError, DataError
+from fewgen_tf.methods.cola import assignment
+from fewgen_tf.methods.cola import generator_nets
+from fewgen_tf.methods.cola import mixtures
 from fewgen_tf.methods.cola import model as cola
-from fewgen_tf.methods.cola import clustering as cola_clustering
+from fewgen_tf.methods.cola import step1_clustering
 from fewgen_tf.methods.lasium.tasks import LatentTaskSampler
 from fewgen_tf.metrics import clustering as clustering_metrics
 from fewgen_tf.methods.cola import stages as cola_steps
@@ -69,35 +71,35 @@ def test_hungarian_recovers_a_hand_permutation():
     targets = np.array([[0.0, 1.0], [-1.0, 0.0], [1.0, 0.0]], np.float32)
     embeddings = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0]], np.float32)
     # embedding 0 is target 2, embedding 1 target 0, embedding 2 target 1
-    np.testing.assert_array_equal(cola_clustering.hungarian_assignment(embeddings, targets),
+    np.testing.assert_array_equal(assignment.hungarian_assignment(embeddings, targets),
                                   [2, 0, 1])
     # a known permutation of 12 noisy GMM targets is recovered
-    table, _ = cola_clustering.balanced_targets(12, 12, 0.0, seed=3)
+    table, _ = assignment.balanced_targets(12, 12, 0.0, seed=3)
     perm = np.random.default_rng(1).permutation(12)
     noisy = table[perm] + 0.01 * np.random.default_rng(2).normal(size=table.shape)
-    timer = cola_clustering.HungarianTimer()
-    np.testing.assert_array_equal(cola_clustering.hungarian_assignment(noisy, table, timer),
+    timer = assignment.HungarianTimer()
+    np.testing.assert_array_equal(assignment.hungarian_assignment(noisy, table, timer),
                                   perm)
     assert timer.calls == 1 and timer.seconds > 0
 
 
 def test_balanced_targets():
-    targets, components = cola_clustering.balanced_targets(103, 10, 0.05, seed=0)
+    targets, components = assignment.balanced_targets(103, 10, 0.05, seed=0)
     counts = np.bincount(components, minlength=10)
     assert counts.min() == 10 and counts.max() == 11 and counts.sum() == 103
     np.testing.assert_allclose(np.linalg.norm(targets, axis=1), 1.0, atol=1e-6)
     assert np.mean(np.argmax(targets, 1) == components) > 0.95  # near their one-hot mean
-    again, same = cola_clustering.balanced_targets(103, 10, 0.05, seed=0)
+    again, same = assignment.balanced_targets(103, 10, 0.05, seed=0)
     np.testing.assert_array_equal(again, targets)
     np.testing.assert_array_equal(same, components)
-    other, _ = cola_clustering.balanced_targets(103, 10, 0.05, seed=1)
+    other, _ = assignment.balanced_targets(103, 10, 0.05, seed=1)
     assert not np.allclose(other, targets)
-    exact, comps = cola_clustering.balanced_targets(6, 3, 0.0, seed=0)
+    exact, comps = assignment.balanced_targets(6, 3, 0.0, seed=0)
     np.testing.assert_allclose(exact, np.eye(3)[comps])  # variance 0: the one-hot means
     with pytest.raises(ConfigError, match="K=11 is larger than the number of training images"):
-        cola_clustering.balanced_targets(10, 11, 0.05, seed=0)
+        assignment.balanced_targets(10, 11, 0.05, seed=0)
     with pytest.raises(ConfigError, match="num_clusters must be an int >= 2"):
-        cola_clustering.balanced_targets(10, 1, 0.05, seed=0)
+        assignment.balanced_targets(10, 1, 0.05, seed=0)
 
 
 def test_clustering_accuracy_and_nmi_by_hand():
@@ -139,16 +141,16 @@ def test_kmeans_and_relabelling_by_hand():
     centres = np.array([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0]])
     truth = np.repeat([0, 1, 2], [30, 20, 10])  # unequal sizes: k-means need not balance
     points = centres[truth] + r.normal(0, 0.5, (60, 2))
-    labels = cola_clustering.kmeans(points, 3, seed=1)
+    labels = assignment.kmeans(points, 3, seed=1)
     assert clustering_metrics.clustering_accuracy(truth, labels) == 1.0
-    np.testing.assert_array_equal(labels, cola_clustering.kmeans(points, 3, seed=1))
+    np.testing.assert_array_equal(labels, assignment.kmeans(points, 3, seed=1))
     # renamed to agree with a previous labelling: 2 -> 0, 0 -> 1, 1 -> 2 (one mistake)
     previous = np.array([1, 2, 0])[truth]
     previous[0] = 2
-    np.testing.assert_array_equal(cola_clustering.relabel_like(labels, previous, 3),
+    np.testing.assert_array_equal(assignment.relabel_like(labels, previous, 3),
                                   np.array([1, 2, 0])[truth])
     # an emptied cluster is re-seeded: K = number of distinct points still gives K ids
-    assert sorted(set(cola_clustering.kmeans(np.eye(4), 4, seed=0))) == [0, 1, 2, 3]
+    assert sorted(set(assignment.kmeans(np.eye(4), 4, seed=0))) == [0, 1, 2, 3]
 
 
 def test_refinement_reclusters_with_kmeans_and_keeps_the_matching_fixed(tmp_path):
@@ -183,7 +185,7 @@ def test_balanced_assignment_is_the_brute_force_optimum_with_exact_sizes(seed):
     best = max(scores[np.arange(8), labelling].sum()
                for labelling in itertools.product(range(3), repeat=8)
                if np.array_equal(np.bincount(labelling, minlength=3), capacities))
-    labels = cola_clustering.balanced_assignment(scores, capacities)
+    labels = assignment.balanced_assignment(scores, capacities)
     np.testing.assert_array_equal(np.bincount(labels, minlength=3), capacities)
     assert scores[np.arange(8), labels].sum() == pytest.approx(best, abs=1e-9)
 
@@ -193,9 +195,9 @@ def test_balanced_assignment_overrides_preference_to_keep_the_sizes():
     (a hand-made case), and bad capacities are refused."""
     scores = np.array([[0.9, 0.1], [0.6, 0.5], [0.8, 0.0], [0.7, 0.65]])
     np.testing.assert_array_equal(
-        cola_clustering.balanced_assignment(scores, [2, 2]), [0, 1, 0, 1])
+        assignment.balanced_assignment(scores, [2, 2]), [0, 1, 0, 1])
     with pytest.raises(ValueError, match="summing to the 4 images"):
-        cola_clustering.balanced_assignment(scores, [2, 1])
+        assignment.balanced_assignment(scores, [2, 1])
 
 
 def test_balanced_assignment_with_many_clusters_uses_candidates_and_keeps_sizes():
@@ -207,12 +209,12 @@ def test_balanced_assignment_with_many_clusters_uses_candidates_and_keeps_sizes(
     scores = r.uniform(0, 0.4, (300, 100))
     scores[np.arange(300), truth] = 1.0
     scores[r.choice(np.flatnonzero(truth != 0), 60, replace=False), 0] = 0.9
-    labels = cola_clustering.balanced_assignment(scores, np.full(100, 3))
+    labels = assignment.balanced_assignment(scores, np.full(100, 3))
     np.testing.assert_array_equal(labels, truth)
     # all candidates full: an image still gets the best cluster with room
     crowded = np.zeros((100, 100))
     crowded[:, :20] = np.linspace(1, 0.5, 20)        # everyone prefers clusters 0-19
-    labels = cola_clustering.balanced_assignment(crowded, np.ones(100, np.int64))
+    labels = assignment.balanced_assignment(crowded, np.ones(100, np.int64))
     np.testing.assert_array_equal(np.sort(labels), np.arange(100))
 
 
@@ -222,7 +224,7 @@ def test_assignment_loss_sum_is_eq1_and_mean_is_it_over_k():
     images, _ = _two_trivial_classes(4)
     losses = {}
     for kind in ("mean", "sum"):
-        model = cola_clustering.build_clustering_model(
+        model = step1_clustering.build_clustering_model(
             images.shape[1:], 8, 2, 1, widths=(4,), blocks=(1,), seed=0,
             assignment_loss=kind)
         loss, _, _ = model._assignment_loss(tf.range(8), tf.constant(images), tf.constant(
@@ -231,8 +233,8 @@ def test_assignment_loss_sum_is_eq1_and_mean_is_it_over_k():
     assert losses["mean"] > 0  # the same seed: the same encoder, batch and matching
     assert losses["sum"] == pytest.approx(2 * losses["mean"], rel=1e-5)  # K = 2
     with pytest.raises(ConfigError, match="assignment_loss"):
-        cola_clustering.build_clustering_model(images.shape[1:], 8, 2, 1, widths=(4,),
-                                               blocks=(1,), assignment_loss="l1")
+        step1_clustering.build_clustering_model(images.shape[1:], 8, 2, 1, widths=(4,),
+                                                blocks=(1,), assignment_loss="l1")
 
 
 def test_balanced_refinement_keeps_the_cluster_sizes(tmp_path):
@@ -271,43 +273,6 @@ def test_judge_scores_by_hand():
     swapped = cola_steps.judge_scores(judged, ("a", "b", "c"), ("b", "a"),
                                       [0, 0, 0, 0, 1, 1, 1, 1], clusters)
     assert swapped["fidelity"] == 1 / 8 and swapped["judged_accuracy"] == 0.75
-
-
-def test_whole_dataset_matching_finds_the_known_best_assignment(tmp_path):
-    """assign_scope = all: Eq. 2 over every image and the whole target table. With each
-    image's embedding a (slightly moved) target row, the best matching is that row."""
-    images, labels = _two_trivial_classes(6)
-    model = cola_clustering.build_clustering_model(
-        images.shape[1:], 12, 2, 1, widths=(4,), blocks=(1,), target_variance=0.2,
-        assign_scope="all", assign_chunk=0, seed=0)
-    table = model.targets.numpy()
-    wanted = np.random.default_rng(1).permutation(12)  # image i should hold row wanted[i]
-    model.embed_all = lambda _: table[wanted] + 0.01
-    before = model.clusters()
-    changed = model.assign_all(images)
-    np.testing.assert_array_equal(model.assignment.numpy(), wanted)
-    assert changed == pytest.approx(np.mean(model.clusters() != before))
-    # in chunks of 5: each chunk's images trade the rows they hold, best within the chunk
-    model.assign_chunk = 5
-    model.assignment.assign(np.arange(12, dtype=np.int32))
-    model.assign_all(images, epoch=3)
-    held = model.assignment.numpy()
-    assert sorted(held.tolist()) == list(range(12))  # still a matching of the table
-    order = cola_clustering.rng.permutation(cola_clustering.rng.derive_key(
-        "cola-chunks", 0, 3), 12)
-    for chunk in (order[:5], order[5:10], order[10:]):
-        cost = ((table[wanted[chunk]][:, None] + 0.01 - table[chunk][None]) ** 2).sum(-1)
-        best = np.asarray(chunk)[scipy.optimize.linear_sum_assignment(cost)[1]]
-        np.testing.assert_array_equal(held[chunk], best)
-    with pytest.raises(ConfigError, match="assign_chunk must be >= 0"):
-        cola_clustering.build_clustering_model(images.shape[1:], 12, 2, 1, widths=(4,),
-                                               blocks=(1,), assign_chunk=-1)
-    # in a run: trivially separable images end in their classes
-    config = _config(cluster_epochs=4, rotnet=False, assign_scope="all")
-    config.augment.kind = "natural"
-    model, timing = cola_steps.cluster_images(config, str(tmp_path), images, labels)
-    assert clustering_metrics.clustering_accuracy(labels, model.clusters()) == 1.0
-    assert timing["hungarian_calls"] == 4 * (1 + 12 // 8)  # one whole + per batch, 4 epochs
 
 
 # ------------------------------------------------------------ Laplacian pyramid loss
@@ -428,14 +393,14 @@ def test_per_cluster_gaussians_match_numpy_and_sampling_follows_them():
     codes = r.normal(size=(60, 3))
     clusters = np.repeat([0, 1, 2], 20)
     codes[clusters == 1] += 5.0
-    means, covs = cola.fit_cluster_gaussians(codes, clusters, 3, reg=1e-3)
+    means, covs = mixtures.fit_cluster_gaussians(codes, clusters, 3, reg=1e-3)
     for c in range(3):
         np.testing.assert_allclose(means[c], np.mean(codes[clusters == c], 0))
         np.testing.assert_allclose(covs[c], np.cov(codes[clusters == c].T) + 1e-3 * np.eye(3))
-    single, _ = cola.fit_cluster_gaussians(codes[:1], [0], 1)
+    single, _ = mixtures.fit_cluster_gaussians(codes[:1], [0], 1)
     np.testing.assert_allclose(single[0], codes[0])
     with pytest.raises(DataError, match="cluster 1 holds no code"):
-        cola.fit_cluster_gaussians(codes, np.zeros(60), 2)
+        mixtures.fit_cluster_gaussians(codes, np.zeros(60), 2)
     generator = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4)])
     model = cola.COLA(generator, 2)  # K = 2, d = 1
     model.set_mixture(means[:2], covs[:2])
@@ -459,9 +424,9 @@ def test_low_rank_store_equals_the_full_fit_for_small_clusters_and_is_ppca_other
     dim, reg = 6, 1e-3
     codes = r.normal(size=(15, dim)) * np.array([3.0, 2.0, 1.0, 0.5, 0.2, 0.1])
     clusters = np.repeat([0, 1], [4, 11])                  # 4 codes: rank 3; 11: rank 6
-    means, covs = cola.fit_cluster_gaussians(codes, clusters, 2, reg=reg)
-    low_means, factors, scales = cola.fit_cluster_gaussians_low_rank(codes, clusters, 2, 3,
-                                                                     reg=reg)
+    means, covs = mixtures.fit_cluster_gaussians(codes, clusters, 2, reg=reg)
+    low_means, factors, scales = mixtures.fit_cluster_gaussians_low_rank(codes, clusters, 2,
+                                                                         3, reg=reg)
     assert factors.shape == (2, 3, dim) and scales.shape == (2,)
     np.testing.assert_allclose(low_means, means)
     stored = [f.T @ f + s ** 2 * np.eye(dim) for f, s in zip(factors, scales)]
@@ -473,7 +438,7 @@ def test_low_rank_store_equals_the_full_fit_for_small_clusters_and_is_ppca_other
     np.testing.assert_allclose(stored[1], ppca, atol=1e-10)
     np.testing.assert_allclose(np.trace(stored[1]), np.trace(covs[1]), rtol=1e-12)
     assert not np.allclose(stored[1], covs[1], atol=1e-3)  # (rank 6 > 3: not exact)
-    glo_factors, glo_scales = cola.low_rank_from_covariances(covs, 3)
+    glo_factors, glo_scales = mixtures.low_rank_from_covariances(covs, 3)
     np.testing.assert_allclose(glo_factors[0].T @ glo_factors[0]
                                + glo_scales[0] ** 2 * np.eye(dim), covs[0], atol=1e-10)
     generator = keras.Sequential([keras.Input((dim,)), keras.layers.Dense(4)])
@@ -495,8 +460,8 @@ def test_low_rank_store_equals_the_full_fit_for_small_clusters_and_is_ppca_other
     pipeline_model = cola_steps.build_model(config, (SIZE, SIZE, 1), 2, learnt)
     assert pipeline_model.mixture_rank == 3
     cola_steps.fit_mixture(config, pipeline_model, clusters)
-    expected = cola.fit_cluster_gaussians_low_rank(learnt, clusters, 2, 3,
-                                                   config.cola.covariance_reg)
+    expected = mixtures.fit_cluster_gaussians_low_rank(learnt, clusters, 2, 3,
+                                                       config.cola.covariance_reg)
     np.testing.assert_allclose(pipeline_model.mixture_factors.numpy(), expected[1], atol=1e-6)
     np.testing.assert_allclose(pipeline_model.mixture_noise_scale.numpy(), expected[2],
                                rtol=1e-6)
@@ -505,7 +470,7 @@ def test_low_rank_store_equals_the_full_fit_for_small_clusters_and_is_ppca_other
 def test_glo_mixture_by_em_separates_two_blobs():
     r = np.random.default_rng(1)
     codes = np.concatenate([r.normal(size=(40, 2)), r.normal(size=(40, 2)) + 8.0])
-    weights, means, _ = cola.fit_gaussian_mixture(codes, 2, seed=0, iterations=30)
+    weights, means, _ = mixtures.fit_gaussian_mixture(codes, 2, seed=0, iterations=30)
     order = np.argsort(means[:, 0])
     np.testing.assert_allclose(means[order], [codes[:40].mean(0), codes[40:].mean(0)],
                                atol=1e-3)
@@ -535,14 +500,15 @@ def test_unknown_options_are_clear_errors():
     with pytest.raises(ConfigError, match="train on one device: .* got 'mirrored'"):
         cola_steps.check_config(config)
     with pytest.raises(ConfigError, match="unknown cola.architecture 'dcgan'"):
-        cola.generator_network("dcgan", (SIZE, SIZE, 1), 6, 2)
+        generator_nets.generator_network("dcgan", (SIZE, SIZE, 1), 6, 2)
     with pytest.raises(ConfigError, match="needs cola.architecture = residual"):
-        cola.generator_network("infogan", (SIZE, SIZE, 1), 6, 2, conditional=True)
+        generator_nets.generator_network("infogan", (SIZE, SIZE, 1), 6, 2, conditional=True)
     with pytest.raises(ValueError, match="unknown COLA variant"):
         add_cola(base_config(), "vae")
-    residual = cola.generator_network("residual", (SIZE, SIZE, 3), 6, 2, True, 0.05)
+    residual = generator_nets.generator_network("residual", (SIZE, SIZE, 3), 6, 2, True, 0.05)
     assert residual(tf.zeros([2, 6])).shape == (2, SIZE, SIZE, 3)
-    assert any(isinstance(layer, cola.ConditionalBatchNorm) for layer in residual.layers)
+    assert any(isinstance(layer, generator_nets.ConditionalBatchNorm)
+               for layer in residual.layers)
 
 
 def test_a_mixture_too_large_for_memory_is_refused_before_allocating():

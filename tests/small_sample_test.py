@@ -16,7 +16,7 @@ from fewgen_tf.data.class_subsample import draw_indices, draw_small_sample
 from fewgen_tf.errors import ConfigError, DataError
 from fewgen_tf.metrics import classifier
 from fewgen_tf.nets import resnet
-from fewgen_tf.methods.cola import small_sample
+from fewgen_tf.methods.cola import section6_classifier as small_sample
 
 
 # -- CIFAR ------------------------------------------------------------------------------

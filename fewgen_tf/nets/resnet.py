@@ -1,4 +1,5 @@
-"""The CIFAR ResNets of He et al. (2016, section 4.2): ResNet-20 and its relatives.
+"""The CIFAR ResNets of He et al. (2016, section 4.2): ResNet-20 and its relatives; and
+`projection_resnet`, the ResNet-18 family at CIFAR scale (COLA step I's encoder).
 
 A 3x3 convolution with `filters` channels, then three stages of n basic blocks each
 (two 3x3 convolutions with batch normalisation; ReLU after the first and after the
@@ -16,6 +17,11 @@ after training ("precise BN").
 
 The network is a functional `keras.Model` from images to features (`4 * filters`
 numbers); `metrics.classifier.Classifier(backbone="resnet20")` adds the Dense head.
+
+`projection_resnet` is another network: any widths and blocks per stage, projection
+shortcuts (a strided 1x1 convolution and its BatchNorm) where the shape changes, Keras'
+BatchNormalization and default initialisers, as the MMDC reference code that COLA's
+step I follows (ResNet-18: widths 64-128-256-512, two blocks a stage).
 """
 
 import keras
@@ -80,3 +86,43 @@ def resnet_embedding(input_shape, backbone: str = "resnet20", filters: int = 16,
             x = _basic_block(x, filters * 2 ** stage, strides, f"stage{stage + 1}_block{block + 1}")
     outputs = keras.layers.GlobalAveragePooling2D(name="spatial_mean")(x)
     return keras.Model(inputs, outputs, name=name)
+
+
+# ------------------------------------------------------------- projection_resnet
+# PyTorch's BatchNorm momentum=0.1 (the reference); Keras' default 0.99 left the moving
+# statistics lagging so far behind a young encoder's weights that its inference-mode
+# embeddings collapsed onto one point.
+BN_MOMENTUM = 0.9
+
+
+def _momentum_batch_norm(name):
+    return keras.layers.BatchNormalization(momentum=BN_MOMENTUM, name=name)
+
+
+def _projection_block(x, filters, stride, name):
+    shortcut = x
+    y = keras.layers.Conv2D(filters, 3, stride, "same", use_bias=False, name=f"{name}_conv1")(x)
+    y = _momentum_batch_norm(f"{name}_bn1")(y)
+    y = keras.layers.ReLU()(y)
+    y = keras.layers.Conv2D(filters, 3, 1, "same", use_bias=False, name=f"{name}_conv2")(y)
+    y = _momentum_batch_norm(f"{name}_bn2")(y)
+    if stride != 1 or x.shape[-1] != filters:
+        shortcut = keras.layers.Conv2D(filters, 1, stride, use_bias=False,
+                                       name=f"{name}_proj")(x)
+        shortcut = _momentum_batch_norm(f"{name}_proj_bn")(shortcut)
+    return keras.layers.ReLU()(y + shortcut)
+
+
+def projection_resnet(image_shape, widths=(64, 128, 256, 512), blocks=(2, 2, 2, 2)):
+    """Images -> pooled features [n, widths[-1]]: a 3x3 stem, no max-pool, then per stage
+    s `blocks[s]` basic blocks of `widths[s]` channels (stage s > 0 starts with stride 2),
+    projection shortcuts where the shape changes: widths (64, 128, 256, 512) x blocks
+    (2, 2, 2, 2) is ResNet-18 at CIFAR scale (COLA step I's encoder)."""
+    widths, blocks = tuple(int(w) for w in widths), tuple(int(b) for b in blocks)
+    inputs = keras.Input(tuple(image_shape))
+    x = keras.layers.Conv2D(widths[0], 3, 1, "same", use_bias=False, name="stem")(inputs)
+    x = keras.layers.ReLU()(_momentum_batch_norm("stem_bn")(x))
+    for s, (filters, count) in enumerate(zip(widths, blocks)):
+        for b in range(count):
+            x = _projection_block(x, filters, 2 if s and not b else 1, f"stage{s}_block{b}")
+    return keras.Model(inputs, keras.layers.GlobalAveragePooling2D()(x), name="resnet")

@@ -19,8 +19,6 @@ COLA_VARIANTS = ("cola", "glo", "scola")
 CLASS_CODES = ("clusters", "random")                  # COLA | GLO
 ARCHITECTURES = ("infogan", "residual")               # the generator (model.py)
 RECONSTRUCTION_LOSSES = ("laplacian", "perceptual", "l1")  # losses.py
-ASSIGN_EMBEDDINGS = ("inference", "training")  # step I: BatchNorm mode of the matched E1
-ASSIGN_SCOPES = ("batch", "all")  # Eq. 2 per batch (the paper) | also over all images
 REFINE_METHODS = ("kmeans", "balanced")  # MMDC's k-means | exactly balanced cluster sizes
 ASSIGNMENT_LOSSES = ("mean", "sum")  # step I's squared error: over K averaged | summed (Eq. 1)
 
@@ -92,11 +90,6 @@ def add_cola(config: ml_collections.ConfigDict, variant: str = "cola",
     config.cola.refine_method = "kmeans"      # kmeans (MMDC) | balanced (exact cluster sizes)
     config.cola.assignment_loss = "mean"      # |E1(x) - t|^2 averaged over the K coordinates
                                               # (MMDC's nn.MSELoss) | sum (Eq. 1: K-free)
-    config.cola.assign_embedding = "inference"  # BatchNorm mode of the matched embeddings:
-                                              # inference (the MMDC code) | training
-    config.cola.assign_scope = "batch"        # Eq. 2 per batch (the paper) | all: also over
-                                              # all images at each assignment epoch's start
-    config.cola.assign_chunk = 1000           # ... in random chunks of this many (0: at once)
     # outputs
     config.cola.sample_images = 10            # samples per cluster in samples/clusters.png
     config.cola.eval_images_per_class = 100   # generated per class for CAS / Frechet
@@ -160,9 +153,6 @@ COLA_RULES = {
     "cola.refine_epoch": config_lib.integer(0, note="0: no refinement"),
     "cola.refine_method": config_lib.one_of(REFINE_METHODS),
     "cola.assignment_loss": config_lib.one_of(ASSIGNMENT_LOSSES),
-    "cola.assign_embedding": config_lib.one_of(ASSIGN_EMBEDDINGS),
-    "cola.assign_scope": config_lib.one_of(ASSIGN_SCOPES),
-    "cola.assign_chunk": config_lib.integer(0, note="0: all images at once"),
     "cola.sample_images": config_lib.integer(0),
     "cola.eval_images_per_class": config_lib.integer(1),
 }

@@ -7,7 +7,7 @@ For every size spc in `small_sample.spc` and draw d in range(`small_sample.draws
   2. train sCOLA on them (`stages.train_scola`, `generator.*` / `cola.*`) in the
      sub-workdir `spc{spc}/draw{d}/` (resumable from its checkpoints), and generate
      `small_sample.synthetic_per_class` images of every class (`sample_class`);
-  3. train the same classifier (`small_sample.py`: ResNet-20 by default) the
+  3. train the same classifier (`section6_classifier.py`: ResNet-20 by default) the
      `small_sample.modes` ways, real / synthetic / mix, for the same
      `classifier_steps`, from the same initial weights, and test each on all the real
      images of `small_sample.test_subset` (MNIST: the 10k test digits).
@@ -34,7 +34,7 @@ from fewgen_tf import workdir as workdir_lib
 from fewgen_tf.data.class_subsample import draw_indices, draw_small_sample
 from fewgen_tf.errors import ConfigError
 from fewgen_tf.methods.cola import config as cola_config
-from fewgen_tf.methods.cola import small_sample as recipe
+from fewgen_tf.methods.cola import section6_classifier as recipe
 from fewgen_tf.methods.cola import stages
 
 PHASE = "small_sample"

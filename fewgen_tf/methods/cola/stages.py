@@ -31,8 +31,9 @@ from fewgen_tf import workdir as workdir_lib
 from fewgen_tf.data import augment, registry
 from fewgen_tf.errors import ConfigError, DataError
 from fewgen_tf.methods.cola import config as cola_config
+from fewgen_tf.methods.cola import mixtures
 from fewgen_tf.methods.cola import model as cola_lib
-from fewgen_tf.methods.cola import clustering as cola_clustering
+from fewgen_tf.methods.cola import step1_clustering
 from fewgen_tf.methods.cola.losses import make_reconstruction_loss
 from fewgen_tf.metrics import clustering as clustering_metrics
 from fewgen_tf.metrics import classifier_scores
@@ -66,11 +67,11 @@ def augmentation_ranges(config, image_shape):
 
 # ------------------------------------------------------------------------ step I
 class StepOneEpochs(keras.callbacks.Callback):
-    """Step I's work between epochs: at the start of every assignment epoch the
-    whole-dataset matching (`cola.assign_scope = all`) or, from `cola.refine_epoch` on,
-    the refinement (`cola.refine_method`: k-means or balanced); and, with `labels`
-    (used only to score), the clustering scores of the matching and of the encoder at
-    every epoch end, to metrics.jsonl (phase "cola_clustering_scores") and the log."""
+    """Step I's work between epochs: from `cola.refine_epoch` on, the refinement
+    (`cola.refine_method`: k-means or balanced) at the start of every assignment epoch;
+    and, with `labels` (used only to score), the clustering scores of the matching and of
+    the encoder at every epoch end, to metrics.jsonl (phase "cola_clustering_scores") and
+    the log."""
 
     def __init__(self, model, images, workdir, labels=None):
         super().__init__()
@@ -80,15 +81,7 @@ class StepOneEpochs(keras.callbacks.Callback):
         model = self.cola
         if not model.is_assignment_epoch(epoch):
             return
-        refining = model.refine_epoch and epoch >= model.refine_epoch
-        if model.assign_scope == "all" and not refining:
-            start = time.perf_counter()
-            changed = model.assign_all(self.images, epoch)
-            logging.info("COLA step I, epoch %d: matched all images (%s; %.1f%% changed "
-                         "cluster, %.1f s)", epoch + 1,
-                         f"chunks of {model.assign_chunk}" if model.assign_chunk else "at once",
-                         100 * changed, time.perf_counter() - start)
-        if refining:
+        if model.refine_epoch and epoch >= model.refine_epoch:
             start = time.perf_counter()
             sizes = np.bincount(model.refine(self.images, epoch),
                                 minlength=model.num_clusters)
@@ -120,15 +113,12 @@ def cluster_images(config, workdir, images, labels=None):
     batch = min(int(c.cluster_batch_size), n)
     steps = max(1, n // batch)
     total = int(c.cluster_epochs) * steps
-    model = cola_clustering.build_clustering_model(
+    model = step1_clustering.build_clustering_model(
         images.shape[1:], n, c.num_clusters, steps, widths=tuple(c.encoder_widths),
         blocks=tuple(c.encoder_blocks), target_variance=float(c.target_variance),
         ranges=augmentation_ranges(config, images.shape[1:]), flip=bool(c.flip),
         views=int(c.views), weight_decay=float(c.weight_decay), seed=config.seed,
         rotnet=bool(c.get("rotnet", True)), refine_epoch=int(c.get("refine_epoch", 0)),
-        assign_embedding=c.get("assign_embedding", "inference"),
-        assign_scope=c.get("assign_scope", "batch"),
-        assign_chunk=int(c.get("assign_chunk", 1000)),
         refine_method=c.get("refine_method", "kmeans"),
         assignment_loss=c.get("assignment_loss", "mean"))
     model.compile(optimizer=keras.optimizers.SGD(  # B.1: halved every quarter
@@ -136,8 +126,7 @@ def cluster_images(config, workdir, images, labels=None):
         momentum=float(c.cluster_momentum)), jit_compile=False)  # (numpy_function, affine)
     logging.info("COLA step I: %d epochs of %d steps (batch %d) on %d images, K=%d%s%s",
                  c.cluster_epochs, steps, batch, n, c.num_clusters,
-                 ("" if model.rotnet else ", no RotNet")
-                 + (", whole-dataset matching" if model.assign_scope == "all" else ""),
+                 "" if model.rotnet else ", no RotNet",
                  f", {model.refine_method} refinement from epoch {model.refine_epoch + 1}"
                  if model.refine_epoch else "")
     start = time.perf_counter()
@@ -281,7 +270,7 @@ def fit_mixture(config, model, clusters=None):
     codes = model.codes.numpy()
     k = model.num_clusters
     if clusters is not None and model.mixture_rank:
-        means, factors, scales = cola_lib.fit_cluster_gaussians_low_rank(
+        means, factors, scales = mixtures.fit_cluster_gaussians_low_rank(
             codes, clusters, k, model.mixture_rank, float(c.covariance_reg))
         model.set_low_rank_mixture(means, factors, scales)
         sizes = np.bincount(np.asarray(clusters).ravel(), minlength=k)
@@ -290,14 +279,14 @@ def fit_mixture(config, model, clusters=None):
                      int(np.sum(sizes <= model.mixture_rank + 1)), k,
                      model.mixture_rank + 1, int(sizes.max()))
     elif clusters is not None:
-        means, covariances = cola_lib.fit_cluster_gaussians(codes, clusters, k,
+        means, covariances = mixtures.fit_cluster_gaussians(codes, clusters, k,
                                                             float(c.covariance_reg))
         model.set_mixture(means, covariances)
     else:
-        weights, means, covariances = cola_lib.fit_gaussian_mixture(
+        weights, means, covariances = mixtures.fit_gaussian_mixture(
             codes, k, config.seed, int(c.em_iterations), float(c.covariance_reg))
         model.set_mixture(means, covariances, weights)
-        log_p = cola_lib._log_gaussians(codes.astype(np.float64), means, covariances)
+        log_p = mixtures.log_gaussians(codes.astype(np.float64), means, covariances)
         clusters = np.argmax(log_p + np.log(np.maximum(weights, 1e-30)), 1)
     return np.asarray(clusters)
 

@@ -1,4 +1,5 @@
-"""Classification from a very small sample (COLA, section 6 and appendix B.3).
+"""COLA section 6 (appendix B.3): the classifier of the small-sample experiment, whose
+protocol is the pipeline `small_sample` (pipeline_small_sample.py).
 
 One classifier recipe trained three ways on the same draw, so that the accuracies differ
 only in the training images:
@@ -8,7 +9,7 @@ only in the training images:
 All three take the same number of steps with the same batch size, initial weights (the
 seed), schedule and augmentation, and are scored on the same real test images.
 
-The recipe (appendix B.3): ResNet-20 (`metrics.resnet`), SGD with momentum 0.9, batch
+The recipe (appendix B.3): ResNet-20 (`nets.resnet`), SGD with momentum 0.9, batch
 128, learning rate 0.1 halved on a fixed schedule, 5 times at equal intervals (the
 paper's 180 epochs halved every 30: steps k * steps / 6, k = 1..5;
 `classifier.learning_rates`), weight decay 5e-4 (B.3 states none; 5e-4 is the value the
