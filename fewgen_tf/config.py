@@ -151,9 +151,6 @@ META_LEARNING = Vocabulary(
         Setting("meta.meta_lr", 1e-3, POSITIVE, "Adam learning rate of the outer update"),
         Setting("meta.meta_step_size", 1.0, POSITIVE,
                 "Reptile: theta += step * mean(phi - theta)"),
-        Setting("meta.lr_halvings", 0, integer(0),
-                "outer learning rate halved this often, at equal intervals of "
-                "meta.iterations (Snell et al.: every 2000 episodes)"),
         Setting("meta.scratch_lr", 0.1, POSITIVE, "from-scratch baseline: SGD step size"),
         Setting("meta.scratch_steps", 100, integer(0),
                 "from-scratch baseline: steps per test task"),
@@ -174,9 +171,6 @@ META_LEARNING = Vocabulary(
         Setting("meta.transductive_steps", 0, integer(0),
                 "ProtoNets at test time: soft k-means refinements of the prototypes by the "
                 "task's unlabelled queries (Ren et al. 2018 eq. 1-2; 0: inductive)"),
-        Setting("meta.test_shifts", 0, integer(0),
-                "ProtoNets at test time: each embedding the mean over the image and its "
-                "four shifts by this many pixels (0: none)"),
         Setting("train.ways", 5, integer(1), "classes a training task"),
         Setting("train.shots", 1, integer(1), "labelled images a class of a training task"),
         Setting("train.queries", 5, integer(1),
@@ -221,13 +215,9 @@ def check_meta_learning(config) -> None:
     if config.pipeline == "supervised" and config.eval.supervised_baseline:
         raise ConfigError("eval.supervised_baseline: the supervised pipeline is that baseline "
                           "itself; leave it False (eval.untrained_baseline still applies)")
-    if algorithm == "scratch" and meta.lr_halvings:
-        raise ConfigError("meta.lr_halvings halves the outer (meta) learning rate; the "
-                          "scratch baseline has no meta-training: leave it 0")
-    for key in ("transductive_steps", "test_shifts"):
-        if algorithm != "protonets" and meta[key]:
-            raise ConfigError(f"meta.{key} is a test-time option of ProtoNets' prototypes; "
-                              f"meta.algorithm is {algorithm!r}: leave it 0")
+    if algorithm != "protonets" and meta.transductive_steps:
+        raise ConfigError(f"meta.transductive_steps is a test-time option of ProtoNets' "
+                          f"prototypes; meta.algorithm is {algorithm!r}: leave it 0")
     size = config.data.image_size
     if meta.backbone == "conv4" and size < CONV4_MIN_IMAGE_SIZE:
         raise ConfigError(f"meta.backbone 'conv4' halves the image 4 times: it needs "

@@ -140,16 +140,21 @@ def test_workdir_that_is_a_file_or_holds_another_setting_is_refused(tmp_path):
     assert (tmp_path / "run" / "config.json").read_text() == config_json
 
 
-def test_a_resume_key_added_later_reads_its_former_value_from_older_workdirs(tmp_path):
-    """A pair (key, former value) in a method's resume keys: an older config.json without
-    the key resumes when the key keeps its former value, and is refused otherwise."""
+def test_a_resume_key_added_later_reads_its_former_value_from_older_workdirs(tmp_path,
+                                                                          monkeypatch):
+    """A resume key with its former value in the upgrade table (config_upgrades.ADDED): an
+    older config.json without the key resumes when the key keeps its former value, and is
+    refused otherwise."""
+    from fewgen_tf import config_upgrades
+
+    monkeypatch.setitem(config_upgrades.ADDED, "meta.new_key", 1)
     run = tmp_path / "run"
     (run / "checkpoints").mkdir(parents=True)
     config = _load_config("quickstart")
     old = json.loads(config.to_json_best_effort())
     (run / "config.json").write_text(json.dumps(old))
     config.meta.new_key = 1  # a key the older run did not have
-    keys = (("meta.new_key", 1),)
+    keys = ("meta.new_key",)
     workdir_lib.check_resumable(str(run), config, keys)  # the same as before: resumes
     config.meta.new_key = 2
     with pytest.raises(ConfigError, match=r"meta.new_key: 1 there, 2 now"):

@@ -244,9 +244,10 @@ def test_learner_of_run_restores_the_weights_the_run_evaluated(tmp_path):
 
     config = add_meta_learning(base_config(), "maml")
     config.meta.filters = 4
-    del config.meta["head_init"]  # a config.json written before meta.head_init existed
-    workdir_lib.write_config(str(tmp_path), config)
     trained = factory.build_learner(config, SHAPE)
+    older = config.copy_and_resolve_references()
+    del older.meta["head_init"]  # a config.json written before meta.head_init existed
+    workdir_lib.write_config(str(tmp_path), older)
     head = trained.net.get_layer("head").kernel
     head.assign(head + 1.0)
     tf.train.CheckpointManager(tf.train.Checkpoint(model=trained),

@@ -4,18 +4,19 @@ import os
 import shutil
 import zipfile
 
-import ml_collections
 import numpy as np
 import pytest
 
+from fewgen_tf.config import base_config
 from fewgen_tf.data import omniglot, registry, splits
 from fewgen_tf.errors import DataError
 
 
 @pytest.fixture(scope="module")
 def omniglot_all(omniglot_dir):
-    config = ml_collections.ConfigDict(dict(name="omniglot", root=str(omniglot_dir.parent),
-                                            image_size=28, format="npz", split="lasium"))
+    config = base_config().data
+    config.update(dict(name="omniglot", root=str(omniglot_dir.parent), image_size=28,
+                       format="npz", split="lasium"))
     return registry.load_dataset(config)
 
 

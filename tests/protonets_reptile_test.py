@@ -120,35 +120,6 @@ def test_config_checks_of_transductive_steps():
     with pytest.raises(ConfigError, match="meta.transductive_steps is a test-time option of "
                                           "ProtoNets' prototypes; meta.algorithm is 'maml'"):
         config_lib.check_config(config)
-    config.meta.transductive_steps = 0
-    config.meta.test_shifts = 1
-    with pytest.raises(ConfigError, match="meta.test_shifts is a test-time option"):
-        config_lib.check_config(config)
-
-
-def test_test_shifts_average_the_embeddings_of_shifted_copies():
-    """By hand: a one-pixel image's embedding (identity net) averaged over the image and
-    its four 1-px shifts (edges repeated); training embeds the image alone."""
-    from fewgen_tf.data.shift import translate_images
-
-    net = keras.Sequential([keras.Input((3, 3, 1)), keras.layers.Flatten()])
-    model = ProtoNets(net, 2, test_shifts=1)
-    image = np.zeros((1, 3, 3, 1), np.float32)
-    image[0, 1, 2, 0] = 1.0  # row 1, column 2
-    weights, non_trainable = model.current_weights()
-    moved = [translate_images(tf.constant(image), tf.constant([offset])).numpy()
-             for offset in ([0, 0], [1, 0], [-1, 0], [0, 1], [0, -1])]
-    expected = np.mean(moved, axis=0).reshape(1, 9)
-    got = model.embed(weights, non_trainable, tf.constant(image), training=False).numpy()
-    np.testing.assert_allclose(got, expected)
-    # by hand (output pixel x reads input x - shift, clamped to the edge): unshifted and
-    # -1 px in x keep the pixel at (1, 2); -1 px in x also copies it to (1, 1); +1 px in
-    # x loses it; +-1 px in y move it to (2, 2) and (0, 2)
-    np.testing.assert_allclose(expected.reshape(3, 3),
-                               [[0, 0, 0.2], [0, 0.2, 0.4], [0, 0, 0.2]], atol=1e-7)
-    np.testing.assert_allclose(
-        model.embed(weights, non_trainable, tf.constant(image), training=True).numpy(),
-        image.reshape(1, 9))
 
 
 def test_exported_classify_refines_prototypes_as_evaluation_does(tmp_path):
@@ -161,7 +132,6 @@ def test_exported_classify_refines_prototypes_as_evaluation_does(tmp_path):
     config = add_meta_learning(base_config(), "protonets")
     config.meta.filters = 4
     config.meta.transductive_steps = 3
-    config.meta.test_shifts = 2
     learner = factory.build_learner(config, (28, 28, 1))
     r = np.random.default_rng(3)
     support = r.uniform(size=(3, 28, 28, 1)).astype(np.float32)
@@ -178,31 +148,3 @@ def test_exported_classify_refines_prototypes_as_evaluation_does(tmp_path):
                                 training=True).numpy()
     np.testing.assert_allclose(served, direct, rtol=1e-4, atol=1e-4)
     assert not np.allclose(direct, plain)  # the refinement changed the logits
-
-
-def test_lr_halvings_halve_the_outer_rate_at_equal_intervals():
-    import pytest
-
-    from fewgen_tf import config as config_lib
-    from fewgen_tf.config import add_meta_learning, base_config
-    from fewgen_tf.errors import ConfigError
-    from fewgen_tf.meta import factory
-
-    config = add_meta_learning(base_config(), "protonets")
-    config.meta.filters = 4
-    config.meta.iterations = 6000
-    config.meta.lr_halvings = 2
-    optimizer = factory.build_learner(config, (28, 28, 1)).optimizer
-    rate, schedule = optimizer.learning_rate, optimizer._learning_rate
-    # fewgen_tf/schedules.py: boundaries 2000 and 4000 (PiecewiseConstantDecay: the rate
-    # changes after the boundary step)
-    assert [float(schedule(step)) for step in (0, 2000, 2001, 4000, 4001, 5999)] == pytest.approx(
-        [1e-3, 1e-3, 5e-4, 5e-4, 2.5e-4, 2.5e-4])
-    assert float(rate) == pytest.approx(1e-3)  # at step 0
-    config.meta.lr_halvings = 0
-    assert float(factory.build_learner(config, (28, 28, 1)).optimizer.learning_rate) == pytest.approx(
-        1e-3)
-    config = add_meta_learning(base_config(), "scratch")
-    config.meta.lr_halvings = 1
-    with pytest.raises(ConfigError, match="meta.lr_halvings halves the outer"):
-        config_lib.check_config(config)

@@ -1,5 +1,5 @@
-"""Integer pixel translations of image batches: LASIUM's shifted queries (the reference
-code's +-5 px on 28x28) and ProtoNets' test-time shift averaging (`meta.test_shifts`)."""
+"""Integer pixel translations of image batches: LASIUM's shifted queries (+-5 px on
+28x28 in the LASIUM authors' code; `lasium.translate`)."""
 
 import keras
 import tensorflow as tf
@@ -14,15 +14,3 @@ def translate_images(images, shifts):
     return keras.ops.image.affine_transform(images, transform, interpolation="nearest",
                                             fill_mode="nearest", data_format="channels_last")
 
-
-def cross_offsets(pixels: int):
-    """The unshifted image and its four shifts by `pixels` along each axis."""
-    return [(0, 0), (pixels, 0), (-pixels, 0), (0, pixels), (0, -pixels)]
-
-
-def shifted_copies(images, pixels: int):
-    """[5 * B, H, W, C]: the batch under each of `cross_offsets(pixels)`, offset-major
-    (copy j of image i at row j * B + i)."""
-    n = tf.shape(images)[0]
-    return tf.concat([translate_images(images, tf.tile([[dx, dy]], [n, 1]))
-                      for dx, dy in cross_offsets(pixels)], axis=0)

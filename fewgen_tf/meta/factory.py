@@ -3,7 +3,6 @@
 import keras
 
 from fewgen_tf import config as config_lib
-from fewgen_tf import schedules
 from fewgen_tf.nets import backbones
 from fewgen_tf.meta.maml import MAML
 from fewgen_tf.meta.protonets import ProtoNets
@@ -23,12 +22,7 @@ def build_learner(config, image_shape):
     keras.utils.set_random_seed(config.seed)
     net_options = dict(filters=meta.filters, backbone=meta.backbone, init=meta.init,
                        bn_epsilon=meta.bn_epsilon)
-    head_init, halvings = meta.head_init, meta.lr_halvings
-
-    def outer_rate(rate):
-        """The outer learning rate, halved `meta.lr_halvings` times at equal intervals of
-        meta.iterations (Snell et al.'s ProtoNets: halved every 2000 episodes)."""
-        return schedules.halving_schedule(rate, meta.iterations, halvings)
+    head_init = meta.head_init
 
     def classifier(ways):
         return backbones.classifier(image_shape, ways, **net_options)
@@ -36,22 +30,21 @@ def build_learner(config, image_shape):
     if algorithm == "protonets":
         learner = ProtoNets(backbones.embedding(image_shape, **net_options), train_ways,
                             transductive_steps=meta.transductive_steps,
-                            test_shifts=meta.test_shifts,
                             name="protonets")
-        optimizer = keras.optimizers.Adam(outer_rate(meta.meta_lr))
+        optimizer = keras.optimizers.Adam(meta.meta_lr)
     elif algorithm in ("maml", "fomaml"):
         learner = MAML(classifier(train_ways), train_ways,
                        inner_lr=meta.inner_lr, inner_steps=meta.inner_steps,
                        eval_inner_steps=config.eval.inner_steps,
                        first_order=algorithm == "fomaml", head_init=head_init,
                        name=algorithm)
-        optimizer = keras.optimizers.Adam(outer_rate(meta.meta_lr))
+        optimizer = keras.optimizers.Adam(meta.meta_lr)
     elif algorithm == "reptile":
         learner = Reptile(classifier(train_ways),
                           train_ways, inner_lr=meta.inner_lr, inner_steps=meta.inner_steps,
                           eval_inner_steps=config.eval.inner_steps, head_init=head_init,
                           name="reptile")
-        optimizer = keras.optimizers.SGD(outer_rate(meta.meta_step_size))
+        optimizer = keras.optimizers.SGD(meta.meta_step_size)
     else:
         learner = Scratch(classifier(eval_ways), eval_ways,
                           lr=meta.scratch_lr, steps=meta.scratch_steps, head_init=head_init,

@@ -11,15 +11,11 @@ seeded by the support prototypes, Ren et al. 2018 ("Meta-learning for semi-super
 few-shot classification") eq. 1-2,
     p_c <- (sum_i h(x_i) [y_i = c] + sum_j h(q_j) w_jc) / (n_c + sum_j w_jc),
     w_jc = softmax_c(-|h(q_j) - p_c|^2),
-repeated `steps` times. With `meta.test_shifts` = s > 0 every test image, support and
-query, is embedded as the mean embedding of itself and its four shifts by s pixels
-(`fewgen_tf.data.shift.cross_offsets`): test-time augmentation against the small
-misplacements a hand-drawn character has. Training is unchanged (plain prototypes).
+repeated `steps` times. Training is unchanged (plain prototypes).
 """
 
 import tensorflow as tf
 
-from fewgen_tf.data import shift
 from fewgen_tf.meta import adaptation
 from fewgen_tf.meta.learner import FewShotLearner
 
@@ -47,29 +43,17 @@ def prototype_logits(support_embeddings, support_labels, query_embeddings, num_c
 
 class ProtoNets(FewShotLearner):
     """At test time only: `transductive_steps` soft k-means refinements of the prototypes
-    by the queries (0: none, the inductive classifier); `test_shifts` pixels of shift
-    averaging of every embedding (0: none)."""
+    by the queries (0: none, the inductive classifier)."""
 
-    def __init__(self, net, ways, transductive_steps=0, test_shifts=0, **kwargs):
+    def __init__(self, net, ways, transductive_steps=0, **kwargs):
         super().__init__(net, ways, **kwargs)
         self.transductive_steps = int(transductive_steps)
-        self.test_shifts = int(test_shifts)
-
-    def embed(self, weights, non_trainable, images, training):
-        """Embeddings [B, D]; at test time with `test_shifts`, each the mean over the image
-        and its four shifts (one forward pass over all copies)."""
-        if training or not self.test_shifts:
-            return adaptation.forward(self.net, weights, non_trainable, images)
-        copies = adaptation.forward(self.net, weights, non_trainable,
-                                    shift.shifted_copies(images, self.test_shifts))
-        offsets = len(shift.cross_offsets(self.test_shifts))
-        return tf.reduce_mean(tf.reshape(copies, [offsets, tf.shape(images)[0], -1]), axis=0)
 
     def task_logits(self, weights, non_trainable, support_images, support_labels,
                     query_images, training):
         n_support = tf.shape(support_images)[0]
-        embeddings = self.embed(weights, non_trainable,
-                                tf.concat([support_images, query_images], 0), training)
+        embeddings = adaptation.forward(self.net, weights, non_trainable,
+                                        tf.concat([support_images, query_images], 0))
         num_classes = tf.reduce_max(support_labels) + 1  # any ways at test time
         return prototype_logits(embeddings[:n_support], support_labels, embeddings[n_support:],
                                 num_classes,

@@ -88,13 +88,13 @@ def test_accuracies(config, learner, test_split, what=""):
 
 def _test_time_fields(config):
     """What eval.json / summary.json say of the learner's test-time procedure: an
-    adapting learner's head; ProtoNets' transductive refinement and shift averaging
-    (non-zero only: a transductive accuracy must say so)."""
+    adapting learner's head; ProtoNets' transductive refinement (when on: a transductive
+    accuracy must say so)."""
     if config.meta.algorithm in config_lib.ADAPTING_ALGORITHMS:
         return {"head_init": config.meta.head_init}
     if config.meta.algorithm == "protonets":
-        return {key: config.meta[key] for key in ("transductive_steps", "test_shifts")
-                if config.meta[key]}
+        steps = config.meta.transductive_steps
+        return {"transductive_steps": steps} if steps else {}
     return {}
 
 

@@ -245,9 +245,9 @@ def build_from_config(config, image_shape):
     stages by the `cola` / `scola` pipelines (methods/cola/stages.py), reused through
     `generator.from_workdir` (e.g. as LASIUM's task source). Latent: K + d with
     K = cola.num_clusters and d = generator.latent_dim."""
-    options = config.get("cola") or {}
-    return build_cola(image_shape, int(options.get("num_clusters", 10)),
-                           config.generator.latent_dim, options.get("architecture", "infogan"),
-                           bool(options.get("conditional_bn", False)),
-                           float(options.get("width", 1.0)), seed=config.seed,
-                           mixture_rank=options.get("mixture_rank", 0))
+    options = config.cola
+    return build_cola(image_shape, int(options.num_clusters),
+                           config.generator.latent_dim, options.architecture,
+                           bool(options.conditional_bn),
+                           float(options.width), seed=config.seed,
+                           mixture_rank=options.mixture_rank)

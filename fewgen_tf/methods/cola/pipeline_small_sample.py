@@ -187,7 +187,7 @@ def write_summary(config, workdir, runs, sizes, modes, train, test_images, test_
                          "learning_rate", "lr_halvings", "weight_decay", "augmentation",
                          "calibration_size")},
                      "scola": {"epochs": int(config.generator.epochs),
-                               "steps_per_epoch": int(config.cola.get("steps_per_epoch", 0)),
+                               "steps_per_epoch": int(config.cola.steps_per_epoch),
                                "latent_dim": int(config.generator.latent_dim),
                                "batch_size": int(config.generator.batch_size),
                                "architecture": config.cola.architecture,

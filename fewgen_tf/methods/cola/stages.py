@@ -118,9 +118,8 @@ def cluster_images(config, workdir, images, labels=None):
         blocks=tuple(c.encoder_blocks), target_variance=float(c.target_variance),
         ranges=augmentation_ranges(config, images.shape[1:]), flip=bool(c.flip),
         views=int(c.views), weight_decay=float(c.weight_decay), seed=config.seed,
-        rotnet=bool(c.get("rotnet", True)), refine_epoch=int(c.get("refine_epoch", 0)),
-        refine_method=c.get("refine_method", "kmeans"),
-        assignment_loss=c.get("assignment_loss", "mean"))
+        rotnet=bool(c.rotnet), refine_epoch=int(c.refine_epoch),
+        refine_method=c.refine_method, assignment_loss=c.assignment_loss)
     model.compile(optimizer=keras.optimizers.SGD(  # B.1: halved every quarter
         schedules.halving_schedule(float(c.cluster_lr), total, 3),
         momentum=float(c.cluster_momentum)), jit_compile=False)  # (numpy_function, affine)
@@ -218,7 +217,7 @@ def build_model(config, image_shape, num_clusters, codes=None, steps_per_epoch=1
     return cola_lib.build_cola(image_shape, int(num_clusters), config.generator.latent_dim,
                                c.architecture, bool(c.conditional_bn), float(c.width), codes,
                                loss_fn, steps_per_epoch, config.seed,
-                               c.get("mixture_rank", 0))
+                               c.mixture_rank)
 
 
 def steps_per_epoch(config, num_images):
@@ -228,7 +227,7 @@ def steps_per_epoch(config, num_images):
     B.3: "same batch size, number of epochs, iterations per epoch and learning schedule"
     on all data sizes): one pass over 50 images is a single step."""
     fixed = cola_config.check_cola_value("cola.steps_per_epoch",
-                                         config.cola.get("steps_per_epoch", 0))
+                                         config.cola.steps_per_epoch)
     if fixed:
         return fixed
     return max(1, num_images // min(int(config.generator.batch_size), num_images))
@@ -335,7 +334,7 @@ def train_unlabelled(config, workdir, images):
     logging.info("COLA trained in %s; wrote %s", {k: round(v, 1) for k, v in timing.items()
                                                    if k.endswith("seconds")},
                  save_cluster_grid(workdir, model, int(config.cola.sample_images),
-                                   int(config.get("gen_eval", {}).get("seed", 0))))
+                                   int(config.gen_eval.seed)))
     return model
 
 
