@@ -138,6 +138,7 @@ META_INITS = ("torch", "keras")           # fewgen_tf/nets/layers.py
 META_HEAD_INITS = ("auto", "learned", "prototypes", "zero")  # fewgen_tf/meta/heads.py
 ADAPTING_ALGORITHMS = ("maml", "fomaml", "reptile", "scratch")  # a Dense head, adapted per task
 CONV4_MIN_IMAGE_SIZE = 16                 # conv4 halves the image 4 times (2x2 max-pools)
+MAX_TRANSDUCTIVE_STEPS = 100
 
 META_LEARNING = Vocabulary(
     "meta-learning", "The meta-learner, its training episodes and its test-time procedure "
@@ -168,7 +169,9 @@ META_LEARNING = Vocabulary(
                 "MAML / FO-MAML / Reptile / scratch test-task head: learned (the "
                 "meta-learned Dense(train.ways)) | prototypes (Proto-MAML: W_k = 2 c_k, "
                 "b_k = -|c_k|^2) | zero | auto (learned when N == train.ways, else zero)"),
-        Setting("meta.transductive_steps", 0, integer(0),
+        # 3 steps were chosen on validation, 10 scored the same; the cap keeps a typo from
+        # tracing a graph of a billion steps.
+        Setting("meta.transductive_steps", 0, integer(0, MAX_TRANSDUCTIVE_STEPS),
                 "ProtoNets at test time: soft k-means refinements of the prototypes by the "
                 "task's unlabelled queries (Ren et al. 2018 eq. 1-2; 0: inductive)"),
         Setting("train.ways", 5, integer(1), "classes a training task"),
@@ -212,6 +215,9 @@ def check_meta_learning(config) -> None:
         raise ConfigError(f"{algorithm} with meta.head_init 'learned' has a Dense({train_ways}) "
                           f"head from train.ways but eval.ways is {eval_ways}; make them equal "
                           f"or set meta.head_init to auto, prototypes or zero")
+    if eval_ways < 2 and config.pipeline != "preview":
+        raise ConfigError(f"eval.ways must be >= 2 for a few-shot accuracy (a {eval_ways}-way "
+                          f"task is always answered right), got {eval_ways}")
     if config.pipeline == "supervised" and config.eval.supervised_baseline:
         raise ConfigError("eval.supervised_baseline: the supervised pipeline is that baseline "
                           "itself; leave it False (eval.untrained_baseline still applies)")

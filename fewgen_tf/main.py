@@ -50,18 +50,100 @@ def _config_argument(argv):
     return None
 
 
+def _override_problem(given, argv):
+    """One line for the first `--config.PATH=VALUE` of `argv` whose PATH the config
+    `given` (FILE.py[:VARIANT]) does not have, or None: a missing key (with the keys
+    that section has) or a value that is not a section."""
+    import difflib
+    import importlib.util
+
+    path, _, variant = (given or "").partition(":")
+    try:
+        spec = importlib.util.spec_from_file_location("fewgen_config", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        config = module.get_config(variant) if variant else module.get_config()
+    except Exception:  # noqa: BLE001 (only a better message is at stake)
+        return None
+    for arg in argv:
+        if not arg.startswith("--config."):
+            continue
+        dotted = arg[len("--config."):].partition("=")[0]
+        node, done = config, []
+        for part in dotted.split("."):
+            where = ".".join(done) or "the config"
+            if not isinstance(node, ml_collections.ConfigDict):
+                return (f"--config.{dotted}: {where} is a setting "
+                        f"({type(node).__name__}), not a section")
+            if part not in node:
+                near = difflib.get_close_matches(part, list(node.keys()), 1)
+                hint = f" (did you mean {'.'.join(done + near)}?)" if near else ""
+                return (f"--config.{dotted}: {where} has no key {part!r}{hint}; see "
+                        "docs/config.md for every key")
+            node, done = node[part], done + [part]
+    return None
+
+
+def _help_text():
+    """What `--help` shows: the command, the pipelines, the config files with their
+    variants, and where every key is listed."""
+    import glob
+    import os
+
+    from fewgen_tf.pipelines import PIPELINES
+
+    lines = [__doc__.strip(), "", "Flags:",
+             "  --config=FILE.py[:VARIANT]  an experiment config (configs/*.py)",
+             "  --workdir=DIR               where the run writes (a rerun resumes it)",
+             "  --config.KEY=VALUE          override one setting (every key: docs/config.md,",
+             "                              or python -m fewgen_tf.config_reference)", "",
+             "Pipelines (config.pipeline): " + ", ".join(sorted(PIPELINES)), "",
+             "Config files and their variants:"]
+    root = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "configs")
+    for path in sorted(glob.glob(os.path.join(root, "*.py"))):
+        variants = ""
+        with open(path) as f:
+            text = f.read()
+        if "VARIANTS" in text:
+            variants = " (variants: see its VARIANTS)"
+            try:
+                import importlib.util
+
+                spec = importlib.util.spec_from_file_location("fewgen_config", path)
+                module = importlib.util.module_from_spec(spec)
+                spec.loader.exec_module(module)
+                variants = ": " + ", ".join(module.VARIANTS)
+            except Exception:  # noqa: BLE001 (the list is a courtesy)
+                pass
+        lines.append(f"  configs/{os.path.basename(path)}{variants}")
+    return "\n".join(lines)
+
+
 def parse_flags(argv):
     """absl flag parsing that reports a bad config file, variant or override in one line
-    (keeping ml_collections' "Did you mean" suggestion) instead of a traceback."""
+    (keeping ml_collections' "Did you mean" suggestion) instead of a traceback; `--help`
+    lists the pipelines and the config files with their variants."""
+    if any(arg in ("--help", "-h", "-help", "--helpshort") for arg in argv[1:]):
+        print(_help_text())
+        sys.exit(0)
     given = _config_argument(argv)
     try:
         argv = FLAGS(argv)
     except flags.Error as e:
         if "Error whilst parsing config file" in str(e):  # get_config(variant) raised
-            sys.exit(f"fewgen_tf: error: --config={given}: {_last_line(e)}")
-        sys.exit(f"fewgen_tf: error: {e}\nPass --helpfull to see the flags.")
+            reason = _last_line(e)
+            if "takes 0 positional arguments" in reason:
+                file = (given or "").partition(":")[0]
+                reason = f"{file} has no variants: use --config={file}"
+            sys.exit(f"fewgen_tf: error: --config={given}: {reason}")
+        sys.exit(f"fewgen_tf: error: {e}\nPass --help to see the flags.")
+    except OSError as e:  # a config file that cannot be loaded, read early by an override
+        reason = _last_line(e.__cause__ or e).removeprefix("[Errno 2] ")
+        sys.exit(f"fewgen_tf: error: --config={given}: cannot load the config file: {reason}")
     except (AttributeError, KeyError, TypeError, ValueError) as e:
-        sys.exit(f"fewgen_tf: error: bad --config or --config.* override: {_innermost_message(e)}")
+        problem = _override_problem(given, argv)
+        sys.exit(f"fewgen_tf: error: {problem or 'bad --config or --config.* override: '}"
+                 f"{'' if problem else _innermost_message(e)}")
     config = FLAGS.config
     if config is not None and not isinstance(config, ml_collections.ConfigDict):
         try:  # ml_collections reports a config file it could not load only when it is read
@@ -81,6 +163,11 @@ def main(argv):
     logging.info("pipeline %s, workdir %s", FLAGS.config.get("pipeline"), FLAGS.workdir)
     try:
         pipelines.run(FLAGS.config, FLAGS.workdir)
+    except KeyboardInterrupt:
+        logging.error("interrupted")
+        print("fewgen_tf: interrupted; the same command resumes from the last checkpoint",
+              file=sys.stderr)
+        sys.exit(130)
     except FewgenError as e:
         logging.error("%s", e)
         sys.exit(f"fewgen_tf: error: {e}")

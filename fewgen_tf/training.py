@@ -153,6 +153,7 @@ def _restore_newest_readable(checkpoint, manager, directory, legacy_checkpoint=N
     has none) restores one written before the states were saved; its noise restarts,
     with a warning."""
     candidates = list(reversed(manager.checkpoints))
+    newest_reason = ""
     for index, path in enumerate(candidates):
         try:
             if legacy_checkpoint is not None and not _has_random_states(path):
@@ -164,15 +165,19 @@ def _restore_newest_readable(checkpoint, manager, directory, legacy_checkpoint=N
             checkpoint.restore(path).assert_existing_objects_matched()
         except (tf.errors.OpError, ValueError, AssertionError, IndexError, KeyError) as e:
             # (a truncated file surfaces as IndexError "Read less bytes than requested")
+            reason = (str(e).strip().splitlines() or [type(e).__name__])[0][:300]
+            newest_reason = newest_reason or reason
             logging.warning("checkpoint %s cannot be read (%s); trying the one before it",
-                            path, str(e).strip().splitlines()[0][:200])
+                            path, reason)
             continue
         if index:
             logging.warning("resumed from the older checkpoint %s: %d newer one(s) were "
                             "unreadable", path, index)
         return path
     raise TrainingError(f"none of the checkpoints in {directory} can be read (newest "
-                        f"{candidates[0]}); move that directory away to train afresh")
+                        f"{candidates[0]}: {newest_reason}); were they written under another "
+                        "setting (e.g. meta.filters)? Move that directory away to train "
+                        "afresh")
 
 
 def _weights_checkpoint(model):

@@ -23,6 +23,7 @@ from fewgen_tf import config_upgrades
 # The shared keys; a method's own keys come from its generator's registry entry.
 RESUME_DEFINING_KEYS = ("pipeline", "data.name", "data.image_size", "data.channels",
                         "meta.algorithm", "meta.backbone", "meta.filters", "train.ways",
+                        "train.shots", "train.queries",
                         "generator.name", "generator.latent_dim")
 
 

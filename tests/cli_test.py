@@ -159,3 +159,41 @@ def test_a_resume_key_added_later_reads_its_former_value_from_older_workdirs(tmp
     config.meta.new_key = 2
     with pytest.raises(ConfigError, match=r"meta.new_key: 1 there, 2 now"):
         workdir_lib.check_resumable(str(run), config, keys)
+
+
+def test_an_interrupted_run_says_so_in_one_line_and_resumes(tmp_path):
+    """Ctrl-C (SIGINT) during training: exit 130 with one line, no KeyboardInterrupt trace."""
+    import signal
+    import time
+
+    workdir = tmp_path / "run"
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "fewgen_tf.main", "--config=configs/quickstart.py",
+         f"--workdir={workdir}", "--config.pipeline=supervised", "--config.meta.iterations=100000",
+         "--config.train.val_tasks=0", "--config.meta.filters=8", "--config.export.enabled=False"],
+        cwd=REPO_ROOT, env=env, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 240
+    while not (workdir / "metrics.jsonl").exists() and time.time() < deadline:
+        time.sleep(0.5)
+    time.sleep(2)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr[-2000:]
+    assert stderr.strip().splitlines()[-1] == ("fewgen_tf: interrupted; the same command "
+                                               "resumes from the last checkpoint")
+    assert "Traceback" not in stderr
+
+
+def test_changing_the_training_tasks_of_a_finished_workdir_is_refused(tmp_path):
+    """train.shots / train.queries define what a meta-learner was trained on."""
+    run = tmp_path / "run"
+    (run / "checkpoints").mkdir(parents=True)
+    config = _load_config("quickstart")
+    (run / "config.json").write_text(config.to_json_best_effort())
+    for key, value in (("shots", 5), ("queries", 1)):
+        changed = _load_config("quickstart")
+        changed.train[key] = value
+        with pytest.raises(ConfigError, match=rf"train.{key}: {config.train[key]} there, "
+                                              rf"{value} now"):
+            workdir_lib.check_resumable(str(run), changed)

@@ -208,8 +208,9 @@ def test_after_config_json_is_deleted_a_changed_setting_writes_nothing(finished,
     shutil.copytree(finished, workdir)
     os.remove(workdir / "config.json")
     before = _snapshot(workdir)
-    with pytest.raises(TrainingError, match="none of the checkpoints in .* can be read"):
+    with pytest.raises(TrainingError, match="none of the checkpoints in .* can be read") as e:
         pipelines.run(_tiny_folder_run(folder, **{"meta.filters": 16}), str(workdir))
+    assert "shape" in str(e.value) and "another setting (e.g. meta.filters)" in str(e.value)
     assert _snapshot(workdir) == before  # no config.json, eval.json untouched
     pipelines.run(_tiny_folder_run(folder), str(workdir))  # the correct rerun resumes
     written = json.loads((workdir / "config.json").read_text())
@@ -235,6 +236,47 @@ def test_a_missing_config_file_or_variant_is_one_line(tmp_path, config_flag, mes
     assert result.returncode != 0
     assert result.stderr.strip().splitlines() == [message]
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("args,message", [
+    (("--config=configs/no_such_file.py", "--config.seed=1"),
+     "fewgen_tf: error: --config=configs/no_such_file.py: cannot load the config file: No "
+     "such file or directory: 'configs/no_such_file.py'"),
+    (("--config=configs/quickstart.py:nosuch",),
+     "fewgen_tf: error: --config=configs/quickstart.py:nosuch: configs/quickstart.py has no "
+     "variants: use --config=configs/quickstart.py"),
+    (("--config=configs/quickstart.py", "--config.meta.nosuch.x=1"),
+     "fewgen_tf: error: --config.meta.nosuch.x: meta has no key 'nosuch'; see docs/config.md "
+     "for every key"),
+    (("--config=configs/quickstart.py", "--config.meta.iterations.x=1"),
+     "fewgen_tf: error: --config.meta.iterations.x: meta.iterations is a setting (int), not a "
+     "section"),
+    (("--config=configs/quickstart.py", "--workdir="),
+     "fewgen_tf: error: --workdir is empty: give the directory this run writes to"),
+    (("--config=configs/quickstart.py", "--config.meta.transductive_steps=1000000000"),
+     "fewgen_tf: error: meta.transductive_steps must be an int >= 0 and <= 100, got "
+     "1000000000"),
+    (("--config=configs/quickstart.py", "--config.eval.ways=1"),
+     "fewgen_tf: error: eval.ways must be >= 2 for a few-shot accuracy (a 1-way task is always "
+     "answered right), got 1"),
+])
+def test_more_bad_command_lines_are_one_line_before_anything_is_written(tmp_path, args,
+                                                                       message):
+    workdir = () if any(a.startswith("--workdir") for a in args) else (
+        f"--workdir={tmp_path / 'run'}",)
+    result = _main(*args, *workdir)
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines()[-1] == message
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "run").exists()
+
+
+def test_help_lists_the_pipelines_and_the_config_files_with_their_variants():
+    result = _main("--help")
+    assert result.returncode == 0, result.stderr
+    assert "Pipelines (config.pipeline): augintae, cola, lasium" in result.stdout
+    assert "configs/lasium_omniglot.py: gan_maml_n" in result.stdout
+    assert "docs/config.md" in result.stdout
 
 
 def test_vocabulary_names_declared_in_the_configs_match_the_modules_that_use_them():

@@ -14,7 +14,7 @@ PACKAGE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 LAYERS = [
     ["errors"],
     ["settings", "config_upgrades"],
-    ["config", "workdir", "visualize", "distribute", "seeds", "schedules", "progress",
+    ["config", "workdir", "workdir_lock", "visualize", "distribute", "seeds", "schedules", "progress",
      "tensor_adam"],
     ["data"],
     ["nets"],

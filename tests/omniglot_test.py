@@ -110,3 +110,19 @@ def test_random_bytes_npz_is_named_not_a_valid_archive(tmp_path):
     np.savez(path, images=np.zeros((2, 20, 5, 5), bool))  # a real archive passes the check
     with pytest.raises(DataError, match=r"expected images of shape \(C, 20, 105, 105\)"):
         omniglot.load_npz(str(tmp_path), 28)
+
+
+def test_npz_labels_are_optional_and_must_match_the_characters_order(tmp_path):
+    """A character is its position in the file; `labels`, when present, must say so."""
+    images = np.ones((2, 20, 105, 105), bool)
+    for filename in omniglot.NPZ_FILES:
+        np.savez(tmp_path / filename, images=images)
+    without = omniglot.load_npz(str(tmp_path), 28)  # documented: labels are optional
+    assert without.num_classes == 4
+    np.savez(tmp_path / omniglot.NPZ_FILES[0], images=images,
+             labels=np.repeat(np.arange(2)[:, None], 20, 1))
+    assert omniglot.load_npz(str(tmp_path), 28).num_classes == 4
+    np.savez(tmp_path / omniglot.NPZ_FILES[0], images=images,
+             labels=np.repeat(np.array([1, 0])[:, None], 20, 1))
+    with pytest.raises(DataError, match="labels must be each image's character index"):
+        omniglot.load_npz(str(tmp_path), 28)

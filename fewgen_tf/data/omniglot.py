@@ -86,10 +86,18 @@ def load_npz(directory: str, image_size: int) -> ClassDataset:
         try:
             with np.load(path) as archive:
                 pixels = archive["images"]
+                labels = archive["labels"] if "labels" in archive.files else None
         except (OSError, ValueError, KeyError, zipfile.BadZipFile) as e:
             raise DataError(f"cannot read Omniglot npz {path}: {e}") from None
         if pixels.ndim != 4 or pixels.shape[2:] != (105, 105):
             raise DataError(f"{path}: expected images of shape (C, 20, 105, 105), got {pixels.shape}")
+        # A character is its position in the file (the official order); `labels`, optional,
+        # must say the same, so a file whose rows were reordered is refused, not misread.
+        if labels is not None and (labels.shape != pixels.shape[:2] or np.any(
+                labels != np.arange(len(pixels))[:, None])):
+            raise DataError(f"{path}: labels must be each image's character index within the "
+                            f"file ((C, 20), row c all c), got shape {labels.shape} and other "
+                            "values: its characters are out of order")
         for start in range(0, len(pixels), _CHUNK_CHARACTERS):
             block = pixels[start:start + _CHUNK_CHARACTERS]
             flat = block.reshape((-1, 105, 105, 1)).astype(np.float32)  # True = white = 1.0

@@ -9,6 +9,7 @@ Each entry also names the checks of its method's keys (`"module:function"` in th
 method's config.py, which imports no TensorFlow) and the config sections it reads.
 """
 
+import contextlib
 import dataclasses
 import importlib
 from typing import Optional, Tuple
@@ -16,6 +17,7 @@ from typing import Optional, Tuple
 from fewgen_tf import config as config_lib
 from fewgen_tf import progress
 from fewgen_tf import workdir as workdir_lib
+from fewgen_tf import workdir_lock
 from fewgen_tf.errors import ConfigError
 from fewgen_tf.generators import registry as generator_registry
 
@@ -91,9 +93,20 @@ def run(config, workdir: str):
     new setting (even after config.json was deleted) therefore stop the run before it
     touches config.json; a rerun with the fix is then judged against the old one.
     Derived values (e.g. COLA's K = 0) are filled in first (`registry.complete_config`),
-    so config.json records the values used."""
+    so config.json records the values used. The run holds the workdir's lock
+    (`workdir_lock.WorkdirLock`) from its checks to its end: a second run on the same
+    workdir is refused at once, naming the holder, and touches nothing."""
+    if not str(workdir or "").strip():
+        raise ConfigError("--workdir is empty: give the directory this run writes to")
     generator_registry.complete_config(config)
     check_config(config)
+    with contextlib.ExitStack() as held:
+        if workdir_lib.is_chief(config):  # the chief's lock stands for the whole cluster
+            held.enter_context(workdir_lock.WorkdirLock(workdir))
+        return _run_locked(config, workdir)
+
+
+def _run_locked(config, workdir):
     workdir_lib.check_resumable(workdir, config, generator_registry.resume_keys(config))
     own = workdir_lib.own_workdir(workdir, config)  # a temporary one for non-chief workers
     if own != workdir:
