@@ -1,4 +1,4 @@
-"""benchmarks/lake_oneshot_runs.py: Lake-style runs are within one alphabet, with the
+"""experiments/lake_oneshot_runs.py: Lake-style runs are within one alphabet, with the
 support and query drawings of a character by distinct drawers, labels consistent."""
 
 import importlib.util
@@ -8,7 +8,7 @@ import numpy as np
 
 from fewgen_tf.data.class_dataset import ClassDataset
 
-_PATH = os.path.join(os.path.dirname(__file__), "..", "benchmarks", "lake_oneshot_runs.py")
+_PATH = os.path.join(os.path.dirname(__file__), "..", "experiments", "lake_oneshot_runs.py")
 
 
 def _module():

@@ -1,9 +1,9 @@
 r"""Kill-anywhere resume: SIGKILL tiny runs of every pipeline at random moments, re-run
 the same command until it finishes, and compare with an uninterrupted run.
 
-  python benchmarks/kill_resume.py                                  # every pipeline
-  python benchmarks/kill_resume.py --pipelines=supervised_maml --kills=20 --seed=0
-  python benchmarks/kill_resume.py --pipelines=cola,scola --kills=5 --out=/tmp/kr
+  python tools/kill_resume.py                                       # every pipeline
+  python tools/kill_resume.py --pipelines=supervised_maml --kills=20 --seed=0
+  python tools/kill_resume.py --pipelines=cola,scola --kills=5 --out=/tmp/kr
 
 Pipelines (`--pipelines`): supervised_maml, supervised_protonets, supervised_reptile,
 supervised_scratch, lasium (VAE), augintae, meta_favae, cola, scola, small_sample; each a

@@ -16,7 +16,7 @@ the served model's. The model must take `--ways` classes (MAML / Reptile with
 `meta.head_init=auto` or `zero` take any N; ProtoNets any N). One JSON line: accuracy
 and error rate over the runs with CI95 (over runs), and per alphabet.
 
-  FEWGEN_DATA_DIR=../shared/data python benchmarks/lake_oneshot_runs.py --workdir=RUN \
+  FEWGEN_DATA_DIR=../shared/data python experiments/lake_oneshot_runs.py --workdir=RUN \
       [--export=RUN/export/classifier/VERSION] [--runs=20] [--ways=20] [--shots=1] [--seed=0]
 """
 
