@@ -1,14 +1,6 @@
-r"""Lake-style 20-way one-shot runs through an EXPORTED classifier (issue 28).
-
-Lake et al. (2015) score one-shot classification on 20 runs built from the evaluation
-alphabets: in each run, 20 characters of ONE alphabet, one drawing of each by one drawer
-as the support set and one drawing of each by another drawer as the 20 queries; the
-score is the error rate over the 400 trials. Their run files are not in ../shared/data,
-so this script builds runs by the same rule from the evaluation set (official ids
-965..1623 and alphabets.tsv): run r takes evaluation alphabet r mod 20, `--ways`
-characters of it and two distinct drawers at random (seeded), and shuffles the labels.
-Within-alphabet runs are harder than the usual N-way tasks over all 659 characters:
-the classes look alike.
+r"""Lake-style 20-way one-shot runs through an EXPORTED classifier (issue 28): the CLI of
+`fewgen_tf.metrics.lake_runs` (the runs: 20 characters of one evaluation alphabet, support
+and query drawings by distinct drawers; seeded, since Lake's run files are not in the data).
 
 The answers come from the exported SavedModel's `classify(support_images,
 support_labels, query_images)`, the signature a TF Serving user calls, so the number is
@@ -30,8 +22,8 @@ FLAGS = flags.FLAGS
 
 
 def define_flags():
-    """The script's flags, defined only when it runs as a script: importing the module (its
-    tests do, beside fewgen_tf.main's own --workdir) must not define a flag twice."""
+    """The script's flags, defined only when it runs as a script: importing the module
+    beside fewgen_tf.main (its own --workdir) must not define a flag twice."""
     flags.DEFINE_string("workdir", None, "a finished run with export/classifier/VERSION/")
     flags.DEFINE_string("export", None, "the SavedModel directory (default: the newest "
                         "version under WORKDIR/export/classifier)")
@@ -40,9 +32,6 @@ def define_flags():
     flags.DEFINE_integer("shots", 1, "support drawings per character, by distinct drawers")
     flags.DEFINE_integer("seed", 0, "seed of the runs' characters, drawers and labels")
     flags.DEFINE_integer("image_size", 0, "image size (0: the run's data.image_size)")
-
-
-NUM_DRAWERS = 20
 
 
 def saved_model_dir(workdir, export):
@@ -60,53 +49,15 @@ def saved_model_dir(workdir, export):
     return os.path.join(parent, str(versions[0]))
 
 
-def evaluation_alphabets(dataset):
-    """{alphabet: [class index, ...]} of the evaluation characters, alphabet names from
-    the dataset's class names ('Alphabet/characterNN', from alphabets.tsv)."""
-    from fewgen_tf.data import omniglot
-
-    alphabets = {}
-    for index, (key, name) in enumerate(zip(dataset.class_keys, dataset.class_names)):
-        if omniglot.is_background(key):
-            continue
-        if "/" not in name:
-            raise app.UsageError("the Omniglot data has no alphabets.tsv beside it: "
-                                 "runs need the characters' alphabets")
-        alphabets.setdefault(name.split("/")[0], []).append(index)
-    return dict(sorted(alphabets.items()))
-
-
-def make_runs(dataset, alphabets, runs, ways, shots, seed):
-    """[(alphabet, support [W*S, H, W, C], support labels, queries [W, ...], query labels)]:
-    run r draws from alphabet r mod len(alphabets); drawers distinct within a run."""
-    import numpy as np
-
-    rng = np.random.default_rng(seed)
-    names = list(alphabets)
-    first_image = np.searchsorted(dataset.labels, np.arange(dataset.num_classes))
-    made = []
-    for run in range(runs):
-        alphabet = names[run % len(names)]
-        members = alphabets[alphabet]
-        if len(members) < ways:
-            raise app.UsageError(f"alphabet {alphabet} has {len(members)} characters, "
-                                 f"fewer than --ways={ways}")
-        characters = rng.choice(members, ways, replace=False)
-        drawers = rng.choice(NUM_DRAWERS, shots + 1, replace=False)
-        labels = rng.permutation(ways).astype(np.int32)
-        support = [first_image[c] + d for d in drawers[:shots] for c in characters]
-        queries = [first_image[c] + drawers[shots] for c in characters]
-        made.append((alphabet, dataset.images[support], np.tile(labels, shots),
-                     dataset.images[queries], labels))
-    return made
-
-
 def main(argv):
     del argv
+    from fewgen_tf.metrics import lake_runs
+
     if FLAGS.ways < 2 or FLAGS.shots < 1 or FLAGS.runs < 1:
         raise app.UsageError("--ways >= 2, --shots >= 1, --runs >= 1")
-    if FLAGS.shots + 1 > NUM_DRAWERS:
-        raise app.UsageError(f"--shots must be below {NUM_DRAWERS}: a query needs its own drawer")
+    if FLAGS.shots + 1 > lake_runs.NUM_DRAWERS:
+        raise app.UsageError(f"--shots must be below {lake_runs.NUM_DRAWERS}: a query needs "
+                             "its own drawer")
     path = saved_model_dir(FLAGS.workdir, FLAGS.export)
     image_size = FLAGS.image_size
     if not image_size:
@@ -116,34 +67,31 @@ def main(argv):
         with open(config_path) as f:
             image_size = json.load(f)["data"]["image_size"]
     import ml_collections
-    import numpy as np
     import tensorflow as tf
 
     from fewgen_tf.data import registry
+    from fewgen_tf.errors import ConfigError, DataError
     from fewgen_tf.metrics import fewshot
 
     data = ml_collections.ConfigDict({"name": "omniglot", "image_size": image_size,
                                       "root": os.environ.get("FEWGEN_DATA_DIR", ""),
                                       "format": "auto"})
     dataset = registry.load_dataset(data)
-    alphabets = evaluation_alphabets(dataset)
-    runs = make_runs(dataset, alphabets, FLAGS.runs, FLAGS.ways, FLAGS.shots, FLAGS.seed)
+    try:
+        alphabets = lake_runs.evaluation_alphabets(dataset)
+        runs = lake_runs.make_runs(dataset, alphabets, FLAGS.runs, FLAGS.ways, FLAGS.shots,
+                                   FLAGS.seed)
+    except (ConfigError, DataError) as error:
+        raise app.UsageError(str(error)) from None
     classify = tf.saved_model.load(path).signatures["classify"]
     start = time.time()
-    accuracies, by_alphabet = [], {}
-    for alphabet, support, support_labels, queries, query_labels in runs:
-        answer = classify(support_images=tf.constant(support),
-                          support_labels=tf.constant(support_labels),
-                          query_images=tf.constant(queries))
-        accuracy = float(np.mean(answer["predictions"].numpy() == query_labels))
-        accuracies.append(accuracy)
-        by_alphabet.setdefault(alphabet, []).append(accuracy)
-    summary = fewshot.accuracy_summary(accuracies)
-    line = dict(summary, error_rate=1.0 - summary["mean"], accuracy=fewshot.format_accuracy(summary),
-                runs=FLAGS.runs, ways=FLAGS.ways, shots=FLAGS.shots, seed=FLAGS.seed,
+    scores = lake_runs.score_runs(classify, runs)
+    by_alphabet = scores.pop("by_alphabet")
+    line = dict(scores, accuracy=fewshot.format_accuracy(scores), runs=FLAGS.runs,
+                ways=FLAGS.ways, shots=FLAGS.shots, seed=FLAGS.seed,
                 trials=FLAGS.runs * FLAGS.ways, export=path,
                 seconds=round(time.time() - start, 1),
-                by_alphabet={a: round(float(np.mean(v)), 4) for a, v in by_alphabet.items()})
+                by_alphabet={a: round(v, 4) for a, v in by_alphabet.items()})
     print(json.dumps(line), flush=True)
 
 
