@@ -128,7 +128,7 @@ def random_states(model):
     """The states of the model's noise streams (`keras.random.SeedGenerator`: VAE and
     GAN latents, augmentations...). `model.weights` leaves them out, so a checkpoint of
     the model alone would resume with the noise replayed from its start: the resumed run
-    would differ from an uninterrupted one (benchmarks/kill_resume.py found it)."""
+    would differ from an uninterrupted one (tools/kill_resume.py found it)."""
     weights = {id(v) for v in model.weights}
     return [v for v in model.variables if id(v) not in weights]
 
@@ -292,7 +292,7 @@ def fit_resumable(model, make_dataset, total_steps: int, steps_per_epoch: int, w
 def restore_finished(model, workdir: str, phase=None) -> str:
     """Load into `model` the weights a finished `fit_resumable` run in `workdir` ended
     with (what it evaluated and exported): its best validation weights where it kept
-    them, else its newest checkpoint. Never trains; for benchmarks and notebooks.
+    them, else its newest checkpoint. Never trains; for experiments and notebooks.
     Returns the path read."""
     directory = os.path.join(workdir, "checkpoints", *([phase] if phase else []))
     best = os.path.join(directory, "best", "weights")

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+import tiny_configs
 from fewgen_tf import export, pipelines
 from fewgen_tf import workdir as workdir_lib
 from fewgen_tf.methods.augintae.config import add_augintae
@@ -259,17 +260,9 @@ def test_dcgan_shapes_for_rgb():
 def test_pipeline_end_to_end_with_resume_and_exports(synthetic_config, tmp_path):
     config = add_augintae(synthetic_config, "augintae")
     config.pipeline = "augintae"
-    config.data.image_size = SIZE
-    config.generator.latent_dim = LATENT
-    config.generator.batch_size = 32
-    config.augintae.width = WIDTH
-    config.augintae.interpolation_pairs = 2
-    config.augintae.interpolation_steps = 4
-    gen = config.gen_eval
-    gen.num_classes, gen.seeds_per_class, gen.real_per_class = 3, 2, 3
-    gen.images_per_class = 4
-    gen.evaluation_network_steps, gen.classifier_steps = 20, 5
-    gen.feature_cache = str(tmp_path / "cache")
+    tiny_configs.apply(config, tiny_configs.GLYPHS_16, tiny_configs.GEN_EVAL,
+                       tiny_configs.AUGINTAE, {"gen_eval.seeds_per_class": 2})
+    config.gen_eval.feature_cache = str(tmp_path / "cache")
     workdir = str(tmp_path / "run")
 
     # an "interrupted" run: one epoch trained, then the pipeline resumes to two

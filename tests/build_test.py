@@ -9,7 +9,7 @@ from conftest import REPO_ROOT
 _TARGET = re.compile(r"^(py_\w+)\(\s*\n(.*?)^\)", re.S | re.M)
 _NAME = re.compile(r'name\s*=\s*"([^"]+)"')
 _SRCS = re.compile(r"srcs\s*=\s*(glob\()?\[(.*?)\](?:,\s*exclude\s*=\s*\[(.*?)\])?", re.S)
-_DIRS = ("fewgen_tf", "configs", "tests", "benchmarks", "export")
+_DIRS = ("fewgen_tf", "configs", "tests", "benchmarks", "experiments", "tools", "export")
 
 
 def _targets():

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+import tiny_configs
 from fewgen_tf import pipelines
 from fewgen_tf.methods.cola import losses
 from fewgen_tf import workdir as workdir_lib
@@ -35,17 +36,7 @@ SIZE = 16
 
 def _config(variant="cola", **cola_options):
     config = add_cola(base_config(), variant, num_clusters=2)
-    config.data.image_size = SIZE
-    config.generator.latent_dim = 4
-    config.generator.batch_size = 8
-    config.generator.epochs = 2
-    config.generator.lr = 3e-3
-    config.cola.width = 0.125
-    config.cola.lap_bands = 2
-    config.cola.encoder_widths = (4, 8)
-    config.cola.encoder_blocks = (1, 1)
-    config.cola.cluster_batch_size = 8
-    config.cola.cluster_epochs = 2
+    tiny_configs.apply(config, tiny_configs.COLA, tiny_configs.COLA_STEP_ONE)
     config.cola.update(cola_options)
     return config
 
@@ -528,15 +519,8 @@ def test_a_mixture_too_large_for_memory_is_refused_before_allocating():
 @pytest.mark.slow  # an end-to-end pipeline run
 def test_pipeline_end_to_end_with_resume_export_and_lasium_reuse(tmp_path):
     config = _config("cola")
-    config.data.name = "synthetic"
-    config.data.num_classes = 2
-    config.data.images_per_class = 12
-    config.data.split = "all"
-    config.cola.eval_images_per_class = 4
-    config.cola.sample_images = 3
-    gen = config.gen_eval
-    gen.evaluation_network_steps, gen.classifier_steps = 10, 5
-    gen.feature_cache = str(tmp_path / "cache")
+    tiny_configs.apply(config, tiny_configs.TWO_GLYPHS, tiny_configs.COLA_EVAL)
+    config.gen_eval.feature_cache = str(tmp_path / "cache")
     workdir = str(tmp_path / "run")
 
     # an "interrupted" run: step I done, step II one epoch; the pipeline resumes both

@@ -71,11 +71,7 @@ def celeba_dir() -> pathlib.Path:
 @pytest.fixture
 def synthetic_config():
     """The quickstart-sized synthetic data config: 30 glyph classes of 12 images."""
+    import tiny_configs
     from fewgen_tf.config import base_config
 
-    config = base_config()
-    config.data.name = "synthetic"
-    config.data.num_classes = 30
-    config.data.images_per_class = 12
-    config.data.split = "random"
-    return config
+    return tiny_configs.apply(base_config(), tiny_configs.SYNTHETIC)

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+import tiny_configs
 from fewgen_tf import distribute
 from fewgen_tf.config import add_meta_learning, base_config
 from fewgen_tf.errors import ConfigError
@@ -157,11 +158,9 @@ def test_thread_pools_are_sized_in_a_fresh_process_and_checked():
         distribute.set_threads(0, -2)
 
 
-_TINY = ("--config=configs/quickstart.py", "--config.meta.iterations=4",
-         "--config.train.steps_per_epoch=2", "--config.train.val_tasks=4",
-         "--config.eval.num_tasks=8", "--config.meta.filters=8",
-         "--config.generator.epochs=1", "--config.data.num_classes=40",
-         "--config.distribute=mirrored", "--config.cpu_devices=2")
+_MIRRORED = {"distribute": "mirrored", "cpu_devices": 2}
+_TINY = ("--config=configs/quickstart.py",) + tiny_configs.flags(
+    tiny_configs.QUICKSTART_META, {"meta.iterations": 4, "generator.epochs": 1}, _MIRRORED)
 
 
 @pytest.mark.slow  # an end-to-end pipeline run
@@ -190,17 +189,9 @@ def test_every_pipeline_trains_under_mirrored_through_the_cli(pipeline, options,
         assert any((tmp_path / "checkpoints").iterdir())
 
 
-_TINY_AUGINTAE = (  # 30 glyph classes of 12 images at 16x16 (tests/augintae_test.py's data)
-    "--config=configs/augintae_omniglot.py", "--config.data.name=synthetic",
-    "--config.data.split=random", "--config.data.num_classes=30",
-    "--config.data.images_per_class=12", "--config.data.image_size=16",
-    "--config.gen_eval.num_classes=3", "--config.gen_eval.seeds_per_class=4",
-    "--config.gen_eval.real_per_class=3", "--config.gen_eval.images_per_class=4",
-    "--config.gen_eval.evaluation_network_steps=20", "--config.gen_eval.classifier_steps=5",
-    "--config.generator.latent_dim=8", "--config.generator.batch_size=32",
-    "--config.generator.epochs=2", "--config.augintae.width=0.125",
-    "--config.augintae.interpolation_pairs=2", "--config.augintae.interpolation_steps=4",
-    "--config.distribute=mirrored", "--config.cpu_devices=2")
+_TINY_AUGINTAE = ("--config=configs/augintae_omniglot.py",) + tiny_configs.flags(
+    tiny_configs.GLYPHS_16, tiny_configs.GEN_EVAL, tiny_configs.AUGINTAE,
+    {"generator.epochs": 2}, _MIRRORED)
 
 
 @pytest.mark.slow  # an end-to-end pipeline run

@@ -236,7 +236,7 @@ def test_a_network_without_a_dense_head_is_refused_when_built():
 
 
 def test_learner_of_run_restores_the_weights_the_run_evaluated(tmp_path):
-    """benchmarks/anyway_head.py's loader: the newest checkpoint, or the best validation
+    """experiments/test_time_heads.py's loader: the newest checkpoint, or the best validation
     weights where the run kept them; head_init is a test-time choice (old runs: auto)."""
     from fewgen_tf import training
     from fewgen_tf import workdir as workdir_lib
@@ -263,8 +263,8 @@ def test_learner_of_run_restores_the_weights_the_run_evaluated(tmp_path):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
 
 
-def test_anyway_head_rows_take_protonets_test_time_options(tmp_path):
-    """benchmarks/anyway_head.py rows WAYS:HEAD_INIT[:tSTEPS][:sPIXELS]: parsed, refused
+def test_test_time_heads_rows_take_protonets_options(tmp_path):
+    """experiments/test_time_heads.py rows WAYS:HEAD_INIT[:tSTEPS][:sPIXELS]: parsed, refused
     clearly, and set on the restored ProtoNets learner through learner_of_run."""
     import importlib.util
     import os
@@ -274,18 +274,18 @@ def test_anyway_head_rows_take_protonets_test_time_options(tmp_path):
     from fewgen_tf import workdir as workdir_lib
     from fewgen_tf.stages.meta_learning import learner_of_run
 
-    path = os.path.join(os.path.dirname(__file__), "..", "benchmarks", "anyway_head.py")
-    spec = importlib.util.spec_from_file_location("anyway_head", path)
-    anyway_head = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(anyway_head)
-    assert anyway_head.parse_rows(["5:prototypes", "20:prototypes:t3:s1"]) == [
+    path = os.path.join(os.path.dirname(__file__), "..", "experiments", "test_time_heads.py")
+    spec = importlib.util.spec_from_file_location("test_time_heads", path)
+    test_time_heads = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(test_time_heads)
+    assert test_time_heads.parse_rows(["5:prototypes", "20:prototypes:t3:s1"]) == [
         (5, "prototypes", {}),
         (20, "prototypes", {"transductive_steps": 3, "test_shifts": 1})]
     for bad, message in (("5:prototypes:x2", "'x2' is not tSTEPS or sPIXELS"),
                          ("5:prototypes:t", "'t' is not tSTEPS or sPIXELS"),
                          ("1:prototypes", "WAYS must be an integer >= 2")):
         with pytest.raises(app.UsageError, match=message):
-            anyway_head.parse_rows([bad])
+            test_time_heads.parse_rows([bad])
 
     config = add_meta_learning(base_config(), "protonets")
     config.meta.filters = 4

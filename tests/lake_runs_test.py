@@ -1,21 +1,10 @@
-"""benchmarks/lake_oneshot_runs.py: Lake-style runs are within one alphabet, with the
+"""fewgen_tf/metrics/lake_runs.py: Lake-style runs are within one alphabet, with the
 support and query drawings of a character by distinct drawers, labels consistent."""
-
-import importlib.util
-import os
 
 import numpy as np
 
 from fewgen_tf.data.class_dataset import ClassDataset
-
-_PATH = os.path.join(os.path.dirname(__file__), "..", "benchmarks", "lake_oneshot_runs.py")
-
-
-def _module():
-    spec = importlib.util.spec_from_file_location("lake_oneshot_runs", _PATH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from fewgen_tf.metrics import lake_runs as lake
 
 
 def _dataset():
@@ -35,7 +24,6 @@ def _dataset():
 
 
 def test_runs_stay_in_one_alphabet_with_distinct_drawers():
-    lake = _module()
     dataset = _dataset()
     alphabets = lake.evaluation_alphabets(dataset)
     assert list(alphabets) == ["Alpha", "Beta"]  # background characters left out
@@ -55,3 +43,25 @@ def test_runs_stay_in_one_alphabet_with_distinct_drawers():
         assert sorted(query_labels) == [0, 1, 2, 3]
     again = lake.make_runs(dataset, alphabets, runs=6, ways=4, shots=2, seed=3)
     assert all(np.array_equal(a[1], b[1]) for a, b in zip(runs, again))
+
+
+def test_score_runs_averages_over_runs_and_per_alphabet():
+    """A classify that reads each image's class right on Alpha's runs and answers a wrong
+    label on Beta's: accuracy 1 and 0 per alphabet, 0.5 over the runs."""
+    import tensorflow as tf
+
+    dataset = _dataset()
+    runs = lake.make_runs(dataset, lake.evaluation_alphabets(dataset), runs=4, ways=3,
+                          shots=1, seed=0)
+
+    def classify(support_images, support_labels, query_images):
+        support = np.round(support_images.numpy()[:, 0, 0, 0] * 100).astype(int)
+        label_of = dict(zip(support, support_labels.numpy()))
+        queries = np.round(query_images.numpy()[:, 0, 0, 0] * 100).astype(int)
+        right = np.array([label_of[c] for c in queries], np.int32)
+        wrong = (right + 1) % 3
+        return {"predictions": tf.constant(np.where(queries < 12, right, wrong))}
+
+    scores = lake.score_runs(classify, runs)
+    assert scores["by_alphabet"] == {"Alpha": 1.0, "Beta": 0.0}
+    assert scores["mean"] == 0.5 and scores["error_rate"] == 0.5 and scores["n"] == 4

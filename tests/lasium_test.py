@@ -189,7 +189,7 @@ def test_lasium_pipeline_end_to_end_on_a_tiny_budget(tmp_path, generator):
                                exported.signatures["decode"](latents=latents)["images"].numpy(),
                                atol=1e-5)
     assert not (tmp_path / "reuse" / "checkpoints").exists()  # nothing was trained
-    # ... and a benchmark rebuilds it from the run's config.json alone.
+    # ... and an experiment rebuilds it from the run's config.json alone.
     rebuilt = generator_of_run(str(tmp_path), train_images.shape[1:])
     np.testing.assert_allclose(rebuilt.decode(latents).numpy(), reused.decode(latents).numpy(),
                                atol=1e-6)

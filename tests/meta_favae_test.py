@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+import tiny_configs
 from fewgen_tf import export, pipelines, tensor_adam
 from fewgen_tf import workdir as workdir_lib
 from fewgen_tf.methods.meta_favae.config import add_meta_favae
@@ -460,17 +461,9 @@ def test_resize_conv_networks_adapt_and_come_from_the_config(synthetic_config, t
 def _config(synthetic_config, tmp_path, variant="favae"):
     config = add_meta_favae(synthetic_config, variant)
     config.pipeline = "meta_favae"
-    config.data.image_size = SIZE
-    config.generator.latent_dim = CODE
-    m = config.meta_favae
-    m.noise_dim, m.width = NOISE, WIDTH
-    m.rounds, m.vae_steps, m.d_steps, m.g_steps = 1, 1, 1, 1
-    m.steps_per_epoch, m.grid_classes, m.grid_images = 2, 2, 3
-    gen = config.gen_eval
-    gen.num_classes, gen.seeds_per_class, gen.real_per_class = 3, 4, 3
-    gen.images_per_class = 4
-    gen.evaluation_network_steps, gen.classifier_steps = 20, 5
-    gen.feature_cache = str(tmp_path / "cache")
+    tiny_configs.apply(config, tiny_configs.GLYPHS_16, tiny_configs.GEN_EVAL,
+                       tiny_configs.META_FAVAE)
+    config.gen_eval.feature_cache = str(tmp_path / "cache")
     return config
 
 

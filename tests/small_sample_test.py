@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+import tiny_configs
 from fewgen_tf.config import base_config
 from fewgen_tf.data import cifar, registry
 from fewgen_tf.data.class_dataset import ClassDataset
@@ -312,24 +313,7 @@ def _pipeline_config(spc=(2, 3), draws=2):
     from fewgen_tf.methods.cola.config import add_cola, add_small_sample
 
     config = add_small_sample(add_cola(base_config(), "scola", num_clusters=2), spc)
-    config.data.name = "synthetic"
-    config.data.num_classes = 2
-    config.data.images_per_class = 6
-    config.data.split = "all"
-    config.data.image_size = 16
-    config.generator.latent_dim = 4
-    config.generator.batch_size = 4
-    config.generator.epochs = 2
-    config.cola.width = 0.125
-    config.cola.lap_bands = 2
-    s = config.small_sample
-    s.draws = draws
-    s.synthetic_per_class = 5
-    s.backbone, s.filters = "strided4", 8
-    s.classifier_steps, s.batch_size, s.calibration_size = 3, 8, 16
-    s.test_subset = ""  # the synthetic glyphs have one subset: test on all 12 images
-    s.grid_images = 3
-    return config
+    return tiny_configs.apply(config, tiny_configs.SMALL_SAMPLE, {"small_sample.draws": draws})
 
 
 @pytest.mark.slow  # an end-to-end pipeline run

@@ -129,7 +129,7 @@ def test_result_files_are_replaced_whole(tmp_path):
 
 
 def test_torn_writes_of_a_killed_run_are_removed_and_nothing_else(tmp_path):
-    """The leftovers benchmarks/kill_resume.py found after SIGKILLs (names as TensorFlow
+    """The leftovers tools/kill_resume.py found after SIGKILLs (names as TensorFlow
     and this library write them) go; checkpoints, results and a dead process's
     look-alikes that are real files stay."""
     from fewgen_tf import workdir as workdir_lib

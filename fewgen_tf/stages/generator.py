@@ -62,7 +62,7 @@ def load_trained_generator(generator, config):
 def generator_of_run(workdir, image_shape):
     """The generator trained by the finished run in `workdir`, rebuilt from the run's own
     config.json (name, latent size, method options) and restored from its checkpoints:
-    how benchmarks and notebooks reuse a trained model without repeating its config. For
+    how experiments and notebooks reuse a trained model without repeating its config. For
     a run that itself reused a generator (`generator.from_workdir`, e.g. an evaluation
     with other generation settings), the generator comes from that workdir, with this
     run's settings."""

@@ -1,7 +1,7 @@
 r"""A run's per-epoch training curve from its metrics.jsonl, as a markdown table (every
 `--every`-th epoch and the last), e.g. AugIntAE's k, D(real), D(fake) and gamma (Eq. 2-6):
 
-  python benchmarks/training_curve.py --workdir=RUN --keys=k,d_real,d_fake,gamma,reconstruction
+  python tools/training_curve.py --workdir=RUN --keys=k,d_real,d_fake,gamma,reconstruction
 """
 
 import json

@@ -23,7 +23,7 @@ interpolations holds every unordered pair of every class, made once. Each row is
 `--runs` classifier seeds; accuracy on the held-out drawings, mean +- CI95 (1.96 std /
 sqrt(runs)). Prints one JSON line per row, then a summary line.
 
-  FEWGEN_DATA_DIR=../shared/data python benchmarks/augintae_hallucination.py \
+  FEWGEN_DATA_DIR=../shared/data python experiments/augintae_hallucination.py \
       --autoencoder=ae=/tmp/runs/t2_ae --autoencoder=augintae=/tmp/runs/t2_augintae
 """
 

@@ -3,8 +3,8 @@ generators (copy the seeds, pixel-blend two seeds) and the evaluation network's 
 held-out accuracy, on Omniglot (lake split: the 659 evaluation characters are the
 novel classes) and MNIST (3 of the 10 digits novel). Prints one JSON line a dataset.
 
-  FEWGEN_DATA_DIR=../shared/data python benchmarks/generation_floor.py --dataset=omniglot
-  python benchmarks/generation_floor.py --dataset=mnist --feature_cache=/tmp/evalnets
+  FEWGEN_DATA_DIR=../shared/data python experiments/generation_floor.py --dataset=omniglot
+  python experiments/generation_floor.py --dataset=mnist --feature_cache=/tmp/evalnets
 """
 
 import json

@@ -18,7 +18,7 @@ Each run is scored as trained and with the other `code_source` (prior: Algorithm
 c ~ N(0, I); encoder: c from the adapted encoder of the seeds), since generation's
 code source does not change the trained weights. Cheap: no network is trained.
 
-  FEWGEN_DATA_DIR=../shared/data python benchmarks/meta_favae_conditioning.py \
+  FEWGEN_DATA_DIR=../shared/data python experiments/meta_favae_conditioning.py \
       --run=paper=/work/runs/favae_paper_500 --run=rec=/work/runs/favae_rec_500
 """
 

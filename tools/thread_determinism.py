@@ -1,6 +1,6 @@
 r"""Do MAML meta-steps repeat bitwise across processes and thread-pool settings?
 
-  python benchmarks/thread_determinism.py [--steps=20] [--settings=0/0,0/0,1/4,1/4,1/1,1/1]
+  python tools/thread_determinism.py [--steps=20] [--settings=0/0,0/0,1/4,1/4,1/1,1/1]
 
 Each setting INTRA/INTER runs in a fresh process (thread pools are fixed at TensorFlow's
 start): the library's second-order MAML (conv4, Omniglot-shaped random tasks, seed 0)

@@ -24,7 +24,7 @@ novelty and Frechet distance (evaluation-network features, against the tasks'
 held-out real images), and the same numbers for copying the seeds and the pixel blend
 beside them. Cheap (no classifier training): a minute per run on 2 cores.
 
-  FEWGEN_DATA_DIR=../shared/data python benchmarks/augintae_sampling.py \
+  FEWGEN_DATA_DIR=../shared/data python experiments/augintae_sampling.py \
       --run=lat32=/work/runs/probe_lat32_e5 --run=lat128=/work/runs/probe_lat128_e5
 """
 

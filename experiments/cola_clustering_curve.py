@@ -4,7 +4,7 @@ and, the labels used only to score, logs the matching's and the encoder's cluste
 accuracy / NMI after every epoch (metrics.jsonl, phase cola_clustering_scores), then
 prints the curve as a markdown table:
 
-  FEWGEN_DATA_DIR=../shared/data python benchmarks/cola_step1.py \
+  FEWGEN_DATA_DIR=../shared/data python experiments/cola_clustering_curve.py \
       --config=configs/cola_mnist.py:cola --config.cola.cluster_epochs=40 \
       --config.cola.rotnet=False --workdir=DIR
 

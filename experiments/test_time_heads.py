@@ -13,7 +13,7 @@ ProtoNets only: tSTEPS sets `meta.transductive_steps` (test-time soft k-means
 refinements of the prototypes by the queries), sPIXELS `meta.test_shifts` (test-time
 averaging of each embedding over 4 shifts by PIXELS); absent: the run's own values.
 
-  FEWGEN_DATA_DIR=../shared/data python benchmarks/anyway_head.py --workdir=RUN \
+  FEWGEN_DATA_DIR=../shared/data python experiments/test_time_heads.py --workdir=RUN \
       [--rows=5:learned,5:prototypes,5:zero,20:prototypes,20:zero] [--num_tasks=1000]
   ... --workdir=PROTONETS_RUN --rows=5:prototypes,5:prototypes:t1,5:prototypes:t3:s1 --split=val
 """

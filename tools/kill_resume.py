@@ -1,15 +1,15 @@
 r"""Kill-anywhere resume: SIGKILL tiny runs of every pipeline at random moments, re-run
 the same command until it finishes, and compare with an uninterrupted run.
 
-  python benchmarks/kill_resume.py                                  # every pipeline
-  python benchmarks/kill_resume.py --pipelines=supervised_maml --kills=20 --seed=0
-  python benchmarks/kill_resume.py --pipelines=cola,scola --kills=5 --out=/tmp/kr
+  python tools/kill_resume.py                                       # every pipeline
+  python tools/kill_resume.py --pipelines=supervised_maml --kills=20 --seed=0
+  python tools/kill_resume.py --pipelines=cola,scola --kills=5 --out=/tmp/kr
 
 Pipelines (`--pipelines`): supervised_maml, supervised_protonets, supervised_reptile,
 supervised_scratch, lasium (VAE), augintae, meta_favae, cola, scola, small_sample; each a
-tiny configuration of configs/*.py on the built-in synthetic glyphs (no data files) with
-several checkpointed epochs, validation or a generation protocol, and exports: 8-35 s on
-2 CPU cores. Everything goes to --out (default /tmp/fewgen_kill_resume), one directory
+configs/*.py file with the tests' tiny configuration (tests/tiny_configs.py) on the
+built-in synthetic glyphs (no data files), several checkpointed epochs, validation or a
+generation protocol, and exports: 8-35 s on 2 CPU cores. Everything goes to --out (default /tmp/fewgen_kill_resume), one directory
 per pipeline, replaced on every run.
 
 What it proves, per pipeline:
@@ -97,34 +97,22 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _CHILD_ENVIRON = dict(os.environ)  # the runs' environment (before this process quiets TF)
 
 # ----------------------------------------------------------------------------------------
-# The tiny configurations
+# The tiny configurations: the tests' (tests/tiny_configs.py), run through the CLI on one
+# device, most with more epochs than the tests' so that kills land between checkpoints.
 # ----------------------------------------------------------------------------------------
-# tests/distribute_test.py's _TINY (configs/quickstart.py) on one device, 4 epochs.
-_TINY_META = ("--config=configs/quickstart.py", "--config.meta.iterations=8",
-              "--config.train.steps_per_epoch=2", "--config.train.val_tasks=4",
-              "--config.eval.num_tasks=8", "--config.eval.inner_steps=10",
-              "--config.meta.filters=8", "--config.data.num_classes=40",
-              "--config.distribute=default")
-# The synthetic data and generation protocol of tests/augintae_test.py and
-# tests/meta_favae_test.py (30 glyph classes of 12 images at 16x16; random class split).
-_TINY_DATA = ("--config.data.name=synthetic", "--config.data.split=random",
-              "--config.data.num_classes=30", "--config.data.images_per_class=12",
-              "--config.data.image_size=16", "--config.distribute=default")
-_TINY_GEN_EVAL = ("--config.gen_eval.num_classes=3", "--config.gen_eval.seeds_per_class=4",
-                  "--config.gen_eval.real_per_class=3", "--config.gen_eval.images_per_class=4",
-                  "--config.gen_eval.evaluation_network_steps=20",
-                  "--config.gen_eval.classifier_steps=5")
-# tests/cola_test.py: 2 glyph classes of 12 images, all in one split, tiny networks.
-_TINY_COLA = ("--config.data.name=synthetic", "--config.data.num_classes=2",
-              "--config.data.images_per_class=12", "--config.data.split=all",
-              "--config.data.image_size=16", "--config.distribute=default",
-              "--config.cola.num_clusters=2", "--config.cola.eval_subset=",
-              "--config.generator.latent_dim=4", "--config.generator.batch_size=8",
-              "--config.generator.epochs=5", "--config.generator.lr=3e-3",
-              "--config.cola.width=0.125", "--config.cola.lap_bands=2",
-              "--config.cola.eval_images_per_class=4", "--config.cola.sample_images=3",
-              "--config.gen_eval.evaluation_network_steps=10",
-              "--config.gen_eval.classifier_steps=5")
+sys.path.insert(0, os.path.join(REPO_ROOT, "tests"))
+import tiny_configs  # noqa: E402
+
+_LONGER_META = {"meta.iterations": 8, "eval.inner_steps": 10}  # 4 epochs
+# The MNIST configs' clusters and evaluation subset made the glyphs' (2 classes, one subset).
+_COLA_ON_GLYPHS = {"cola.num_clusters": 2, "cola.eval_subset": "", "generator.epochs": 5}
+
+
+def _options(config_file, *settings) -> tuple:
+    """--config=CONFIG_FILE and the --config.* flags of `settings` (later ones win), on one
+    device."""
+    return (f"--config={config_file}",) + tiny_configs.flags(*settings,
+                                                             {"distribute": "default"})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -137,59 +125,46 @@ class Pipeline:
     feature_cache: bool = False
 
 
+def _meta(pipeline: dict) -> tuple:
+    """configs/quickstart.py's tiny meta-learning over 4 epochs, with `pipeline`'s keys."""
+    return _options("configs/quickstart.py", tiny_configs.QUICKSTART_META, _LONGER_META,
+                    pipeline)
+
+
+_META_RESULTS = ("eval.json", "summary.json")
 PIPELINES = {
-    "supervised_maml": Pipeline(_TINY_META + (
-        "--config.pipeline=supervised", "--config.meta.algorithm=maml",
-        "--config.meta.inner_steps=1"), ("eval.json", "summary.json")),
-    "supervised_protonets": Pipeline(_TINY_META + (
-        "--config.pipeline=supervised", "--config.meta.algorithm=protonets"),
-        ("eval.json", "summary.json")),
-    "supervised_reptile": Pipeline(_TINY_META + (
-        "--config.pipeline=supervised", "--config.meta.algorithm=reptile",
-        "--config.meta.inner_steps=1"), ("eval.json", "summary.json")),
+    "supervised_maml": Pipeline(_meta({"pipeline": "supervised", "meta.algorithm": "maml",
+                                       "meta.inner_steps": 1}), _META_RESULTS),
+    "supervised_protonets": Pipeline(_meta({"pipeline": "supervised",
+                                            "meta.algorithm": "protonets"}), _META_RESULTS),
+    "supervised_reptile": Pipeline(_meta({"pipeline": "supervised", "meta.algorithm": "reptile",
+                                          "meta.inner_steps": 1}), _META_RESULTS),
     # (no meta-training, so no checkpoints: kills land in evaluation and export)
-    "supervised_scratch": Pipeline(_TINY_META + (
-        "--config.pipeline=supervised", "--config.meta.algorithm=scratch",
-        "--config.meta.scratch_steps=2"), ("eval.json", "summary.json")),
+    "supervised_scratch": Pipeline(_meta({"pipeline": "supervised", "meta.algorithm": "scratch",
+                                          "meta.scratch_steps": 2}), _META_RESULTS),
     # (with the supervised baseline, whose own checkpoints in baselines/supervised/ resume)
-    "lasium": Pipeline(_TINY_META + (
-        "--config.pipeline=lasium", "--config.generator.name=vae",
-        "--config.generator.epochs=3", "--config.eval.supervised_baseline=True"),
-        ("eval.json", "summary.json")),
-    "augintae": Pipeline(("--config=configs/augintae_omniglot.py",) + _TINY_DATA
-                         + _TINY_GEN_EVAL + (
-        "--config.generator.latent_dim=8", "--config.generator.batch_size=32",
-        "--config.generator.epochs=6", "--config.augintae.width=0.125",
-        "--config.augintae.interpolation_pairs=2", "--config.augintae.interpolation_steps=4"),
-        ("gen_eval.json",), feature_cache=True),
-    "meta_favae": Pipeline(("--config=configs/meta_favae_omniglot.py",) + _TINY_DATA
-                           + _TINY_GEN_EVAL + (
-        "--config.generator.latent_dim=4", "--config.generator.iterations=8",
-        "--config.meta_favae.noise_dim=4", "--config.meta_favae.width=0.0625",
-        "--config.meta_favae.rounds=1", "--config.meta_favae.vae_steps=1",
-        "--config.meta_favae.d_steps=1", "--config.meta_favae.g_steps=1",
-        "--config.meta_favae.steps_per_epoch=2", "--config.meta_favae.grid_classes=2",
-        "--config.meta_favae.grid_images=3"), ("gen_eval.json",), feature_cache=True),
-    "cola": Pipeline(("--config=configs/cola_mnist.py:cola",) + _TINY_COLA + (
-        "--config.cola.encoder_widths=(4,8)", "--config.cola.encoder_blocks=(1,1)",
-        "--config.cola.cluster_batch_size=8", "--config.cola.cluster_epochs=4"),
-        ("gen_eval.json",), feature_cache=True),
-    "scola": Pipeline(("--config=configs/scola_mnist.py",) + _TINY_COLA,
-                      ("gen_eval.json",), feature_cache=True),
-    # tests/small_sample_test.py: 2 sizes x 2 draws, each an sCOLA sub-workdir; no export.
-    "small_sample": Pipeline((
-        "--config=configs/small_sample_mnist.py", "--config.data.name=synthetic",
-        "--config.data.num_classes=2", "--config.data.images_per_class=6",
-        "--config.data.split=all", "--config.data.image_size=16",
-        "--config.distribute=default", "--config.cola.num_clusters=2",
-        "--config.generator.latent_dim=4", "--config.generator.batch_size=4",
-        "--config.generator.epochs=2", "--config.cola.width=0.125",
-        "--config.cola.lap_bands=2", "--config.small_sample.spc=(2,3)",
-        "--config.small_sample.draws=2", "--config.small_sample.synthetic_per_class=5",
-        "--config.small_sample.backbone=strided4", "--config.small_sample.filters=8",
-        "--config.small_sample.classifier_steps=3", "--config.small_sample.batch_size=8",
-        "--config.small_sample.calibration_size=16", "--config.small_sample.test_subset=",
-        "--config.small_sample.grid_images=3"), ("small_sample.json",)),
+    "lasium": Pipeline(_meta({"pipeline": "lasium", "generator.name": "vae",
+                              "generator.epochs": 3, "eval.supervised_baseline": True}),
+                       _META_RESULTS),
+    "augintae": Pipeline(_options(
+        "configs/augintae_omniglot.py", tiny_configs.GLYPHS_16, tiny_configs.GEN_EVAL,
+        tiny_configs.AUGINTAE, {"generator.epochs": 6}), ("gen_eval.json",), feature_cache=True),
+    "meta_favae": Pipeline(_options(
+        "configs/meta_favae_omniglot.py", tiny_configs.GLYPHS_16, tiny_configs.GEN_EVAL,
+        tiny_configs.META_FAVAE, {"generator.iterations": 8}), ("gen_eval.json",),
+        feature_cache=True),
+    "cola": Pipeline(_options(
+        "configs/cola_mnist.py:cola", tiny_configs.TWO_GLYPHS, tiny_configs.COLA,
+        tiny_configs.COLA_EVAL, tiny_configs.COLA_STEP_ONE, _COLA_ON_GLYPHS,
+        {"cola.cluster_epochs": 4}), ("gen_eval.json",), feature_cache=True),
+    "scola": Pipeline(_options(
+        "configs/scola_mnist.py", tiny_configs.TWO_GLYPHS, tiny_configs.COLA,
+        tiny_configs.COLA_EVAL, _COLA_ON_GLYPHS), ("gen_eval.json",), feature_cache=True),
+    # 2 sizes x 2 draws, each an sCOLA sub-workdir; no export.
+    "small_sample": Pipeline(_options(
+        "configs/small_sample_mnist.py", tiny_configs.SMALL_SAMPLE,
+        {"cola.num_clusters": 2, "small_sample.spc": (2, 3), "small_sample.draws": 2}),
+        ("small_sample.json",)),
 }
 
 # Result-file keys that hold wall-clock times or say whether a step was resumed: they

@@ -16,7 +16,7 @@ models trained on MNIST) so that every column is in the model's own polarity: th
 question is whether new SHAPES are reconstructed, not new colours. Rows are the models;
 one JSON line each.
 
-  FEWGEN_DATA_DIR=../shared/data python benchmarks/augintae_generalisation.py \
+  FEWGEN_DATA_DIR=../shared/data python experiments/augintae_generalisation.py \
       --autoencoder=ae_omniglot=/tmp/runs/t2_ae --autoencoder=augintae_omniglot=/tmp/runs/t2_augintae
 """
 

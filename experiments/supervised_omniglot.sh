@@ -2,7 +2,7 @@
 # Supervised Omniglot baseline (LASIUM split): meta-train once on 5-way... episodes of the
 # variant's config, evaluate 1000 test tasks 5-way 1-shot, then 5-way 5-shot from the same
 # checkpoint (copied to a second workdir, so training is not repeated).
-#   bash benchmarks/supervised_omniglot.sh protonets 6000 /tmp/bench_protonets
+#   bash experiments/supervised_omniglot.sh protonets 6000 /tmp/bench_protonets
 # Needs FEWGEN_DATA_DIR (or ../shared/data). Prints wall times; eval.json in each workdir.
 set -euo pipefail
 algorithm=${1:?algorithm: maml|fomaml|protonets|reptile}
