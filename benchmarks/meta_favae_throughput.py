@@ -43,6 +43,9 @@ SHAPE = (28, 28, 1)
 
 
 def _settings(module, variant, **overrides):
+    if hasattr(module, "default_settings"):  # the declared settings of `variant`
+        return module.default_settings(variant, **overrides)
+    # (a --baseline_model from before the declarations: its Settings had defaults)
     return module.Settings(vae=variant != "figr", feedback=variant == "favae",
                            mode_seeking_weight=0.0 if variant == "figr" else 1.0, **overrides)
 

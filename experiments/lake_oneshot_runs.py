@@ -66,16 +66,16 @@ def main(argv):
             raise app.UsageError("give --image_size (no run config.json to read it from)")
         with open(config_path) as f:
             image_size = json.load(f)["data"]["image_size"]
-    import ml_collections
     import tensorflow as tf
 
     from fewgen_tf.data import registry
     from fewgen_tf.errors import ConfigError, DataError
     from fewgen_tf.metrics import fewshot
 
-    data = ml_collections.ConfigDict({"name": "omniglot", "image_size": image_size,
-                                      "root": os.environ.get("FEWGEN_DATA_DIR", ""),
-                                      "format": "auto"})
+    from fewgen_tf.config import base_config
+
+    data = base_config().data  # the declared defaults; root from $FEWGEN_DATA_DIR
+    data.update({"name": "omniglot", "image_size": image_size, "split": "lake"})
     dataset = registry.load_dataset(data)
     try:
         alphabets = lake_runs.evaluation_alphabets(dataset)

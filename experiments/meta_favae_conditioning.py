@@ -71,7 +71,7 @@ def main(_):
         tasks = generation_tasks.generation_tasks(split, FLAGS.classes, config.meta_favae.task_size,
                                                   1, FLAGS.seed, stream="meta_favae-conditioning")
         seed_images = np.stack([t.seed_images for t in tasks])
-        trained = config.meta_favae.get("code_source", "prior")
+        trained = config.meta_favae.code_source
         for source in (trained, "encoder" if trained == "prior" else "prior"):
             model = generator_of_run(workdir, split.image_shape)
             model.settings = dataclasses.replace(model.settings, code_source=source)

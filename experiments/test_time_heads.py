@@ -3,29 +3,27 @@ the test-time head `meta.head_init` (fewgen_tf/meta/heads.py) on the fixed test 
 a finished MAML / FO-MAML / Reptile run (LASIUM or supervised); a ProtoNets run answers
 rows WAYS:prototypes (its own head), e.g. its 5-shot or 20-way accuracy.
 
-For each row WAYS:HEAD_INIT[:tSTEPS][:sPIXELS] (default: 5-way with the learned, prototypes and zero heads,
+For each row WAYS:HEAD_INIT[:tSTEPS] (default: 5-way with the learned, prototypes and zero heads,
 20-way with prototypes and zero) the run's learner, restored to the weights it
 evaluated, answers the first `--num_tasks` test episodes of `eval.seed` (the tasks of
 the run's own eval.json when WAYS, shots and queries are the run's), adapting
 `eval.inner_steps` steps. One JSON line per row: accuracy mean +- CI95, and the paired
 difference to the first row of the same WAYS (the same tasks: their difficulty cancels).
 ProtoNets only: tSTEPS sets `meta.transductive_steps` (test-time soft k-means
-refinements of the prototypes by the queries), sPIXELS `meta.test_shifts` (test-time
-averaging of each embedding over 4 shifts by PIXELS); absent: the run's own values.
+refinements of the prototypes by the queries); absent: the run's own value.
 
   FEWGEN_DATA_DIR=../shared/data python experiments/test_time_heads.py --workdir=RUN \
       [--rows=5:learned,5:prototypes,5:zero,20:prototypes,20:zero] [--num_tasks=1000]
-  ... --workdir=PROTONETS_RUN --rows=5:prototypes,5:prototypes:t1,5:prototypes:t3:s1 --split=val
+  ... --workdir=PROTONETS_RUN --rows=5:prototypes,5:prototypes:t1,5:prototypes:t3 --split=val
 """
 
 import json
-import os
 import time
 
 from absl import app, flags
 
 FLAGS = flags.FLAGS
-TEST_TIME_OPTIONS = {"t": "transductive_steps", "s": "test_shifts"}  # ProtoNets' meta.* keys
+TEST_TIME_OPTIONS = {"t": "transductive_steps"}  # ProtoNets' meta.* keys
 
 
 def define_flags():
@@ -34,7 +32,7 @@ def define_flags():
     flags.DEFINE_string("workdir", None, "a finished meta-learning run (config.json, "
                         "checkpoints/)", required=True)
     flags.DEFINE_list("rows", ["5:learned", "5:prototypes", "5:zero", "20:prototypes", "20:zero"],
-                      "WAYS:HEAD_INIT[:tSTEPS][:sPIXELS] rows")
+                      "WAYS:HEAD_INIT[:tSTEPS] rows")
     flags.DEFINE_integer("num_tasks", 0, "test tasks per row (0: the run's eval.num_tasks)")
     flags.DEFINE_integer("shots", 0, "shots (0: the run's eval.shots)")
     flags.DEFINE_integer("queries", 0, "queries per class (0: the run's eval.queries)")
@@ -42,8 +40,7 @@ def define_flags():
 
 
 def parse_rows(rows):
-    """[(ways, head_init, {meta overrides})] from 'WAYS:HEAD_INIT[:tSTEPS][:sPIXELS]'
-    strings, checked before anything loads."""
+    """[(ways, head_init, {meta overrides})] from 'WAYS:HEAD_INIT[:tSTEPS]' strings, checked before anything loads."""
     from fewgen_tf.meta import heads
 
     from fewgen_tf.errors import ConfigError
@@ -57,8 +54,7 @@ def parse_rows(rows):
         for extra in extras:
             key = TEST_TIME_OPTIONS.get(extra[:1])
             if key is None or not extra[1:].isdigit():
-                raise app.UsageError(f"row {row!r}: {extra!r} is not tSTEPS or sPIXELS "
-                                     "(e.g. t3, s1)")
+                raise app.UsageError(f"row {row!r}: {extra!r} is not tSTEPS (e.g. t3)")
             overrides[key] = int(extra[1:])
         try:
             parsed.append((int(ways), heads.check_head_init(head_init), overrides))
@@ -72,9 +68,10 @@ def main(argv):
     from fewgen_tf.config import ADAPTING_ALGORITHMS
 
     rows = parse_rows(FLAGS.rows)
-    with open(os.path.join(FLAGS.workdir, "config.json")) as f:
-        run = json.load(f)
-    algorithm = run.get("meta", {}).get("algorithm")
+    from fewgen_tf import workdir as workdir_lib
+
+    run = workdir_lib.finished_run_config(FLAGS.workdir, "meta", "meta-learner")  # upgraded
+    algorithm = run.meta.algorithm
     if algorithm == "protonets":  # its only head: the support set's prototypes
         if any(head_init != "prototypes" for _, head_init, _ in rows):
             raise app.UsageError(f"the run in {FLAGS.workdir} is ProtoNets: its head is the "
@@ -84,23 +81,18 @@ def main(argv):
                              f"test-time heads apply to {', '.join(ADAPTING_ALGORITHMS)} "
                              "(and ProtoNets' prototypes) only")
     if algorithm != "protonets" and any(overrides for _, _, overrides in rows):
-        raise app.UsageError("row options tSTEPS / sPIXELS apply to a ProtoNets run only")
-    trained_ways = run["train"]["ways"] if algorithm != "scratch" else run["eval"]["ways"]
+        raise app.UsageError("row option tSTEPS applies to a ProtoNets run only")
+    trained_ways = run.train.ways if algorithm != "scratch" else run.eval.ways
     for ways, head_init, _ in rows:
         if head_init == "learned" and ways != trained_ways:
             raise app.UsageError(f"row {ways}:learned: the learned head answers only the "
                                  f"{trained_ways} trained ways")
-    import ml_collections
-
     from fewgen_tf.data import registry
     from fewgen_tf.meta import evaluation
     from fewgen_tf.metrics import fewshot
     from fewgen_tf.stages.meta_learning import learner_of_run
 
-    data = run["data"]
-    if not data.get("root"):
-        data["root"] = os.environ.get("FEWGEN_DATA_DIR", "")
-    split = registry.load_splits(ml_collections.ConfigDict(data))[FLAGS.split]
+    split = registry.load_splits(run.data)[FLAGS.split]  # (an empty root: $FEWGEN_DATA_DIR)
     firsts = {}
     for ways, head_init, overrides in rows:
         config, learner = learner_of_run(FLAGS.workdir, split.image_shape, head_init=head_init,
@@ -119,8 +111,7 @@ def main(argv):
         line = dict(fewshot.accuracy_summary(accuracies), ways=ways, head_init=head_init,
                     shots=eval_config.shots, queries=eval_config.queries,
                     inner_steps=eval_config.inner_steps, seed=eval_config.seed,
-                    transductive_steps=config.meta.get("transductive_steps", 0),
-                    test_shifts=config.meta.get("test_shifts", 0),
+                    transductive_steps=config.meta.transductive_steps,
                     split=FLAGS.split, algorithm=algorithm, trained_ways=trained_ways,
                     seconds=round(time.time() - start, 1), workdir=FLAGS.workdir)
         line["accuracy"] = fewshot.format_accuracy(line)

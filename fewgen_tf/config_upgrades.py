@@ -16,6 +16,15 @@ from fewgen_tf.errors import ConfigError
 
 # key -> the behaviour of runs from before the key existed
 ADDED = {
+    "data.format": "auto",
+    "data.subset": "test",
+    "data.channels": 3,
+    "data.center_crop": True,
+    "data.num_classes": 100,
+    "data.images_per_class": 20,
+    "data.synthetic_seed": 0,
+    "data.split_sizes": (0.6, 0.2, 0.2),
+    "data.split_seed": 0,
     "meta.backbone": "conv4",
     "meta.init": "torch",
     "meta.bn_epsilon": 1e-3,

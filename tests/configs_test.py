@@ -1,35 +1,16 @@
 """Every config file and variant resolves, and names only known pipelines, datasets,
 algorithms, generators and strategies."""
 
-import importlib.util
 
 import pytest
 
-from conftest import REPO_ROOT
+from conftest import REPO_ROOT, all_configs as _all_configs, config_module as _module
 from fewgen_tf import pipelines
 from fewgen_tf.data import registry
 from fewgen_tf.generators.registry import GENERATORS
 from fewgen_tf.methods.lasium.strategies import STRATEGIES
 from fewgen_tf.meta.factory import ALGORITHMS
 from fewgen_tf.pipelines import PIPELINES
-
-
-def _module(name):
-    spec = importlib.util.spec_from_file_location(name, REPO_ROOT / "configs" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def _all_configs():
-    for path in sorted((REPO_ROOT / "configs").glob("*.py")):
-        module = _module(path.stem)
-        variants = getattr(module, "VARIANTS", None)
-        if variants:
-            for variant in variants:
-                yield f"{path.stem}:{variant}", module.get_config(variant)
-        else:
-            yield path.stem, module.get_config()
 
 
 def test_every_config_names_known_parts():

@@ -75,3 +75,25 @@ def synthetic_config():
     from fewgen_tf.config import base_config
 
     return tiny_configs.apply(base_config(), tiny_configs.SYNTHETIC)
+
+
+def config_module(name):
+    """configs/NAME.py as a module."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, REPO_ROOT / "configs" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def all_configs():
+    """(name, config) of every shipped config file and variant ("file:variant")."""
+    for path in sorted((REPO_ROOT / "configs").glob("*.py")):
+        module = config_module(path.stem)
+        variants = getattr(module, "VARIANTS", None)
+        if variants:
+            for variant in variants:
+                yield f"{path.stem}:{variant}", module.get_config(variant)
+        else:
+            yield path.stem, module.get_config()

@@ -264,7 +264,7 @@ def test_learner_of_run_restores_the_weights_the_run_evaluated(tmp_path):
 
 
 def test_test_time_heads_rows_take_protonets_options(tmp_path):
-    """experiments/test_time_heads.py rows WAYS:HEAD_INIT[:tSTEPS][:sPIXELS]: parsed, refused
+    """experiments/test_time_heads.py rows WAYS:HEAD_INIT[:tSTEPS]: parsed, refused
     clearly, and set on the restored ProtoNets learner through learner_of_run."""
     import importlib.util
     import os
@@ -278,11 +278,11 @@ def test_test_time_heads_rows_take_protonets_options(tmp_path):
     spec = importlib.util.spec_from_file_location("test_time_heads", path)
     test_time_heads = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(test_time_heads)
-    assert test_time_heads.parse_rows(["5:prototypes", "20:prototypes:t3:s1"]) == [
+    assert test_time_heads.parse_rows(["5:prototypes", "20:prototypes:t3"]) == [
         (5, "prototypes", {}),
-        (20, "prototypes", {"transductive_steps": 3, "test_shifts": 1})]
-    for bad, message in (("5:prototypes:x2", "'x2' is not tSTEPS or sPIXELS"),
-                         ("5:prototypes:t", "'t' is not tSTEPS or sPIXELS"),
+        (20, "prototypes", {"transductive_steps": 3})]
+    for bad, message in (("5:prototypes:x2", "'x2' is not tSTEPS"),
+                         ("5:prototypes:t", "'t' is not tSTEPS"),
                          ("1:prototypes", "WAYS must be an integer >= 2")):
         with pytest.raises(app.UsageError, match=message):
             test_time_heads.parse_rows([bad])
@@ -294,5 +294,5 @@ def test_test_time_heads_rows_take_protonets_options(tmp_path):
     tf.train.CheckpointManager(tf.train.Checkpoint(model=trained),
                                str(tmp_path / "checkpoints"), 1).save()
     _, learner = learner_of_run(str(tmp_path), SHAPE, head_init="prototypes",
-                                transductive_steps=3, test_shifts=1)
-    assert (learner.transductive_steps, learner.test_shifts) == (3, 1)
+                                transductive_steps=3)
+    assert learner.transductive_steps == 3

@@ -4,8 +4,7 @@ and docs/config.md is the reference generated from the declarations."""
 import ml_collections
 import pytest
 
-from configs_test import _all_configs
-from conftest import REPO_ROOT
+from conftest import REPO_ROOT, all_configs
 from fewgen_tf import config_reference, settings
 from fewgen_tf.errors import ConfigError
 
@@ -21,7 +20,7 @@ def _leaf_keys(tree, prefix=""):
 def test_every_leaf_key_of_every_shipped_config_is_declared():
     declared = config_reference.declarations()
     missing = {}
-    for name, config in _all_configs():
+    for name, config in all_configs():
         for key in _leaf_keys(config.to_dict()):
             if key not in declared:
                 missing.setdefault(key, name)
