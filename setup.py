@@ -25,5 +25,9 @@ setup(
         "absl-py",
         "ml-collections",
     ],
-    extras_require={"test": ["pytest"]},
+    extras_require={"test": [
+        "pytest",
+        # tests/notebook_test.py executes notebooks/quickstart.ipynb in a Jupyter kernel
+        "nbclient", "nbformat", "ipykernel", "jupyter_client",
+    ]},
 )
