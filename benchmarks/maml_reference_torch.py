@@ -7,29 +7,17 @@ the same tasks): only torch and numpy, so it runs in its own virtual environment
 torch never becomes a dependency of the library.
 
 The setting mirrors fewgen_tf's defaults (`add_meta_learning(base_config(), "maml")`):
-conv4 as `fewgen_tf.nets.backbones.classifier(backbone="conv4")`: 4 x [Conv2d(64, 3x3,
-'same', NO bias), BatchNorm2d (batch statistics always, affine), ReLU, MaxPool2d(2)],
-flatten, Linear(64 -> ways); PyTorch's default initialisation (= the library's
-meta.init="torch"); BN eps 1e-3 (meta.bn_epsilon). Inner loop: 5 SGD steps at 0.4 via
+conv4 as the library's (`conv4` below), PyTorch's default initialisation (= the library's
+meta.init="torch"), BN eps 1e-3 (meta.bn_epsilon). Inner loop: 5 SGD steps at 0.4 via
 `torch.func.functional_call` + `torch.autograd.grad(create_graph=True)`; outer: Adam 1e-3
 on the mean query loss over the meta-batch. Evaluation: 50 first-order steps at 0.4 on
 the support set, accuracy on the queries (normalised, like the support set, by their own
 batch statistics, as the library does).
 
-Known differences from the library (none changes the algorithm; accuracies compare as
-distributions, not bit for bit):
-  * initial weights: same distribution, different random numbers (torch.manual_seed);
-  * Adam epsilon: PyTorch 1e-8 added to sqrt(v_hat); Keras 1e-7 added to sqrt(v) with the
-    bias correction folded into the step size (`--adam_eps` changes ours);
-  * tasks run one after another here; the library runs a meta-batch's tasks in one
-    graph and evaluation tasks 8 at a time (tf.map_fn), which only changes speed;
-  * conv biases: the library has none (BatchNorm cancels them); `--conv_bias` adds them,
-    as many PyTorch MAML codes do.
-Given the library's initial weights, this code's second-order meta-gradient equals the
-library's to ~1e-13 relative in float64 (checked once by hand). In float32 the two
-differ by tens of percent on the same weights and tasks: 5 steps at lr 0.4 through
-BatchNorm over 5 support images amplify rounding, in either framework. So compare mean
-accuracies over many tasks (and seeds), never single runs' trajectories.
+Compare mean accuracies over many tasks (and seeds), never single runs' trajectories:
+given the library's initial weights the two second-order meta-gradients agree to ~1e-13
+relative in float64, but in float32 5 steps at lr 0.4 through BatchNorm over 5 support
+images amplify rounding by tens of percent, in either framework.
 Timing: the first meta-iteration is a warm-up (trained on, timed apart as `warmup_s`;
 for the library it includes tracing); `train_s` / `iterations_per_s` cover the rest.
 `eval_s` covers the whole evaluation. Prints one JSON line.
@@ -48,6 +36,19 @@ from torch.func import functional_call
 
 
 def conv4(ways, filters, bn_eps, conv_bias):
+    """`fewgen_tf.nets.backbones.classifier(backbone="conv4")`: 4 x [Conv2d(`filters`,
+    3x3, 'same'), BatchNorm2d (batch statistics always, affine), ReLU, MaxPool2d(2)],
+    flatten, Linear(filters -> ways).
+
+    Known differences from the library (none changes the algorithm; accuracies compare
+    as distributions, not bit for bit):
+      * initial weights: same distribution, different random numbers (torch.manual_seed);
+      * Adam epsilon: PyTorch 1e-8 added to sqrt(v_hat); Keras 1e-7 added to sqrt(v) with
+        the bias correction folded into the step size (`--adam_eps` changes ours);
+      * tasks run one after another here; the library runs a meta-batch's tasks in one
+        graph and evaluation tasks 8 at a time (tf.map_fn), which only changes speed;
+      * conv biases: the library has none (BatchNorm cancels them); `--conv_bias` adds
+        them, as many PyTorch MAML codes do."""
     layers, channels = [], 1
     for _ in range(4):
         layers += [nn.Conv2d(channels, filters, 3, padding=1, bias=conv_bias),

@@ -7,22 +7,16 @@ itself (`cola.eval_subset = ""`: the characters LASIUM meta-trains on; its test
 characters stay unseen). K = 200 clusters of ~120 images (~6 characters) each. The paper
 sets K to the number of classes (10 for MNIST and CIFAR-10), here 1200, but step III's
 full covariance per cluster in R^(K+d), 1200 x 1264 x 1264 floats (7.1 GiB, twice that
-while fitting), is refused (fewgen_tf/methods/cola/model.py, MAX_MIXTURE_BYTES); K = 200 needs
-56 MiB. The variant `cola_k1200` follows the paper's rule with the low-rank store
-(`cola.mixture_rank = 32`: 0.18 GiB, the same Gaussians as the full fit for every cluster
-of at most 33 codes; clusters hold ~20). d = 64. Step I's encoder is the narrow ResNet of configs/cola_mnist.py
+while fitting), is refused (fewgen_tf/methods/cola/model.py, MAX_MIXTURE_BYTES); K = 200
+needs 56 MiB. d = 64. Step I's encoder is the narrow ResNet of configs/cola_mnist.py
 (32-64-128, two basic blocks a stage); the character augmentation of
-`add_augmentation(..., "characters")`. CAS / Frechet use 5 generated images a cluster
-(1,000 in all).
+`add_augmentation(..., "characters")`. CAS / Frechet use 5 generated images a cluster.
 
-Variants: cola (steps I-III, K = 200) | cola_k1200 (K = 1200, low-rank store) |
-glo (random codes, an EM mixture, K = 200) | k1200_balanced (issue 25: K = 1200 with
-configs/cola_mnist.py:cola_2h's step I, which reached 0.97 on MNIST: the 16-32-64 x 1
-encoder, assignment epochs only, and from epoch 21 of 60 the balanced refinement, whose
-sizes are then exactly the 20 drawings of every character; Eq. 1's summed squared error
-(`cola.assignment_loss = sum`) at lr 0.005 and weight decay 5e-3, which is cola_2h's
-update at K = 10, where the reference's mean over K would shrink the gradients 1200-fold
-(measured: nothing learned in 6 epochs); 30 generator epochs).
+Variants: cola (steps I-III, K = 200) | cola_k1200 (the paper's K rule, K = 1200, with the
+low-rank store `cola.mixture_rank = 32`: 0.18 GiB, the same Gaussians as the full fit for
+every cluster of at most 33 codes; clusters hold ~20) | glo (random codes, an EM mixture,
+K = 200) | k1200_balanced (K = 1200 with configs/cola_mnist.py:cola_2h's step I; why: the
+comment in get_config).
 The budgets are the paper's (200 clustering epochs, 500 generator epochs); shorten them
 with --config.cola.cluster_epochs / --config.generator.epochs.
 """
@@ -52,5 +46,12 @@ def get_config(variant="cola"):
     config.cola.eval_images_per_class = 5   # per cluster
     config.cola.sample_images = 10
     if variant == "k1200_balanced":
+        # Issue 25: cola_2h's step I, which reached 0.97 on MNIST: the 16-32-64 x 1
+        # encoder, assignment epochs only, and from epoch 21 of 60 the balanced
+        # refinement, whose cluster sizes are then exactly the 20 drawings of every
+        # character; Eq. 1's summed squared error (`cola.assignment_loss = sum`) at lr
+        # 0.005 and weight decay 5e-3, which is cola_2h's update at K = 10 (the MMDC
+        # reference's mean over K would shrink the gradients 1200-fold: nothing was
+        # learned in 6 epochs); 30 generator epochs.
         use_balanced_clustering(config)
     return config

@@ -1,4 +1,5 @@
-"""LASIUM on Omniglot (paper Tables 1 and 7; REFERENCE_NOTES.md for hyperparameters).
+"""LASIUM on Omniglot (paper Tables 1 and 7; hyperparameters of paper section 7 and the
+authors' TF2 code, which also gives the GAN's and VAE's optimisers below).
 
 Variants `{gan,vae,aug}_{maml,protonets}_{n,ro,oc}`, e.g. `vae_maml_n` (the default):
   gan   MSGAN, latent 128, Adam 3e-4, batch 128, mode-seeking weight 1;

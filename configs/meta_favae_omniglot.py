@@ -8,8 +8,8 @@ Variants (`meta_favae.variant`; the same networks, data and protocol):
 favae and avae use the recipe that makes them draw the seeds' character
 (`use_faithful_recipe`: outer lrs 10x, beta 1, FAML's L1 at 50, c from the encoder, G
 fitted to the seeds at generation; issue 24); `favae_paper` / `avae_paper` are
-Algorithm 1's settings exactly (the paper's, and these variants' meaning before
-2026-11-30), with its 100k meta-iterations; the recipe trains 500 by default. figr is
+Algorithm 1's settings exactly (the paper's, and what favae / avae meant before issue
+24's recipe), with its 100k meta-iterations; the recipe trains 500 by default. figr is
 the paper's either way.
 Data: the `lake` split (Lake et al.): training tasks (4 images of one character) from the
 900 `train` background characters, the sample grid on the 64 `val` background

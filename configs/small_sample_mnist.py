@@ -10,7 +10,8 @@ trained real / synthetic / mix for the same steps and tested on the 10k test dig
 Variants: spc5, spc10, spc20, spc50, spc100 (one size each) and all = (5, 10, 20, 50, 100).
 Every variant's result is small_sample.json in its workdir. For a CPU budget, lower
 --config.generator.epochs, --config.small_sample.classifier_steps and use
---config.small_sample.backbone=strided4 (the command in README.md).
+--config.small_sample.backbone=strided4 (the command in docs/cola.md, section
+"Classification from a small sample").
 """
 
 from fewgen_tf.config import base_config

@@ -16,15 +16,13 @@ drawings a step, augmented rows with as many interpolations beside them (batches
 2 x batch_size), so a row differs from `none` only by the added interpolations.
 `--protocol=paper`: every row trains on batches of `--batch_size` (augmented rows: half
 real, half interpolated) and `none` for twice the steps ("the same batch size but train
-for twice as long"), which gives `none` twice the real images of the others.
-
-a and b are two different training drawings of one class, labels preserved; the pool of
-interpolations holds every unordered pair of every class, made once. Each row is
-`--runs` classifier seeds; accuracy on the held-out drawings, mean +- CI95 (1.96 std /
-sqrt(runs)). Prints one JSON line per row, then a summary line.
+for twice as long"), which gives `none` twice the real images of the others. a and b
+are two different training drawings of one class (every unordered pair, made once).
+Each row is `--runs` classifier seeds: accuracy on the held-out drawings, mean +- CI95;
+one JSON line per row, then a summary line.
 
   FEWGEN_DATA_DIR=../shared/data python experiments/augintae_hallucination.py \
-      --autoencoder=ae=/tmp/runs/t2_ae --autoencoder=augintae=/tmp/runs/t2_augintae
+      --autoencoder=ae=AE_RUN --autoencoder=augintae=AUGINTAE_RUN
 """
 
 import itertools

@@ -17,15 +17,12 @@ distinct seeds with alpha drawn as:
                   the midpoint: what `generate` does)
   midpoint        alpha = 0.5 (the paper's Figure 6)
 
-with the protocol's fidelity (the evaluation network names the seed's class among all
-1623; `fidelity_within_split`: among the split's classes only, as the independent
-judge's classifier of the novel domain's classes does),
-novelty and Frechet distance (evaluation-network features, against the tasks'
-held-out real images), and the same numbers for copying the seeds and the pixel blend
-beside them. Cheap (no classifier training): a minute per run on 2 cores.
+with the protocol's fidelity (among all 1623 classes; `fidelity_within_split`: among the
+split's classes only), novelty and Frechet distance (against the tasks' held-out real
+images), beside copying the seeds and the pixel blend. No classifier training: cheap.
 
   FEWGEN_DATA_DIR=../shared/data python experiments/augintae_sampling.py \
-      --run=lat32=/work/runs/probe_lat32_e5 --run=lat128=/work/runs/probe_lat128_e5
+      --run=lat32=RUN_LAT32 --run=lat128=RUN_LAT128
 """
 
 import json

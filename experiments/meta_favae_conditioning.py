@@ -19,7 +19,7 @@ c ~ N(0, I); encoder: c from the adapted encoder of the seeds), since generation
 code source does not change the trained weights. Cheap: no network is trained.
 
   FEWGEN_DATA_DIR=../shared/data python experiments/meta_favae_conditioning.py \
-      --run=paper=/work/runs/favae_paper_500 --run=rec=/work/runs/favae_rec_500
+      --run=paper=PAPER_RUN --run=rec=REC_RUN
 """
 
 import dataclasses

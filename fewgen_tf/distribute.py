@@ -14,17 +14,11 @@ keys, and a pipeline that trains a generator and then a meta-learner needs both 
 one strategy.
 
 Models (and their optimizers' variables, see `training.fit_resumable`) must be created
-under `strategy.scope()`.
-
-Meta-learners divide per-replica loss sums by the GLOBAL meta-batch size, so every
-strategy computes the same update as one device (tests/distribute_test.py).
-
-Generators that train on batches of images need two more things for that
-(`global_batch_rows`, `batch_normalization`): each replica's noise must be its rows of
-the draw one device would make for the global batch (a stateful
-`keras.random.SeedGenerator` is mirrored, so without this every replica draws the SAME
-noise for its different images), and BatchNorm must normalise with the global batch's
-statistics.
+under `strategy.scope()`. Every strategy computes the same update as one device
+(tests/distribute_test.py): meta-learners divide per-replica loss sums by the GLOBAL
+meta-batch size; generators that train on batches of images also need each replica's
+noise to be its rows of the global batch's draw (`global_batch_rows`) and BatchNorm on
+the global batch's statistics (`batch_normalization`).
 """
 
 import keras
@@ -179,6 +173,6 @@ def batch_normalization(**kwargs):
     statistics are the global batch's (`synchronized=True`, three small all-reduces per
     layer and step), so a distributed step equals one device's step; with one replica it
     is the plain layer (bitwise the same numbers as before). Not for the meta-learners:
-    their BatchNorm runs per task (`meta/layers.BatchStatNorm`)."""
+    their BatchNorm runs per task (`nets.layers.BatchStatNorm`)."""
     replicas = tf.distribute.get_strategy().num_replicas_in_sync
     return keras.layers.BatchNormalization(synchronized=replicas > 1, **kwargs)

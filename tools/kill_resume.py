@@ -5,73 +5,24 @@ the same command until it finishes, and compare with an uninterrupted run.
   python tools/kill_resume.py --pipelines=supervised_maml --kills=20 --seed=0
   python tools/kill_resume.py --pipelines=cola,scola --kills=5 --out=/tmp/kr
 
-Pipelines (`--pipelines`): supervised_maml, supervised_protonets, supervised_reptile,
-supervised_scratch, lasium (VAE), augintae, meta_favae, cola, scola, small_sample; each a
-configs/*.py file with the tests' tiny configuration (tests/tiny_configs.py) on the
-built-in synthetic glyphs (no data files), several checkpointed epochs, validation or a
-generation protocol, and exports: 8-35 s on 2 CPU cores. Everything goes to --out (default /tmp/fewgen_kill_resume), one directory
+Pipelines (`--pipelines`, `PIPELINES`): configs/*.py files with the tests' tiny
+configuration (tests/tiny_configs.py) on the built-in synthetic glyphs (no data files),
+several checkpointed epochs, validation or a generation protocol, and exports: 8-35 s on
+2 CPU cores. Everything goes to --out (default /tmp/fewgen_kill_resume), one directory
 per pipeline, replaced on every run.
 
-What it proves, per pipeline:
-1. `python -m fewgen_tf.main --config=... --workdir=W` (this interpreter) runs once
-   uninterrupted: the reference, T_ref seconds; `startup` is the time until its first
-   log line. A second uninterrupted run (the control; `--no-control` skips it) tells
-   whether the pipeline repeats bitwise at all.
-2. In a fresh workdir the same command runs again and again, each attempt SIGKILLed
-   (its whole process group: no Python cleanup, no atexit, no flush) at a moment drawn
-   uniformly from [startup, T] by a numpy Generator seeded with `--seed`, where T is
-   the shortest uninterrupted run seen (the load of a shared machine changes), until
-   `--kills` kills have landed; then one last attempt runs to the end. An attempt that
-   exits non-zero without being killed is a FAILURE TO RESUME: its log tail is reported
-   and the pipeline stops. An attempt that ends before its kill moment (resumed
-   attempts are shorter) finishes the round: the moment is a miss, drawn again, and the
-   following kills go to a new round in a fresh workdir.
-3. `--checkpoint-kills` more kills (2 by default, at random places in the sequence) are
-   aimed at checkpoint writes, which uniform moments rarely hit (~50 ms each): the
-   attempt is killed as soon as a new entry appears in a `*_temp` directory of the
-   workdir, where TensorFlow writes a checkpoint (the manager's `ckpt-N` or the best
-   validation weights) before moving it into place. "mid-write" counts the aimed kills
-   after which that temp directory was left behind.
-4. Every finished round is compared with the reference: the result file (eval.json,
-   gen_eval.json, small_sample.json; wall-clock keys left out) leaf by leaf, and every
-   SavedModel under W/export/NAME/VERSION: the outputs of each signature called here on
-   fixed seeded inputs, and its stored variables (as a multiset: Keras' ExportArchive
-   numbers them in an order that changes from run to run). "equal" means bitwise;
-   otherwise the largest absolute difference and the keys that differ are reported.
-   A killed workdir that resumes and finishes is a kill "survived".
+Per pipeline (the protocol: `kill_resume`): a reference and a control run, then attempts
+in a fresh workdir, each SIGKILLed at a seeded random moment or during a checkpoint write,
+until `--kills` kills have landed and a last attempt finishes; every finished round's
+result file and exports are compared with the reference, bitwise. Output: progress on
+stderr; on stdout one JSON line per pipeline (each kill in OUT/PIPELINE/report.json) and
+a markdown table. Exit status 1 if a pipeline failed to resume or to run.
 
-Where each kill landed: every attempt imports a 10-line `sitecustomize` (written to
-OUT/_probe and put first on PYTHONPATH; the command itself is unchanged) that registers
-`faulthandler` on SIGUSR1. Just before the SIGKILL the script sends SIGUSR1 and reads the
-main thread's Python stack, which names the phase (imports, data / model setup,
-generator training, meta-training, validation, best-weights write, checkpoint write,
-evaluation, generation evaluation, export, exit, ...). The last meaningful log line and
-the newest metrics.jsonl record are kept beside it.
-
-Output: progress on stderr; on stdout one JSON line per pipeline (its kills one by one
-are in OUT/PIPELINE/report.json) and a markdown table (pipeline | kills survived / tried
-| phases hit | result equal? | exports equal? | wall time). Exit status 1 if a pipeline
-failed to resume or to run.
-
-Determinism caveats (CPU, TF 2.21 / Keras 3, 2026-11-24):
-- Two uninterrupted runs of a tiny configuration repeat bitwise on one machine (result
-  files, signature outputs, stored variables; checked for supervised_maml,
-  supervised_scratch, lasium, cola, scola and small_sample), so a difference after
-  kills comes from the resume. On a GPU, cuDNN kernels are not bitwise reproducible:
-  read the control run's line there, or run with CUDA_VISIBLE_DEVICES= (these
-  configurations are CPU-sized).
-- Resumed runs equal uninterrupted ones bitwise where training draws no stateful
-  randomness: the meta-learners (episodes are a pure function of seed, stream and
-  index), Meta-FAVAE (noise a pure function of seed and step), sCOLA and the
-  small-sample classifiers. Measured: supervised_maml (22 kills), supervised_scratch,
-  scola, cola and small_sample (3 to 5 kills each).
-- Generators that draw training noise from a `keras.random.SeedGenerator` (the VAE's
-  reparameterisation noise, AugIntAE's triplet seeds, COLA step I's augmentations,
-  MSGAN's latents) resume bitwise since the SeedGenerator states are checkpointed
-  (`training.random_states`, 2026-11-24). This script found the gap: before, a resumed
-  run drew its noise stream again from the start (the VAE, one epoch resumed after one,
-  ended 0.0058 max abs from the uninterrupted weights), and exports of a restored
-  generator stored seed state [0, 0] instead of [0, steps].
+Why bitwise: two uninterrupted runs of a tiny configuration repeat bitwise on one CPU
+(the generators' SeedGenerator states are checkpointed: `training.random_states`), so a
+difference after kills comes from the resume. On a GPU cuDNN kernels are not bitwise
+reproducible: read the control run's line, or run with CUDA_VISIBLE_DEVICES=. Results:
+benchmarks/RESULTS.md, section "Kill-anywhere resume, every pipeline".
 """
 
 import argparse
@@ -185,6 +136,12 @@ def command(pipeline: Pipeline, run_dir: str) -> list:
 # ----------------------------------------------------------------------------------------
 # Where a kill landed
 # ----------------------------------------------------------------------------------------
+# Every attempt imports this 10-line `sitecustomize` (written to OUT/_probe and put first
+# on PYTHONPATH; the command itself is unchanged), which registers `faulthandler` on
+# SIGUSR1. Just before the SIGKILL the script sends SIGUSR1 and reads the main thread's
+# Python stack, which names the phase (imports, data / model setup, generator training,
+# meta-training, validation, checkpoint write, evaluation, export, exit, ...); the last
+# meaningful log line and the newest metrics.jsonl record are kept beside it.
 STACK_ENV = "FEWGEN_KILL_RESUME_STACK_FILE"
 _SITECUSTOMIZE = f'''"""kill_resume.py's probe: dump the Python stacks to a file on SIGUSR1."""
 import faulthandler, os, signal, threading
@@ -712,7 +669,40 @@ def run_round(number, name, pipeline, base, plan, timeout, probe_dir):
 
 
 def kill_resume(name, pipeline, out, kills, checkpoint_kills, seed, control, probe_dir):
-    """The whole protocol for one pipeline (module docstring); returns its report."""
+    """The whole protocol for one pipeline; returns its report.
+
+    1. `python -m fewgen_tf.main --config=... --workdir=W` (this interpreter) runs once
+       uninterrupted: the reference, T_ref seconds; `startup` is the time until its
+       first log line. A second uninterrupted run (the control; `--no-control` skips it)
+       tells whether the pipeline repeats bitwise at all.
+    2. In a fresh workdir the same command runs again and again, each attempt SIGKILLed
+       (its whole process group: no Python cleanup, no atexit, no flush) at a moment
+       drawn uniformly from [startup, T] by a numpy Generator seeded with `--seed`,
+       where T is the shortest uninterrupted run seen (the load of a shared machine
+       changes), until `--kills` kills have landed; then one last attempt runs to the
+       end. An attempt that exits non-zero without being killed is a FAILURE TO RESUME:
+       its log tail is reported and the pipeline stops. An attempt that ends before its
+       kill moment (resumed attempts are shorter) finishes the round: the moment is a
+       miss, drawn again, and the following kills go to a new round in a fresh workdir.
+    3. `--checkpoint-kills` more kills (2 by default, at random places in the sequence)
+       are aimed at checkpoint writes, which uniform moments rarely hit (~50 ms each):
+       the attempt is killed as soon as a new entry appears in a `*_temp` directory of
+       the workdir, where TensorFlow writes a checkpoint (the manager's `ckpt-N` or the
+       best validation weights) before moving it into place. "mid-write" counts the
+       aimed kills after which that temp directory was left behind.
+    4. Every finished round is compared with the reference: the result file (eval.json,
+       gen_eval.json, small_sample.json; wall-clock keys left out) leaf by leaf, and
+       every SavedModel under W/export/NAME/VERSION: the outputs of each signature
+       called here on fixed seeded inputs, and its stored variables (as a multiset).
+       "equal" means bitwise; otherwise the largest absolute difference and the keys
+       that differ are reported. A killed workdir that resumes and finishes is a kill
+       "survived".
+
+    Resumed runs equal uninterrupted ones bitwise where training draws no stateful
+    randomness (the meta-learners, Meta-FAVAE, sCOLA, the small-sample classifiers) and,
+    since their SeedGenerator states are checkpointed, where it does (the VAE's
+    reparameterisation noise, AugIntAE's triplet seeds, COLA step I's augmentations,
+    MSGAN's latents)."""
     wall = time.monotonic()
     base = os.path.join(out, name)
     shutil.rmtree(base, ignore_errors=True)

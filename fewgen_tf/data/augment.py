@@ -1,16 +1,12 @@
 """Augmentation whose parameters can be interpolated (AugIntAE, Eq. 1).
 
-AugIntAE trains on triplets made from one image x and two parameter sets rho1, rho2:
-A = x under rho1, B = x under rho2, and C = the image under alpha*rho1 + (1-alpha)*rho2.
-The autoencoder learns to decode alpha*E(A) + (1-alpha)*E(B) into C. So the
+AugIntAE decodes alpha*E(A) + (1-alpha)*E(B) into C, where A and B are one image x under
+parameter sets rho1 and rho2 and C is x under alpha*rho1 + (1-alpha)*rho2. So the
 augmentation must be a function of an explicit parameter vector that is linear to
-interpolate, sampled uniformly over fixed ranges (appendix A.1), and applied to a
-whole batch with a different rho per image. This module is that function and nothing
-else: `sample_parameters` -> `interpolate_parameters` -> `apply`.
+interpolate, sampled uniformly over fixed ranges (appendix A.1), with a different rho per
+image of a batch: `sample_parameters` -> `interpolate_parameters` -> `apply`.
 
-A batch of parameter sets is a dict of float32 tensors of shape [B], keyed by
-`PARAMETER_NAMES`:
-
+A batch of parameter sets is a dict of float32 tensors [B], keyed by `PARAMETER_NAMES`:
   rotation     degrees; positive = counter-clockwise as the image is displayed
                (rows down), so +90 equals `np.rot90(image, k=1)`.
   translate_x  pixels; positive moves content to the right (towards higher columns).

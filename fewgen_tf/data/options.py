@@ -13,7 +13,7 @@ def without_autotune_thread(dataset: tf.data.Dataset) -> tf.data.Dataset:
     `RootDataset::Iterator::~Iterator` -> `UnboundedThreadPool::LogicalThreadWrapper`
     waiting on `Model::OptimizeLoop`). Every `fit` of a minute or more therefore ended
     with a stall of 0-60 s before it returned: 39-56 s at the end of the quickstart's
-    generator or meta-training (2026-11-29). Element values and order do not depend on
+    generator or meta-training. Element values and order do not depend on
     it."""
     options = tf.data.Options()
     options.autotune.enabled = False

@@ -14,19 +14,13 @@ the new head included:
   zero        W = 0, b = 0: every class starts equal (the first step moves only the head).
   auto        learned when N equals the trained ways, zero otherwise (the default: a
               served 5-way model answers 5-way tasks exactly as it was evaluated; for
-              other N, zero was chosen over prototypes on VALIDATION tasks of a 5-way
-              MAML: 20-way 78.90 vs 61.83, paired +17.1 +- 0.6, 200 tasks; at 5-way zero
-              costs 0.7 and prototypes 12.0 against the learned head. After MAML's large
-              inner learning rate the prototype logits are large and the 50 test-time
-              steps from them overshoot; benchmarks/RESULTS.md).
-
-Training never uses these: it adapts the meta-learned head as before.
-
-The network is split into its body (every layer but the last) and an explicit linear
-head `features @ kernel + bias` (`HeadSplitNet`), whose kernel and bias are the last two
-entries of the weight list like the Dense layer's; a Keras layer's variables cannot take
-another shape (StatelessScope refuses it). On the learned head the split computes what
-the whole network computes (bitwise: tests/heads_test.py).
+              other N, zero beat prototypes by 17 points at 20-way on VALIDATION tasks:
+              after MAML's large inner learning rate the prototype logits are large and
+              the test-time steps from them overshoot; benchmarks/RESULTS.md, section
+              "What a test-time head of another width costs MAML").
+Training never uses these: it adapts the meta-learned head as before. The network is
+split into its body and an explicit linear head (`HeadSplitNet`), because a Keras
+layer's variables cannot take another shape.
 """
 
 import keras
@@ -47,7 +41,13 @@ class HeadSplitNet:
     """`net` as body + linear head, with the `stateless_call` that `adaptation.forward`
     and `sgd_adapt` use: weights = the body's trainable weights, then kernel [D, N] and
     bias [N] for any N. (A plain object, not a Keras layer: the learner must not track
-    the body as a second path to its variables, which would change its checkpoints.)"""
+    the body as a second path to its variables, which would change its checkpoints.)
+
+    The body is every layer but the last; the head is `features @ kernel + bias`, its
+    kernel and bias the last two entries of the weight list like the Dense layer's (a
+    Keras layer's variables cannot take another shape: StatelessScope refuses it). On
+    the learned head the split computes what the whole network computes (bitwise:
+    tests/heads_test.py)."""
 
     def __init__(self, net: keras.Model):
         head = net.layers[-1] if getattr(net, "layers", None) else None

@@ -6,7 +6,7 @@ fidelity and the Frechet distance all need "a small conv classifier trained on t
 images for N steps". They share this trainer so that their numbers differ only in the
 data they are given, never in the network, optimiser or schedule.
 
-Network: `meta.backbones.embedding` (default `strided4`: four 3x3 stride-2 conv blocks
+Network: `nets.backbones.embedding` (default `strided4`: four 3x3 stride-2 conv blocks
 with batch normalisation and ReLU, then the spatial mean, so it works at any image size
 down to 1x1 and its features have `filters` dimensions), then Dense(num_classes).
 
@@ -19,19 +19,10 @@ global random state is neither read nor changed), so a run is a pure function of
 inputs and seed.
 
 Batch normalisation: after training the moving statistics are REPLACED by the exact
-population moments of up to `calibration_size` training images ("precise BN"),
-computed layer by layer in inference mode (`calibration_size=0` keeps the moving
-averages instead). With a few hundred steps the running averages (momentum 0.99) are
-still dominated by their initial values (0 mean, unit variance), and inference with
-them would measure that artefact, not the classifier. Its cost is about half a forward
-pass per normalisation layer over the sample (ResNet-20: ~10 passes).
-
-Options for recipes that need another network or optimiser (e.g. COLA's small-sample
-protocol): `backbone="resnet20"` (or resnet32/44/56, `nets.resnet`;
-`filters` is then the first stage's width, 16 in the paper), `optimizer="sgd"` with
-`momentum`, `weight_decay` (added to the gradient of every trainable variable, as
-PyTorch's SGD does), `lr_halvings` (`schedules.halving_rates`) and `augment`, a function
-`(images, seed [2] int64) -> images` applied to every training batch inside the step.
+population moments of up to `calibration_size` training images ("precise BN",
+`_calibrate_batch_norm`): after a few hundred steps the running averages are still
+mostly their initial values, and inference with them would measure that artefact.
+Options for other recipes (COLA's small-sample protocol): `train_classifier`.
 """
 
 import contextlib
@@ -223,7 +214,12 @@ def _bn_inputs(embedding, position, layer):
 def _calibrate_batch_norm(classifier, images):
     """Set every BatchStatNorm's moving moments to the exact population moments of its
     inputs over `images`, earlier layers already calibrated (layer by layer in the
-    network's topological order, in batches, float64 sums)."""
+    network's topological order, in inference mode, in batches, float64 sums).
+
+    Why: with a few hundred steps the running averages (momentum 0.99) are still
+    dominated by their initial values (0 mean, unit variance). The cost is about half a
+    forward pass per normalisation layer over the sample (ResNet-20: ~10 passes);
+    `calibration_size=0` keeps the moving averages instead."""
     layers = classifier.embedding.layers
     for position, layer in enumerate(layers):
         if not isinstance(layer, meta_layers.BatchStatNorm):
@@ -251,8 +247,14 @@ def train_classifier(sources, num_classes: int, steps: int, seed: int, *,
     Every batch takes an equal share of `batch_size` from each source (the first sources
     get one more when it does not divide; `compose_batch`). Deterministic in (`sources`,
     `seed`, options). The defaults are the generative protocols' recipe (Adam, constant
-    learning rate, no weight decay, no augmentation); see the module docstring for the
-    other options.
+    learning rate, no weight decay, no augmentation).
+
+    Options for recipes that need another network or optimiser (e.g. COLA's small-sample
+    protocol): `backbone="resnet20"` (or resnet32/44/56, `nets.resnet`; `filters` is then
+    the first stage's width, 16 in the paper), `optimizer="sgd"` with `momentum`,
+    `weight_decay` (added to the gradient of every trainable variable, as PyTorch's SGD
+    does), `lr_halvings` (`schedules.halving_rates`) and `augment`, a function
+    `(images, seed [2] int64) -> images` applied to every training batch inside the step.
     """
     if not sources:
         raise DataError("train_classifier needs at least one (images, labels) source")

@@ -7,11 +7,11 @@ conv4_ceil: conv4 whose max-pools keep a last odd row / column (Keras 'same' pad
   PyTorch's ceil_mode, as PsCo's Omniglot conv4): 28 -> 14 -> 7 -> 4 -> 2, so 256
   features for 28x28 and no part of the last feature map dropped (conv4's floor pool
   of the 3x3 map reads only its top-left 2x2 window).
-strided4 (the LASIUM authors' Omniglot network, REFERENCE_NOTES.md): four blocks of
-  3x3 conv with stride 2, batch normalisation without scale, ReLU, then the mean over
-  the spatial axes: `filters` features at any image size.
+strided4 (the Omniglot network of the LASIUM authors' TF2 code, not the max-pool
+  conv4): four blocks of 3x3 conv with stride 2, batch normalisation without scale,
+  ReLU, then the mean over the spatial axes: `filters` features at any image size.
 
-Both normalise with `layers.BatchStatNorm` (batch moments exact to second order, for
+All normalise with `layers.BatchStatNorm` (batch moments exact to second order, for
 MAML) and initialise with `meta.init` (`layers.initialisers`); `bn_epsilon` is the
 normalisation's epsilon.
 """

@@ -11,7 +11,7 @@ weights: ResNet-20 is n = 3 with 16/32/64 filters, 0.27M parameters with a 10-wa
 Shortcuts are He et al.'s option A, the one they use on CIFAR: the identity, and where a
 block halves the resolution and doubles the channels, every second pixel padded with
 zero channels (no parameters). Convolutions have no bias (batch normalisation follows
-each) and He-normal kernels. Normalisation is `meta.layers.BatchStatNorm`, a complete
+each) and He-normal kernels. Normalisation is `nets.layers.BatchStatNorm`, a complete
 BatchNorm whose moving moments `metrics.classifier` replaces with population moments
 after training ("precise BN").
 

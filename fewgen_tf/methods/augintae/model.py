@@ -1,5 +1,5 @@
 """AugIntAE: augmentation-interpolative autoencoders (section 4, appendix A.1), with the
-paper's AE and IntAE baselines as options of the same model.
+paper's AE and IntAE baselines as options of the same model (`AugIntAE`'s variants).
 
 Latents are L2-normalised; interpolation is SLERP (`slerp`). Training (Eq. 1): for each
 image x draw two augmentation parameter sets rho1, rho2 and alpha = the mean of two
@@ -13,27 +13,13 @@ C = x(alpha*rho1 + (1-alpha)*rho2), so alpha = 1 gives C = A. Per image
 
 with an LSGAN discriminator D (the encoder's architecture, one output) and LSGAN targets
 (a, b, c) (`targets`, Mao et al. 2017): D minimises 0.5 (D(real) - b)^2 + 0.5 (D(fake) - a)^2,
-the generator's L_adv = 0.5 (D(fake) - c)^2. The default (a, b, c) = (-1, 1, 0) lets a
-confident D separate real from fake by up to b - a = 2, so Eq. 5 can raise k again once
-D separates by more than 1, as the paper describes ("catch up until the margin of
-separation is greater than 1 again"). With the (0, 1, 1) targets the best separation IS
-1, k can only fall, and it reached 0 by the 4th pass on Omniglot (the adversarial term
-switched itself off; benchmarks/RESULTS.md). The paper does not give its targets.
+the generator's L_adv = 0.5 (D(fake) - c)^2. The paper does not give its targets. The
+default (a, b, c) = (-1, 1, 0) lets a confident D separate real from fake by up to
+b - a = 2, so Eq. 5 can raise k again once D separates by more than 1, as the paper
+describes; with (0, 1, 1) the best separation IS 1, k can only fall, and the adversarial
+term switches itself off (benchmarks/RESULTS.md, section "AugIntAE with LSGAN targets").
 |.|_1 is the per-image MEAN absolute pixel error (only its scale differs from the sum;
 gamma makes the adversarial part follow it).
-
-Variants (`augintae.variant`), same networks, same data: every variant trains on the
-interpolated image C as its training image (A.1, "to ensure that our baselines are
-trained on the same data distribution"):
-  augintae  as above: real = C, fake = G(slerp(E(A), E(B), alpha)).
-  ae        L = |C - G(E(C))|_1 + k gamma L_adv(G(E(C))): real = C, fake = G(E(C)).
-  intae     seeds are reconstructed, interpolations only see the GAN (section 5): the
-            batch's C_i is paired with C_{i+1} (a different image); L = |C - G(E(C))|_1
-            + k gamma [L_adv(G(E(C))) + L_adv(G(slerp(E(C_i), E(C_{i+1}), alpha)))].
-            An interpolation has no reconstruction gradient of its own: its gamma uses
-            its first seed's reconstruction gradient norm.
-`adversarial=False` drops D and the k gamma L_adv term (a plain interpolative AE); the
-registry then gives it the paper's learning-rate cuts (x0.1 at 35% and 70% of training).
 """
 
 import keras
@@ -140,7 +126,21 @@ def _lsgan(scores, target):
 
 # ----------------------------------------------------------------------------- the model
 class AugIntAE(keras.Model):
-    """E, G and (when adversarial) D; `variant` picks the training loss (module doc)."""
+    """E, G and (when adversarial) D; `variant` (`augintae.variant`) picks the training
+    loss. Same networks, same data: every variant trains on the interpolated image C as
+    its training image (A.1, "to ensure that our baselines are trained on the same data
+    distribution"):
+      augintae  the module doc's: real = C, fake = G(slerp(E(A), E(B), alpha)).
+      ae        L = |C - G(E(C))|_1 + k gamma L_adv(G(E(C))): real = C, fake = G(E(C)).
+      intae     seeds are reconstructed, interpolations only see the GAN (section 5):
+                the batch's C_i is paired with C_{i+1} (a different image);
+                L = |C - G(E(C))|_1 + k gamma [L_adv(G(E(C)))
+                                               + L_adv(G(slerp(E(C_i), E(C_{i+1}), alpha)))].
+                An interpolation has no reconstruction gradient of its own: its gamma
+                uses its first seed's reconstruction gradient norm.
+    Without a discriminator the k gamma L_adv term is dropped (a plain interpolative AE,
+    `adversarial=False`); the registry then gives it the paper's learning-rate cuts
+    (x0.1 at 35% and 70% of training)."""
 
     def __init__(self, encoder, generator, discriminator=None, variant="augintae",
                  ranges=None, seed=0, targets=LSGAN_TARGETS, **kwargs):

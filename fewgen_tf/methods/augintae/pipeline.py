@@ -2,7 +2,7 @@
 `augintae.variant`):
 
   1. train the autoencoder on the images of `augintae.train_splits` with labels dropped
-     (`steps.generator.train_generator`: checkpoints, resume, sample grids, TensorBoard);
+     (`stages.generator.train_generator`: checkpoints, resume, sample grids, TensorBoard);
   2. the few-shot generation protocol on the novel classes of `gen_eval.split`
      (gen_eval.json, samples/fewshot.png);
   3. samples/interpolations.png: seed-to-seed SLERP paths between two images of one

@@ -12,18 +12,11 @@ Burt & Adelson's with a 5x5 Gaussian G (sigma `LAP_SIGMA` = 2, as in the GLO por
   L_i        = g_i - up(down(g_i)),  g_1 = x,  g_{i+1} = down(g_i)   for i = 1..bands
   L_{bands+1} = g_{bands+1}          (the low-pass residual)
 so k = bands + 1 levels, i = 1 is the finest band, and x = L_1 + up(L_2 + up(... )) exactly
-(`reconstruct`). G' is G with the taps of each parity rescaled to sum to 1 (per axis):
-the textbook 4G reproduces a constant only for the binomial kernel; with sigma = 2 it
-would put a checkerboard into the bands of a flat image. Convolutions zero-pad (SAME):
-the reconstruction stays exact because the
-same `up` builds and inverts the pyramid.
+(`reconstruct`; G' is `upsampling_kernel`). Convolutions zero-pad (SAME): the
+reconstruction stays exact because the same `up` builds and inverts the pyramid.
 
-Perceptual loss (Eq. 4): |x - x'| + sum over named layers l of |l(x) - l(x')| on a
-user-supplied network (a VGG in the paper; nothing is downloaded here): a `.keras` /
-`.h5` file or an in-memory keras.Model (layers by name), or a TF SavedModel directory
-(its `serving_default` outputs by name). The network takes images in [0, 1]: put any
-preprocessing (ImageNet mean / std, resizing) inside it. Grey images are repeated to 3
-channels when the network takes 3.
+Perceptual loss (Eq. 4): `PerceptualLoss`, on a user-supplied network (a VGG in the
+paper; nothing is downloaded here).
 """
 
 import os
@@ -70,7 +63,9 @@ def _up(x, kernel, height, width):
 
 def upsampling_kernel(size: int = LAP_SIZE, sigma: float = LAP_SIGMA) -> np.ndarray:
     """G': the Gaussian with, along each axis, the even and the odd taps each summing to
-    1, so that zero-insertion upsampling reproduces constants exactly."""
+    1, so that zero-insertion upsampling reproduces constants exactly. (The textbook 4G
+    reproduces a constant only for the binomial kernel; with sigma = 2 it would put a
+    checkerboard into the bands of a flat image.)"""
     r = np.arange(size, dtype=np.float64) - (size - 1) / 2.0
     g = np.exp(-r ** 2 / (2.0 * sigma ** 2))
     even = (np.arange(size) % 2) == ((size - 1) // 2) % 2  # the centre tap's parity
@@ -134,8 +129,11 @@ def laplacian_loss(target, output, gamma: float = 1.0, bands: int = LAP_BANDS,
 
 class PerceptualLoss:
     """Eq. 4 per image [B]: mean|x - x'| + sum_l mean|l(x) - l(x')| over `layers` of
-    `model` (a keras.Model, a `.keras` / `.h5` path, or a SavedModel directory whose
-    `serving_default` outputs are named like the layers). Its weights are frozen."""
+    `model` (a keras.Model or a `.keras` / `.h5` path, layers by name, or a SavedModel
+    directory whose `serving_default` outputs are named like the layers). Its weights
+    are frozen. The network takes images in [0, 1]: put any preprocessing (ImageNet mean
+    / std, resizing) inside it. Grey images are repeated to 3 channels when the network
+    takes 3."""
 
     def __init__(self, model, layers):
         self.layers = tuple(layers)

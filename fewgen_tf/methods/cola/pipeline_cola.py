@@ -1,7 +1,7 @@
 """Pipeline `cola` (COLA, paper section 3.1; the GLO baseline with
 `cola.class_codes = "random"`), unsupervised: labels are read only to score.
 
-  I.   cluster the images of `cola.train_split` (Algorithm 2; stages.cola.cluster_images):
+  I.   cluster the images of `cola.train_split` (Algorithm 2; stages.py `cluster_images`):
        clustering accuracy and NMI to metrics.jsonl (phase "cola_clustering_eval");
        GLO skips it and gives every code a random class part;
   II.  the generator with one learnable code per image (Algorithm 1), the codes' class

@@ -1,5 +1,5 @@
 """Pipeline `scola` (sCOLA, paper section 3.2): COLA's steps II and III with the labels
-in place of step I (t_i = one-hot(y_i); stages.cola.train_scola), on `cola.train_split`.
+in place of step I (t_i = one-hot(y_i); stages.py `train_scola`), on `cola.train_split`.
 
 Writes samples/clusters.png (a row per class), gen_eval.json (CAS against the real
 evaluation images, a Frechet distance on `gen_eval.features`), the wall time of the

@@ -12,32 +12,15 @@ seed), schedule and augmentation, and are scored on the same real test images.
 The recipe (appendix B.3): ResNet-20 (`nets.resnet`), SGD with momentum 0.9, batch
 128, learning rate 0.1 halved on a fixed schedule, 5 times at equal intervals (the
 paper's 180 epochs halved every 30: steps k * steps / 6, k = 1..5;
-`classifier.learning_rates`), weight decay 5e-4 (B.3 states none; 5e-4 is the value the
+`schedules.halving_rates`), weight decay 5e-4 (B.3 states none; 5e-4 is the value the
 paper gives for its other SGD training, B.1), and "standard data augmentation with such
-image transformations as random flip and crop". Augmentation by image kind:
-  flip_crop  (RGB) He et al.'s CIFAR recipe: 4 zero pixels of padding on each side, a
-             random crop back to the image size, a horizontal flip with probability 1/2;
-  affine     (digits and characters, where a flip changes the symbol) a small random
-             affine map through `data.augment`: rotation +-10 degrees, translation +-3
-             pixels, scale 0.9-1.1, shear +-5 degrees, borders filled by reflection
-             (background on both white-on-black digits and black-on-white characters);
-  none.
+image transformations as random flip and crop" (by image kind: `augmentation_for`).
 Batch normalisation statistics are the exact population moments of up to
 `calibration_size` training images after training (`classifier` "precise BN"; 0 keeps
 the moving averages, enough after thousands of steps and much cheaper).
-
 The paper counts its budget in epochs over the (fixed-size) extended set; here it is
-`steps`, identical for the three ways and every spc. A protocol run is then:
-
-    for draw in range(3):
-        sample = data.class_subsample.draw_small_sample(train_set, spc, draw, seed)
-        ... train sCOLA on sample; synthetic = its sample_class(c, n, seed) for every c
-        for mode in MODES:
-            accuracy[mode].append(train_small_sample_classifier(
-                sample.images, sample.labels, synthetic_images, synthetic_labels, mode,
-                steps, seed, test_images=test_set.images, test_labels=test_set.labels,
-                num_classes=test_set.num_classes))
-    {mode: summarize(accuracy[mode]) for mode in MODES}
+`steps`, identical for the three ways and every spc (one protocol run:
+`train_small_sample_classifier`).
 """
 
 import numpy as np
@@ -89,7 +72,17 @@ def small_affine(images, seed):
 
 def augmentation_for(name: str, channels: int):
     """The augmentation function `(images, seed) -> images` named `name`, or None;
-    "auto": flip_crop for RGB, affine for one channel."""
+    "auto": flip_crop for RGB, affine for one channel.
+
+      flip_crop  (RGB) He et al.'s CIFAR recipe: 4 zero pixels of padding on each side,
+                 a random crop back to the image size, a horizontal flip with
+                 probability 1/2;
+      affine     (digits and characters, where a flip changes the symbol) a small
+                 random affine map through `data.augment`: rotation +-10 degrees,
+                 translation +-3 pixels, scale 0.9-1.1, shear +-5 degrees, borders
+                 filled by reflection (background on both white-on-black digits and
+                 black-on-white characters);
+      none."""
     if name not in AUGMENTATIONS:
         raise DataError(f"unknown augmentation {name!r}; valid: {', '.join(AUGMENTATIONS)}")
     if name == "auto":
@@ -162,7 +155,20 @@ def train_small_sample_classifier(real_images, real_labels, synthetic_images,
                                   test_images, test_labels, num_classes: int,
                                   **options) -> float:
     """Accuracy on (`test_images`, `test_labels`) of `fit_small_sample_classifier(...)`
-    (`options` are its keyword options). Every input is checked before training."""
+    (`options` are its keyword options). Every input is checked before training.
+
+    A protocol run (pipeline `small_sample`) is then:
+
+        for draw in range(3):
+            sample = data.class_subsample.draw_small_sample(train_set, spc, draw, seed)
+            ... train sCOLA on sample; synthetic = its sample_class(c, n, seed) for every c
+            for mode in MODES:
+                accuracy[mode].append(train_small_sample_classifier(
+                    sample.images, sample.labels, synthetic_images, synthetic_labels, mode,
+                    steps, seed, test_images=test_set.images, test_labels=test_set.labels,
+                    num_classes=test_set.num_classes))
+        {mode: summarize(accuracy[mode]) for mode in MODES}
+    """
     test = _given(test_images, test_labels, "test", num_classes)
     net = fit_small_sample_classifier(
         real_images, real_labels, synthetic_images, synthetic_labels, mode, steps, seed,

@@ -1,7 +1,7 @@
 """Pipeline `lasium` (Khodadadeh et al. 2021, Algorithm 1):
 
   1. train (or load) a generator on the unlabeled train split (labels dropped;
-     `steps.generator.train_generator`, shared with every generator method);
+     `stages.generator.train_generator`, shared with every generator method);
   2. build synthetic N-way tasks in its latent space (strategy n / ro / oc);
   3. meta-learn on them (MAML, FO-MAML, ProtoNets or Reptile), selecting on real
      validation classes;

@@ -1,90 +1,26 @@
 """Meta-FAVAE (Meta-learning-based Feedback augmented Adversarial VAE), its Meta-AVAE
-ablation and the FIGR baseline: Reptile over an adversarial VAE (paper Eq. 1-7,
-Algorithms 1 and 2 of appendix A). Networks: `meta_favae_nets` (Enc, Dec, G(z, c), D).
+ablation (`feedback=False`) and the FIGR baseline (`vae=False`, a plain GAN): Reptile over
+an adversarial VAE (paper Eq. 1-7, Algorithms 1 and 2 of appendix A). Networks:
+`meta_favae_nets` (Enc, Dec, G(z, c), D).
 
 Losses on one task x (g images of one class), c = mu + exp(log_var / 2) * eps from Enc(x):
 
   L_VAE  = 1/g sum_i ||x_i - Dec(c_i)||^2 + beta KL(q(c|x) || N(0, I))         (Eq. 1)
-           (the squared error summed over each image's pixels, averaged over the g
-           images; KL summed over the code's dimensions, averaged over the images)
   L_disc = 1/2 sum_k  -E_x log D(x) - E_yk log(1 - D(y_k)),  y_k = G(z_k, c)    (Eq. 2-3)
   L_gen  = 1/2 sum_k  -E_yk log D(y_k) - E_x log(1 - D(x))                     (Eq. 4-5)
   L_ms   = 1 / (mean|y_1 - y_2| / mean|z_1 - z_2| + 1e-5)                        (Eq. 7)
   L_rec  = 1/2 sum_k mean|x - y_k|      (FAML's encoder term; NOT in Meta-FAVAE's paper)
 
-with D(.) = sigmoid(logit) (computed as softplus of logits). Eq. 7 is written as the
-maximisation of the ratio; like MSGAN's official code (and FAML) the generator minimises
-its inverse, through the library's one implementation `msgan.mode_seeking_term`.
-`gan_loss="relativistic"` replaces Eq. 2-5 by the relativistic-average GAN of the
-paper's introduction and FAML: D(x) -> sigmoid(C(x) - E_y C(y)), D(y) -> sigmoid(C(y) -
-E_x C(x)), each still averaged over the two draws. The codes c fed to G in the D and G
-steps are the last VAE step's (Algorithm 1 line 9), held constant there.
+Eq. 7 is written as the maximisation of the ratio; like MSGAN's official code (and FAML)
+the generator minimises its inverse (`msgan.mode_seeking_term`). Inner loop: `adapt`
+(K rounds of `inner_round`, then the feedback round); outer step: `train_step`;
+generation (Algorithm 2): `generate`. What departs from the paper is an option whose
+default is the paper's (`generator_reconstruction`, `code_source`, `fit_steps`).
 
-Why `generator_reconstruction` (lambda_rec, default 0 = the paper): in Eq. 1-7 nothing
-asks G to USE its code c. D sees only images, mode seeking varies only z, and with
-beta = 10 the encoder's posterior collapses onto the prior (issue 24's probe: two
-characters' mean codes 0.16 sigma apart), so a character's identity can reach G only
-through the K inner rounds. FAML, the same authors' earlier method, adds an L1 term
-between the task's images x_i and G(z, c_i) to the G steps (lambda 1; REFERENCE_NOTES):
-G then learns to draw x_i from its code, and generating from the seeds' codes
-(`code_source="encoder"`) carries their identity. Here c_i is the last VAE step's
-sample for x_i (held constant, as in the G steps), so only G learns from the term.
-
-Inner loop (Algorithm 1 lines 3-26): Phi1 = Phi2, then K rounds of n_VAE Adam steps on
-Enc+Dec (L_VAE, lr alpha_1,enc = alpha_1,dec), n_D on D (L_disc) and n_G on G (L_gen +
-lambda_ms L_ms), both at alpha_1,gen = alpha_1,disc. The inner Adam is written out on
-tensors (`tensor_adam.adam_step`): its moments start at zero for every task, live only inside the
-graph and are dropped after it, so no optimiser state carries from one task to the next
-(the FAML reference's quirk). Every noise draw is stateless, from the task's seed.
-
-Feedback augmentation (the F): after the K rounds G makes n = 4 images from the task's
-codes (fresh noise), every ordered pair (i, j) of them is blended pixel-wise, a_ij y_i +
-(1 - a_ij) y_j with a_ij ~ U[0.1, 0.9] (n^2 = 16 images; the paper's count includes the
-pairs i = j, which are y_i itself), and one more inner round runs on the task's images
-plus these 16 (as data: no gradient flows into the blends), continuing the same inner
-Adam. `feedback=False` is Meta-AVAE.
-
-Outer step (lines 27-28): the "gradient" Phi2 - Phi1 applied by Adam, lr alpha_2,enc =
-alpha_2,dec for Enc+Dec (`vae_optimizer`) and alpha_2,gen = alpha_2,disc for G+D
-(`optimizer`, whose step count is the number of meta-iterations). One task a step, or
-with a meta-batch of B tasks (`meta_favae.meta_batch`; batched Reptile, Nichol et al.
-2018) each task adapted from the same Phi2 and the "gradient" the mean of their
-Phi2 - Phi1; B = 1 is exactly the one-task step (tests/meta_favae_test.py).
-
-Generation (Algorithm 2): `generate(seed_images, num_images, seed)` runs the same
-adaptation (with feedback when enabled) from Phi2 on the seeds, inside the graph, then
-decodes G_1(z, c) with z ~ N(0, I) and c ~ N(0, I) (`code_source="prior"`, the paper's)
-or c from the adapted encoder of the seeds (`"encoder"`: a random seed's mu + sigma eps).
-With `fit_steps` > 0 (not in the paper; the Omniglot configs' recipe) G alone is then
-fitted to the seeds at their encoder means before decoding (`fit_generator`): without it
-the K rounds' GAN and mode-seeking terms leave G's output far from the seeds' character.
-
-FIGR (`vae=False`): Reptile on the plain GAN G, D of the same networks; c is then simply
-more noise from N(0, I) (G sees [z, c]), no encoder, decoder or feedback; FIGR's config
-also sets lambda_ms = 0 (a plain GAN).
-
-Speed (2-core CPU, 28x28, width 1, the paper's settings; benchmarks/meta_favae_throughput.py).
-A Meta-FAVAE meta-iteration is ~118 GFLOP of convolutions and matmuls (Meta-AVAE 79,
-FIGR 54; 10 x 11 inner steps + the feedback round on 20 images), and fp32 convolutions
-of these shapes peak near 200 GFLOP/s on these 2 cores (benchmarks/RESULTS.md): ~1.7
-meta-iterations/s is the ceiling without changing the maths (issue 24 measured 1.12 on
-the idle machine, ~130 GFLOP/s). So the cheap wins are small: D's real logits once a round (~2%),
-B tasks side by side (`meta_batch`, 1.04x tasks/s), several meta-iterations a call
-(a call costs 5-20 ms of a 1-3 s step: < 1%); one G call on [z1; z2] instead of two was
-0.89x (the two calls run side by side) and is not used; bfloat16 (AMX) ran single
-networks' steps 0.67-1.38x. XLA (`generator.jit_compile`) stays off on CPU: the train
-step was 7.3x slower (Meta-AVAE, 2 rounds) and 7x with feedback (width 1/8; XLA copes
-with the feedback round's data-dependent batch but slowly). Why: one forward+backward
-of each network compiles as fast as TF runs it (0.5-1.6x), but the same steps inside
-a tf.while_loop ran 20-47x slower: inside the loop XLA:CPU receives the backprop
-convolutions in non-canonical dimension orders (kernel `01oi` for the input gradient,
-`f01b_i01o->01bf` for the filter gradient, in the optimised HLO) and emits them as
-generic loop nests instead of its Eigen convolution, which the same convolutions get
-outside a loop (canonical `b01f_01io->b01f`). Measure on an accelerator before turning
-it on.
-
-Generator contract: `latent_dim` = noise_dim + code_dim, `sample_latents` = N(0, I)
-(Algorithm 2's z and c), `decode(latents)` = G with the META-weights Phi2 (unadapted).
+Speed: a meta-iteration is arithmetic (~118 GFLOP at 28x28), so the cheap wins are small;
+XLA (`generator.jit_compile`) stays off on CPU, where the backward convolutions inside the
+inner tf.while_loop compile to generic loops. Numbers: benchmarks/RESULTS.md, section
+"Meta-FAVAE's pieces and speed".
 """
 
 import dataclasses
@@ -128,6 +64,9 @@ def _neg_log_one_minus(x):    # -log(1 - sigmoid(x))
 
 
 def _one_draw(real, fake, kind, discriminator):
+    """One noise draw's loss, with D(.) = sigmoid(logit) written as softplus of logits.
+    `kind="relativistic"` (the relativistic-average GAN of the paper's introduction and
+    FAML): D(x) -> sigmoid(C(x) - E_y C(y)), D(y) -> sigmoid(C(y) - E_x C(x))."""
     real, fake = _flat(real), _flat(fake)
     if kind == "relativistic":
         real, fake = real - tf.reduce_mean(fake), fake - tf.reduce_mean(real)
@@ -151,7 +90,17 @@ def generator_loss(real_logits, fake_logits_1, fake_logits_2, kind="standard"):
 
 def generator_reconstruction_loss(images, generated_1, generated_2):
     """L_rec: the mean absolute pixel difference between each image x_i and G(z_k, c_i),
-    averaged over the two noise draws (FAML's L1 encoder term, lambda_encoder)."""
+    averaged over the two noise draws (FAML's L1 encoder term, lambda_encoder).
+
+    Why (`generator_reconstruction`, lambda_rec, default 0 = the paper): in Eq. 1-7
+    nothing asks G to USE its code c. D sees only images, mode seeking varies only z,
+    and with beta = 10 the encoder's posterior collapses onto the prior (issue 24's
+    probe: two characters' mean codes 0.16 sigma apart), so a character's identity
+    reaches G only through the K inner rounds. FAML, the same authors' earlier method,
+    adds this L1 term with weight 1 to its G steps: G then learns to draw x_i from its
+    code, and generating from the seeds' codes (`code_source="encoder"`) carries their
+    identity. c_i is the last VAE step's sample for x_i, held constant, so only G learns
+    from the term."""
     return 0.5 * (tf.reduce_mean(tf.abs(images - generated_1))
                   + tf.reduce_mean(tf.abs(images - generated_2)))
 
@@ -175,7 +124,11 @@ def feedback_interpolations(generated, coefficients):
 @dataclasses.dataclass(frozen=True)
 class Settings:
     """Algorithm 1's numbers and the model's options, as `meta_favae.*` declares them
-    (methods/meta_favae/config.py; `settings_from_config`, `default_settings`)."""
+    (methods/meta_favae/config.py; `settings_from_config`, `default_settings`).
+
+    FIGR (`vae=False`): Reptile on the plain GAN G, D of the same networks; c is then
+    simply more noise from N(0, I) (G sees [z, c]), no encoder, decoder or feedback;
+    FIGR's config also sets lambda_ms = 0."""
     rounds: int                      # K
     vae_steps: int                   # n_VAE
     d_steps: int                     # n_D
@@ -209,7 +162,10 @@ class Settings:
 
 # ----------------------------------------------------------------------------- the model
 class MetaFAVAE(keras.Model):
-    """Reptile over Enc, Dec, G, D (module doc); `settings` hold Algorithm 1's numbers."""
+    """Reptile over Enc, Dec, G, D (module doc); `settings` hold Algorithm 1's numbers.
+
+    Generator contract: `latent_dim` = noise_dim + code_dim, `sample_latents` = N(0, I)
+    (Algorithm 2's z and c), `decode(latents)` = G with the META-weights Phi2 (unadapted)."""
 
     def __init__(self, networks, code_dim, noise_dim, settings=None, seed=0, **kwargs):
         super().__init__(**kwargs)
@@ -362,7 +318,10 @@ class MetaFAVAE(keras.Model):
         return params, state, aux
 
     def inner_round(self, params, states, images, seed):
-        """One round of Algorithm 1 (lines 7-25): n_VAE, n_D, n_G steps. Returns
+        """One round of Algorithm 1 (lines 7-25): n_VAE Adam steps on Enc+Dec (L_VAE, lr
+        alpha_1,enc = alpha_1,dec), n_D on D (L_disc) and n_G on G (L_gen + lambda_ms
+        L_ms), both at alpha_1,gen = alpha_1,disc. The codes c fed to G in the D and G
+        steps are the last VAE step's (Algorithm 1 line 9), held constant there. Returns
         (params, states, codes, losses); codes are the last VAE step's (FIGR: zeros)."""
         s = self.settings
         states = dict(states)
@@ -395,7 +354,12 @@ class MetaFAVAE(keras.Model):
         return params, states, codes, losses
 
     def feedback_images(self, params, codes, seed):
-        """The n^2 blends of n generations from the task's codes (cycled), as data."""
+        """The n^2 blends of n generations from the task's codes (cycled), as data.
+
+        Feedback augmentation (the F): G makes n = 4 images from the task's codes (fresh
+        noise) and every ordered pair (i, j) is blended pixel-wise, a_ij y_i + (1 - a_ij)
+        y_j with a_ij ~ U[0.1, 0.9] (n^2 = 16 images; the paper's count includes the
+        pairs i = j, which are y_i itself). No gradient flows into the blends."""
         n = self.settings.feedback_generations
         codes = tf.gather(codes, tf.range(n) % tf.shape(codes)[0])
         z = tf.random.stateless_normal([n, self.noise_dim], seeds.fold(seed, 0))
@@ -405,8 +369,13 @@ class MetaFAVAE(keras.Model):
 
     def adapt(self, params, images, seed, history=False):
         """Phi1 from `params` (Phi2) on one task's `images` [B, H, W, C] (Algorithm 1
-        lines 3-26, Algorithm 2 lines 2-25), with a fresh inner Adam; then, with
-        feedback, one more round on the images plus the n^2 blends. `seed`: a stateless
+        lines 3-26, Algorithm 2 lines 2-25): K rounds (`inner_round`) with a fresh inner
+        Adam; then, with feedback, one more round on the images plus the n^2 blends
+        (`feedback_images`), continuing the same inner Adam. The inner Adam is written
+        out on tensors (`tensor_adam.adam_step`): its moments start at zero for every
+        task and are dropped after it, so no optimiser state carries from one task to
+        the next (the FAML authors' code keeps it across tasks). Every noise draw is
+        stateless, from the task's seed. `seed`: a stateless
         int64 pair. Returns (Phi1, the K-th round's codes of `images`, its losses), and
         with `history` also {loss name: [rounds]} of every round (each the round's last
         step's value; with feedback the last entry is the feedback round's, on the
@@ -462,14 +431,10 @@ class MetaFAVAE(keras.Model):
         (`tf.map_fn`, B iterations in parallel). Returns (Phi1 with a leading task axis,
         each loss [B]).
 
-        Measured on the 2-core CPU beside other jobs (tasks/s against B single-task
-        steps; B = 2, width 1, 2 rounds): map_fn 1.16x, the tasks unrolled in the graph
-        1.09x; at width 1/8 (B = 4), where per-op overhead dominates, map_fn 0.59x.
-        `tf.vectorized_map` cannot batch these convolutions: its Conv2D rule needs weights
-        shared by all iterations (here each task has its own Phi1 after the first step),
-        so convolutions fall back to loops; at width 1/8 it traced for 132 s and ran 1.13x.
-        Side by side is no free lunch on 2 cores: the work is arithmetic, not overhead
-        (benchmarks/meta_favae_throughput.py)."""
+        Not `tf.vectorized_map`: its Conv2D rule needs weights shared by all iterations
+        (here each task has its own Phi1 after the first step), so it falls back to loops.
+        Side by side gains little on a CPU, where the work is arithmetic, not overhead
+        (benchmarks/RESULTS.md, section "Meta-FAVAE's pieces and speed")."""
         def one(task):
             images, seed = task
             phi1, _, losses = self.adapt(params, images, seed)
@@ -489,11 +454,14 @@ class MetaFAVAE(keras.Model):
 
     def train_step(self, tasks):
         """One meta-iteration (Algorithm 1) on one task `tasks` [g, H, W, C], or on a
-        meta-batch of B tasks [B, g, H, W, C] (batched Reptile, Nichol et al. 2018, Alg. 2):
-        each task adapted from the same Phi2, the outer "gradient" the mean of the tasks'
-        Phi2 - Phi1. Task b of meta-iteration i draws its noise from the seed
-        (model seed, i * B + b): one task [g, ...] and a batch of one [1, g, ...] are the
-        same step."""
+        meta-batch of B tasks [B, g, H, W, C] (batched Reptile, Nichol et al. 2018, Alg. 2).
+        Outer step (lines 27-28): the "gradient" Phi2 - Phi1 applied by Adam, lr
+        alpha_2,enc = alpha_2,dec for Enc+Dec (`vae_optimizer`) and alpha_2,gen =
+        alpha_2,disc for G+D (`optimizer`, whose step count is the meta-iterations).
+        With a meta-batch each task is adapted from the same Phi2 and the "gradient" is
+        the mean of the tasks' Phi2 - Phi1. Task b of meta-iteration i draws its noise
+        from the seed (model seed, i * B + b): one task [g, ...] and a batch of one
+        [1, g, ...] are the same step."""
         if isinstance(tasks, (tuple, list)):
             tasks = tasks[0]
         tasks = tf.convert_to_tensor(tasks, tf.float32)
@@ -555,7 +523,10 @@ class MetaFAVAE(keras.Model):
 
     def generate(self, seed_images, num_images, seed):
         """`num_images` images of the seeds' class (Algorithm 2): adapt from Phi2 on the
-        seeds (K rounds, + feedback) inside the graph, then G_1(z, c). Stateless in
+        seeds (K rounds, + feedback) inside the graph, then G_1(z, c) with z ~ N(0, I)
+        and c ~ N(0, I) (`code_source="prior"`, the paper's) or c from the adapted
+        encoder of the seeds (`"encoder"`: a random seed's mu + sigma eps); with
+        `fit_steps` > 0 G is first fitted to the seeds (`fit_generator`). Stateless in
         `seed`: the same seeds and seed give the same images."""
         seed_images = tf.convert_to_tensor(seed_images, tf.float32)
         self.check_seed_images(seed_images)

@@ -1,10 +1,10 @@
 """Meta-FAVAE's four networks: encoder Enc, decoder Dec, generator G(z, c), discriminator D.
 
 The paper gives no layer table (only "8.3M parameters at 64x64"). The closest published
-networks are FAML's (the same authors' earlier method, REFERENCE_NOTES.md): a strided conv
-encoder into a 128-d code, a Dense -> transposed-conv generator on [code, noise], a conv
-discriminator. These follow that shape in the DCGAN form, sized so that the 64x64 RGB
-model has about the paper's parameter count:
+networks are FAML's (the same authors' earlier method; their PyTorch code
+phaphuang/FAML): a conv encoder into a 128-d code, a Dense -> transposed-conv generator
+on [code, noise], a conv discriminator. These follow that shape in the DCGAN form, sized
+so that the 64x64 RGB model has about the paper's parameter count (`parameter_counts`):
 
   levels L = 2 for sides <= 32 (28 -> 14 -> 7), else 3 (64 -> 32 -> 16 -> 8);
   widths w_i = 64 * 2^i * width (28x28: 64, 128; 64x64: 64, 128, 256).
@@ -14,34 +14,11 @@ model has about the paper's parameter count:
   Dec: Dense(s0 * s0 * w_top) LayerNorm ReLU -> L x [Up(w) LayerNorm ReLU]
        (w = w_{L-2} ... w_0, w_0 / 2) -> Conv(channels, 3) sigmoid      (input c)
   G:   Dec's architecture on the concatenation [z, c] ("dual fusion")
-  Up(w) (`upsampling`): "transposed" ConvT(w, 4, stride 2) (DCGAN's, FAML's; the default),
-       or "resize_conv" nearest-neighbour x2 resize then Conv(w, 3) (Odena, Dumoulin &
-       Olah 2016, "Deconvolution and checkerboard artifacts", Distill). Why the option:
-       a stride-2 transposed convolution paints neighbouring output pixels with
-       different parts of its kernel (the 4 sub-kernels of a 4x4 kernel at stride 2);
-       unless the learnt sub-kernels stay balanced, neighbouring pixels get systematically
-       different intensities, a checkerboard (Odena et al.: with kernel size divisible
-       by the stride the overlap is even only in principle, models often learn the
-       pattern anyway). Resizing first and then convolving applies the same kernel at
-       every output pixel, so the pattern cannot arise by construction. (The gradients
-       a strided D sends back to G can still carry one: Odena et al. section "Artifacts
-       in gradients".) Same output shapes; fewer weights (3x3 kernels instead of 4x4)
-       but more arithmetic (the 3x3 convolution runs at the upsampled resolution): a
-       28x28 Meta-FAVAE meta-iteration is ~209 GFLOP instead of ~118.
+  Up(w): `upsample` (`meta_favae.upsampling`: transposed | resize_conv).
 
 Images are in [0, 1] (sigmoid outputs, the library's contract; FAML's tanh output is one
-of its quirks). Default sizes code_dim = noise_dim = 64. Parameter counts at width 1
-(`parameter_counts`, checked by the tests): 28x28x1 2,620,419 (Enc 935,488, Dec 572,353,
-G 973,761, D 138,817); 64x64x3 7,991,815 (Enc 2,756,928, Dec 1,755,139, G 2,803,715,
-D 676,033), close to the paper's 8.3M. FIGR's variant builds only G and D. With
-`resize_conv` at 28x28x1: Dec 500,673 and G 902,081 (3x3 kernels).
-
-Normalisation (the BatchNorm question of the issue): LayerNorm over each image's whole
-feature map (`GroupNormalization(groups=1)`: per-image statistics, per-channel scale and
-offset), as FIGR does. It has no running statistics, so nothing but trainable weights
-exists: the inner loop is a pure function of (weights, images, seed), inner and outer
-loops and the exported `generate` see exactly the same network, and a 4-image task
-normalises the same way at training and at generation time. D has no normalisation.
+of its quirks). Default sizes code_dim = noise_dim = 64. FIGR's variant builds only G and
+D. Normalisation is LayerNorm, without running statistics (`_norm` says why).
 """
 
 import keras
@@ -79,6 +56,13 @@ def _widths(side, width):
 
 
 def _norm():
+    """LayerNorm over each image's whole feature map (`GroupNormalization(groups=1)`:
+    per-image statistics, per-channel scale and offset), as FIGR does; this answers the
+    issue's BatchNorm question. It has no running statistics, so nothing but trainable
+    weights exists: the inner loop is a pure function of (weights, images, seed), inner
+    and outer loops and the exported `generate` see exactly the same network, and a
+    4-image task normalises the same way at training and at generation time. D has no
+    normalisation."""
     return keras.layers.GroupNormalization(groups=1, epsilon=1e-5)
 
 
@@ -103,7 +87,21 @@ def check_upsampling(upsampling):
 
 
 def upsample(filters, upsampling="transposed"):
-    """The layers of one x2 upsampling to `filters` channels (module doc: Up(w))."""
+    """The layers of one x2 upsampling to `filters` channels (module doc: Up(w)):
+    "transposed" ConvT(w, 4, stride 2) (DCGAN's, FAML's; the default), or "resize_conv"
+    nearest-neighbour x2 resize then Conv(w, 3) (Odena, Dumoulin & Olah 2016,
+    "Deconvolution and checkerboard artifacts", Distill).
+
+    Why the option: a stride-2 transposed convolution paints neighbouring output pixels
+    with different parts of its kernel (the 4 sub-kernels of a 4x4 kernel at stride 2);
+    unless the learnt sub-kernels stay balanced, neighbouring pixels get systematically
+    different intensities, a checkerboard (Odena et al.: with kernel size divisible by
+    the stride the overlap is even only in principle, models often learn the pattern
+    anyway). Resizing first applies the same kernel at every output pixel, so the
+    pattern cannot arise by construction (the gradients a strided D sends back to G can
+    still carry one: Odena et al., "Artifacts in gradients"). Same output shapes; fewer
+    weights (3x3 kernels instead of 4x4) but more arithmetic (the 3x3 convolution runs
+    at the upsampled resolution: ~209 instead of ~118 GFLOP a 28x28 meta-iteration)."""
     if check_upsampling(upsampling) == "transposed":
         return [keras.layers.Conv2DTranspose(filters, 4, strides=2, padding="same")]
     return [keras.layers.UpSampling2D(2, interpolation="nearest"),
@@ -146,6 +144,10 @@ def build_networks(image_shape, code_dim=64, noise_dim=64, width=1.0, with_vae=T
 
 
 def parameter_counts(nets):
+    """{name: trainable parameters, "total": their sum}. At width 1 (checked by the
+    tests): 28x28x1 2,620,419 (Enc 935,488, Dec 572,353, G 973,761, D 138,817); 64x64x3
+    7,991,815 (Enc 2,756,928, Dec 1,755,139, G 2,803,715, D 676,033), close to the
+    paper's 8.3M. With `resize_conv` at 28x28x1: Dec 500,673 and G 902,081."""
     counts = {name: int(sum(int(v.numpy().size) for v in net.trainable_variables))
               for name, net in nets.items()}
     counts["total"] = sum(counts.values())
