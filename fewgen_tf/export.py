@@ -95,9 +95,17 @@ def _has_shape(x, shape):
     return ok
 
 
+# A served call's image count is bounded: 10**6 Omniglot images took 14.4 GB in one call
+# and 10**7 killed the process; more images come from several calls with other seeds.
+MAX_IMAGES_PER_CALL = 10000
+
+
 def _count_checks(name, x):
-    """A scalar image count: at least one image."""
-    return [(lambda: x >= 1, f"{name} must be >= 1")]
+    """A scalar image count: at least one image, at most MAX_IMAGES_PER_CALL."""
+    return [(lambda: x >= 1, f"{name} must be >= 1"),
+            (lambda: x <= MAX_IMAGES_PER_CALL,
+             f"{name} must be <= {MAX_IMAGES_PER_CALL} a call (ask in several calls, with "
+             "other seeds)")]
 
 
 def _image_checks(name, images, image_shape, batch="S"):
