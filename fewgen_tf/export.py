@@ -95,9 +95,17 @@ def _has_shape(x, shape):
     return ok
 
 
+# A served call's image count is bounded: 10**6 Omniglot images took 14.4 GB in one call
+# and 10**7 killed the process; more images come from several calls with other seeds.
+MAX_IMAGES_PER_CALL = 10000
+
+
 def _count_checks(name, x):
-    """A scalar image count: at least one image."""
-    return [(lambda: x >= 1, f"{name} must be >= 1")]
+    """A scalar image count: at least one image, at most MAX_IMAGES_PER_CALL."""
+    return [(lambda: x >= 1, f"{name} must be >= 1"),
+            (lambda: x <= MAX_IMAGES_PER_CALL,
+             f"{name} must be <= {MAX_IMAGES_PER_CALL} a call (ask in several calls, with "
+             "other seeds)")]
 
 
 def _image_checks(name, images, image_shape, batch="S"):
@@ -180,44 +188,55 @@ def export_classifier(learner, path: str) -> str:
 # without transductive refinement hashed alike, so a changed export was "kept"), hence
 # `program_digest`.
 _PROGRAM_HASHES = ("signature_def_hash", "saved_object_graph_hash", "checkpoint_hash")
-_TRACED_NAME = re.compile(rb"__inference_[A-Za-z0-9_]*?_(\d+)(?![0-9])")
+_NAME_NUMBER = re.compile(rb"(?<=[A-Za-z0-9])_(\d+)")  # the N of "..._N" inside a name
+
+
+def _text(message) -> bytes:
+    from google.protobuf import text_format
+
+    return text_format.MessageToString(message).encode()
 
 
 def program_digest(path: str) -> str:
     """SHA-256 of a SavedModel's graph with every traced function body, independent of
-    the process that wrote it: each `__inference_NAME_N` is renamed by the rank of its
-    counter N (the same functions are traced in the same order in every process), and
-    the function library is hashed as a sorted set of renamed functions (its order
-    follows the names). Arguments' `_user_specified_name` attributes are left out: those
-    of captured variables are process-wide counters too (the signature's input names
-    are in the fingerprint's signature_def_hash)."""
+    the process that wrote it. TensorFlow names functions (`__inference_NAME_N`, the
+    `while_body_N` of a loop), the arguments through which they capture tensors
+    (`shape_N`, `while_shape_N_0`) and layers after process-wide counters, which differ
+    between a run that trained before it exported and a rerun that restored: every
+    `_N` inside a name is replaced by the rank of N among all of them (the same program
+    traces the same names in the same order), and the function library is hashed as a
+    sorted set (its order follows the names). Arguments' `_user_specified_name`
+    attributes are left out (counters too; the signature's input names are in the
+    fingerprint's signature_def_hash)."""
     from tensorflow.core.protobuf import saved_model_pb2
 
     with open(os.path.join(path, "saved_model.pb"), "rb") as f:
-        data = f.read()
-    counters = sorted({int(m.group(1)) for m in _TRACED_NAME.finditer(data)})
-    rank = {n: i for i, n in enumerate(counters)}
-
-    def renamed(serialized: bytes) -> bytes:
-        return _TRACED_NAME.sub(
-            lambda m: m.group(0)[:m.start(1) - m.start(0)] + b"F%d" % rank[int(m.group(1))],
-            serialized)
-
-    model = saved_model_pb2.SavedModel.FromString(data)
-    digest = hashlib.sha256()
+        model = saved_model_pb2.SavedModel.FromString(f.read())
+    pieces = []
     for graph in model.meta_graphs:
         library = graph.graph_def.library
         for function in library.function:
             for attributes in function.arg_attr.values():
                 if "_user_specified_name" in attributes.attr:
                     del attributes.attr["_user_specified_name"]
-        pieces = sorted(renamed(function.SerializeToString(deterministic=True))
-                        for function in library.function)
-        pieces += sorted(renamed(gradient.SerializeToString(deterministic=True))
-                         for gradient in library.gradient)
+        # (text format: renaming inside the binary form would leave its length prefixes
+        # telling the counters' digit counts apart; text format sorts map entries)
+        functions = [_text(f) for f in library.function]
+        gradients = [_text(g) for g in library.gradient]
         graph.graph_def.ClearField("library")
-        pieces.append(renamed(graph.SerializeToString(deterministic=True)))
-        for piece in pieces:
+        pieces.append((functions, gradients, _text(graph)))
+    numbers = sorted({int(m.group(1)) for functions, gradients, rest in pieces
+                      for piece in functions + gradients + [rest]
+                      for m in _NAME_NUMBER.finditer(piece)})
+    rank = {n: b"_#%d" % i for i, n in enumerate(numbers)}
+
+    def renamed(serialized: bytes) -> bytes:
+        return _NAME_NUMBER.sub(lambda m: rank[int(m.group(1))], serialized)
+
+    digest = hashlib.sha256()
+    for functions, gradients, rest in pieces:
+        for piece in (sorted(renamed(f) for f in functions)
+                      + sorted(renamed(g) for g in gradients) + [renamed(rest)]):
             digest.update(hashlib.sha256(piece).digest())
     return digest.hexdigest()
 

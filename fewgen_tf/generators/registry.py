@@ -5,17 +5,18 @@ Each entry names its builder by module path, `"package.module:function"`, import
 when that generator is built (so this registry imports no method, and no TensorFlow),
 and says how it trains: `"epochs"` (passes over the training images with `fit`,
 `generator.epochs`), `"iterations"` (meta-trained, `generator.iterations`), `"pipeline"`
-(trained in stages by its own pipeline: COLA; with a `trainer`, any pipeline can train it
-inline) or `None` (pretrained, loaded from
+(trained in stages by its own pipeline: COLA; with a `train_unlabelled` hook, any
+pipeline can train it inline) or `None` (pretrained, loaded from
 `generator.path`), and which of its method's keys define what a checkpoint is (a
 workdir refuses to resume under other values). A builder is
 `build(config, image_shape[, total_steps=])` -> keras.Model, compiled when it trains.
-Everything registered honours the DESIGN's generator contract (`latent_dim`,
+Everything registered honours the generator contract (`latent_dim`,
 `sample_latents`, `decode`), so any of them can be evaluated by the generative metrics
 and be LASIUM's task source. An entry also names the `check_config(config)` of its
 method's config module (`"module:function"`, TensorFlow-free), which
-`pipelines.check_config` runs on every config with that generator, and says whether the
-generator is class-conditional with clusters (`clusters`: LASIUM's strategy `cluster`).
+`pipelines.check_config` runs on every config with that generator, and the module of
+its method's hooks (`hooks`): what only that method offers the others (COLA's clusters,
+inline training, K = 0), kept in the method's folder rather than as fields here.
 """
 
 import dataclasses
@@ -36,22 +37,24 @@ class GeneratorEntry:
     resume_keys: Tuple[str, ...] = ()
     # "package.module:function": (config) -> None, ConfigError for a bad method key
     checks: Optional[str] = None
-    clusters: bool = False  # class-conditional with per-cluster latents (`num_clusters`)
-    # budget "pipeline" only: "package.module:function": (config, workdir, images) ->
-    # the generator trained on the unlabelled `images` in `workdir` (resumable) by its
-    # method's own stages, so another method's pipeline (LASIUM) can train it inline
-    # without importing that method
-    trainer: Optional[str] = None
-    # "package.module:function": (config) -> None, fills the method's derived values
-    # (e.g. COLA's K = 0 -> the training split's class count) when a run starts
-    completes: Optional[str] = None
-    # with `clusters`: "package.module:function": (config, workdir, images) -> [N] ints,
-    # each training image's cluster in the finished run `workdir` (the pseudo-labels
-    # LASIUM's `lasium.cluster_images = real` groups real images by)
-    image_clusters: Optional[str] = None
+    # "package.module" of the method's hooks (TensorFlow-free at import), each optional:
+    # CLUSTERS (class-conditional with per-cluster latents: LASIUM's strategy `cluster`),
+    # complete_config(config) (derived values filled in when a run starts),
+    # train_unlabelled(config, workdir, images) (budget "pipeline": the method's stages
+    # train it inline for another method's pipeline), image_clusters(config, workdir,
+    # images) ([N] ints: each training image's cluster in a finished run)
+    hooks: Optional[str] = None
 
     def build(self, *args, **kwargs):
         return function_at(self.builder)(*args, **kwargs)
+
+    def hook(self, name: str):
+        """The method's hook `name` (a function or value), or None."""
+        return getattr(importlib.import_module(self.hooks), name, None) if self.hooks else None
+
+    @property
+    def clusters(self) -> bool:
+        return bool(self.hook("CLUSTERS"))
 
 
 def function_at(path: str):
@@ -76,10 +79,8 @@ GENERATORS = {
                      "cola.conditional_bn", "cola.width", "cola.encoder_widths",
                      "cola.encoder_blocks", "cola.mixture_rank", "cola.rotnet",
                      "cola.refine_epoch", "cola.refine_method", "cola.assignment_loss"),
-        checks="fewgen_tf.methods.cola.config:check_cola", clusters=True,
-        trainer="fewgen_tf.methods.cola.stages:train_unlabelled",
-        image_clusters="fewgen_tf.methods.cola.stages:image_clusters",
-        completes="fewgen_tf.methods.cola.config:complete_cola"),
+        checks="fewgen_tf.methods.cola.config:check_cola",
+        hooks="fewgen_tf.methods.cola.hooks"),
     "meta_favae": GeneratorEntry(  # meta-trained by the pipeline meta_favae
         "fewgen_tf.methods.meta_favae.model:build_from_config", "iterations",
         resume_keys=("meta_favae.variant", "meta_favae.vae", "meta_favae.noise_dim",
@@ -99,12 +100,12 @@ def check_trained_here(generator_config) -> None:
     """ConfigError unless `train_generator` can provide the generator of
     `generator_config`: one it trains with `fit` (budget "epochs"), a pretrained one, or
     one restored from `generator.from_workdir`, or one trained in stages by its method's
-    `trainer`; a meta-trained generator, or one trained in stages by its own pipeline
-    without a `trainer`, must come from `from_workdir`."""
+    `train_unlabelled` hook; a meta-trained generator, or one trained in stages by its own
+    pipeline without that hook, must come from `from_workdir`."""
     g = generator_config
     found = entry(g.name)
     budget = found.budget
-    if budget == "pipeline" and found.trainer:
+    if budget == "pipeline" and found.hook("train_unlabelled"):
         return
     if budget in ("iterations", "pipeline") and not g.from_workdir:
         how = ("meta-trained (generator.iterations)" if budget == "iterations"
@@ -121,11 +122,13 @@ def _entry_of(config) -> Optional[GeneratorEntry]:
 
 
 def complete_config(config) -> None:
-    """Run the config's generator's `completes` (derived values filled in place), if any;
-    `pipelines.run` calls it before the checks and before config.json is written."""
+    """Run the config's generator's `complete_config` hook (derived values filled in
+    place), if any; `pipelines.run` calls it before the checks and before config.json is
+    written."""
     found = _entry_of(config)
-    if found and found.completes:
-        function_at(found.completes)(config)
+    complete = found.hook("complete_config") if found else None
+    if complete:
+        complete(config)
 
 
 def resume_keys(config) -> Tuple[str, ...]:

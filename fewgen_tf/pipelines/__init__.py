@@ -62,7 +62,7 @@ def check_config(config) -> None:
     (named in PIPELINES and GENERATORS, imported here by path; each check runs once).
     Raises ConfigError naming the key, the value and what is valid. Imports no
     TensorFlow."""
-    name = config.get("pipeline")
+    name = config.pipeline if "pipeline" in config else None
     if name not in PIPELINES:
         raise ConfigError(f"unknown pipeline {name!r}; valid: {', '.join(sorted(PIPELINES))}")
     entry = PIPELINES[name]

@@ -75,7 +75,7 @@ def generator_of_run(workdir, image_shape):
 def train_generator(config, workdir, images):
     """The generator of `config.generator` for `images` ([N,H,W,C] in [0, 1], labels
     never used): built under the run's strategy, then trained for `generator.epochs`
-    passes with `fit` (resumable), trained in stages by its method's registered `trainer`
+    passes with `fit` (resumable), trained in stages by its method's `train_unlabelled` hook
     (COLA), restored from `generator.from_workdir`, or loaded pretrained from
     `generator.path`."""
     g = config.generator
@@ -86,10 +86,10 @@ def train_generator(config, workdir, images):
     batch = min(g.batch_size, len(images))
     steps_per_epoch = max(1, len(images) // batch)
     total_steps = g.epochs * steps_per_epoch if entry.budget == "epochs" else None
-    if entry.budget == "pipeline" and not g.from_workdir:  # its method's stages (`trainer`)
+    if entry.budget == "pipeline" and not g.from_workdir:  # its method's stages (hook)
         logging.info("training the %s generator in stages on %d unlabeled images (on one "
                      "device, whatever the run's distribute)", g.name, len(images))
-        return registry.function_at(entry.trainer)(config, workdir, images)
+        return entry.hook("train_unlabelled")(config, workdir, images)
     with distribute.make_strategy(config.distribute).scope():
         generator = registry.build_generator(config, images.shape[1:], total_steps)
     if entry.budget is None:

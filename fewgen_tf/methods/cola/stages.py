@@ -328,7 +328,7 @@ def train_cola(config, workdir, images, labels=None):
 def train_unlabelled(config, workdir, images):
     """The COLA generator of `config` trained on unlabelled `images` in `workdir` (steps
     I-III, resumable), with samples/clusters.png: how another method's pipeline trains
-    COLA as its generator (`generators.registry`'s `trainer`, e.g. LASIUM's `best`)."""
+    COLA as its generator (through methods/cola/hooks.py, e.g. LASIUM's `best`)."""
     images = np.asarray(images, np.float32)
     model, _, _, timing = train_cola(config, workdir, images)
     logging.info("COLA trained in %s; wrote %s", {k: round(v, 1) for k, v in timing.items()

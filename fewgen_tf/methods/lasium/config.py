@@ -84,7 +84,7 @@ def check_lasium(config) -> None:
             raise ConfigError(f"lasium.cluster_images 'real' groups real images by the "
                               f"generator's clusters: it needs lasium.strategy 'cluster', "
                               f"not {strategy!r}")
-        if not entry.image_clusters:
+        if not entry.hook("image_clusters"):
             raise ConfigError(f"lasium.cluster_images 'real': the {name} generator does not "
                               "record which cluster each training image is in")
     generator_registry.check_trained_here(config.generator)

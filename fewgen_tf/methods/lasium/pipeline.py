@@ -63,7 +63,7 @@ def train_image_clusters(config, workdir, images):
         return None
     entry = generator_registry.entry(config.generator.name)
     source = config.generator.from_workdir or workdir
-    clusters = generator_registry.function_at(entry.image_clusters)(config, source, images)
+    clusters = entry.hook("image_clusters")(config, source, images)
     logging.info("tasks of real images grouped by the %s clusters of %s (%d non-empty)",
                  config.generator.name, source, len(set(clusters.tolist())))
     return clusters
