@@ -141,9 +141,10 @@ def parse_flags(argv):
         reason = _last_line(e.__cause__ or e).removeprefix("[Errno 2] ")
         sys.exit(f"fewgen_tf: error: --config={given}: cannot load the config file: {reason}")
     except (AttributeError, KeyError, TypeError, ValueError) as e:
-        problem = _override_problem(given, argv)
+        message = _innermost_message(e)
+        problem = None if "Did you mean" in message else _override_problem(given, argv)
         sys.exit(f"fewgen_tf: error: {problem or 'bad --config or --config.* override: '}"
-                 f"{'' if problem else _innermost_message(e)}")
+                 f"{'' if problem else message}")
     config = FLAGS.config
     if config is not None and not isinstance(config, ml_collections.ConfigDict):
         try:  # ml_collections reports a config file it could not load only when it is read
