@@ -271,6 +271,7 @@ def _write(archive, path, what):
         with variables_in_fixed_order():
             archive.write_out(temporary, verbose=False)
 
+    workdir_lib.commit_config(path)  # an export: the run's config.json first
     workdir_lib.replace_directory(write, path, same=same)
     if kept and kept[-1]:
         logging.info("the %s in %s is unchanged: kept", what, path)

@@ -273,7 +273,7 @@ def fit_resumable(model, make_dataset, total_steps: int, steps_per_epoch: int, w
         dataset = without_autotune_thread(make_dataset(start))  # no stall when fit ends
         _adapt_to_multi_worker(model, dataset)
         # the checkpoints resumed from were read: the run's deferred config.json now
-        # describes what this workdir will hold (workdir.defer_config)
+        # describes what this workdir will hold (workdir.PendingConfig)
         workdir_lib.commit_config(workdir)
         # steps after `start` are trained again: their old lines would be duplicates
         workdir_lib.drop_metrics_after(workdir, phase, start)

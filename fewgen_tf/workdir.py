@@ -115,9 +115,7 @@ def _partial(path: str) -> str:
 def write_text(path: str, text: str) -> str:
     """Write a whole file atomically (a temporary file beside it, then `os.replace`): a
     run killed while writing leaves the old file or the new one, never half of one
-    (a half-written settings file would stop every later resume). A result or settings
-    file of a run first writes the run's deferred config.json (`defer_config`)."""
-    commit_config(path)
+    (a half-written settings file would stop every later resume)."""
     return _write_atomically(path, text)
 
 
@@ -174,7 +172,6 @@ def replace_directory(write, path: str, same=None) -> str:
     (an unchanged rerun of a finished run changes nothing in its workdir)."""
     temporary = _partial(path)
     shutil.rmtree(temporary, ignore_errors=True)
-    commit_config(path)
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     try:
         write(temporary)
@@ -210,39 +207,50 @@ def write_config(workdir: str, config) -> str:
 
 
 # --- When config.json is written -------------------------------------------------------
-# config.json records what produced a workdir's checkpoints and results, and
-# `check_resumable` judges every later run against it; so a run that fails must not
-# change it. `pipelines.run` therefore DEFERS it (the text is fixed when the run starts)
-# and it is written at the first point the run changes what the workdir holds: just
-# before its first checkpoint (`training.fit_resumable`, once the checkpoints it resumes
-# from have been read), result or settings file (`write_text`, `write_json`) or export
-# (`replace_directory`), or when the run ends well (`pipelines.run`). Logs (metrics.jsonl,
-# TensorBoard, samples/*.png) do not count. A run stopped earlier (bad data, too few
-# images, checkpoints of another setting that cannot be read) leaves config.json as it was.
+class PendingConfig:
+    """A run's config.json, held by `pipelines.run` (`with PendingConfig(workdir,
+    config):`) from the run's checks to its end, and written once, at the run's first
+    change to what the workdir holds. config.json records what produced a workdir's
+    checkpoints and results, and `check_resumable` judges every later run against it, so
+    a run that fails before changing anything (bad data, too few images, checkpoints of
+    another setting that cannot be read) must leave it as it was. The first changes call
+    `commit_config(path)` explicitly, each where it writes: before a first checkpoint
+    (`training.fit_resumable`, once the checkpoints it resumes from were read; COLA's
+    stages), a result or settings file (`metrics.fewshot`, `stages.generation_eval`, COLA's
+    gen_eval.json and small-sample files) or an export (`export`); `pipelines.run` commits
+    when the run ends well. Logs (metrics.jsonl, TensorBoard, samples/*.png) do not count.
+    Writing a file never writes config.json behind the caller's back."""
 
-_DEFERRED_CONFIGS = {}  # workdir (absolute) -> the config.json text to write
+    _open = {}  # workdir (absolute) -> the PendingConfig of the run writing there
 
+    def __init__(self, workdir: str, config):
+        self.workdir = os.path.abspath(workdir)
+        self.text = _config_text(config)
+        self.written = False
 
-def defer_config(workdir: str, config) -> None:
-    """Write `config` as `workdir`'s config.json at the run's first change to the workdir
-    (`commit_config`), not now."""
-    _DEFERRED_CONFIGS[os.path.abspath(workdir)] = _config_text(config)
+    def commit(self) -> None:
+        if not self.written:
+            os.makedirs(self.workdir, exist_ok=True)
+            _write_atomically(os.path.join(self.workdir, "config.json"), self.text)
+            self.written = True
+
+    def __enter__(self):
+        PendingConfig._open[self.workdir] = self
+        return self
+
+    def __exit__(self, *exc):
+        PendingConfig._open.pop(self.workdir, None)
+        return False
 
 
 def commit_config(path: str) -> None:
-    """Write the deferred config.json of the run whose workdir is `path` or holds it
-    (once; nothing if none is deferred there)."""
+    """Write the config.json of the run whose workdir is `path` or holds it, if it is not
+    written yet (`PendingConfig.commit`); nothing outside a run (e.g. a test calling a
+    stage directly)."""
     path = os.path.abspath(path)
-    for workdir in [w for w in _DEFERRED_CONFIGS
-                    if path == w or path.startswith(w.rstrip(os.sep) + os.sep)]:
-        text = _DEFERRED_CONFIGS.pop(workdir)
-        os.makedirs(workdir, exist_ok=True)
-        _write_atomically(os.path.join(workdir, "config.json"), text)
-
-
-def discard_config(workdir: str) -> None:
-    """Forget `workdir`'s deferred config.json (its run ended without writing it)."""
-    _DEFERRED_CONFIGS.pop(os.path.abspath(workdir), None)
+    for workdir, pending in list(PendingConfig._open.items()):
+        if path == workdir or path.startswith(workdir.rstrip(os.sep) + os.sep):
+            pending.commit()
 
 
 def append_metrics_once(workdir: str, record: dict) -> bool:

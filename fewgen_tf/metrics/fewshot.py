@@ -30,6 +30,7 @@ def write_eval_json(workdir: str, task_accuracies, *, ways: int, shots: int, que
     result = dict(accuracy_summary(task_accuracies), ways=int(ways), shots=int(shots),
                   queries=int(queries), seed=int(seed), **extra)
     os.makedirs(workdir, exist_ok=True)
+    workdir_lib.commit_config(workdir)  # a result: the run's config.json first
     workdir_lib.write_json(os.path.join(workdir, "eval.json"), result, indent=2,
                            sort_keys=True)
     return result
@@ -78,6 +79,7 @@ def write_summary_json(workdir: str, summary: dict) -> str:
     """Write `summary.json` (whole, like eval.json); returns its path."""
     path = os.path.join(workdir, "summary.json")
     os.makedirs(workdir, exist_ok=True)
+    workdir_lib.commit_config(workdir)  # a result: the run's config.json first
     workdir_lib.write_json(path, summary, indent=2, sort_keys=False)
     return path
 

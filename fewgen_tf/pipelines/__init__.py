@@ -86,9 +86,8 @@ def run(config, workdir: str):
     `workdir.own_workdir`).
 
     config.json is the record of what produced the workdir's checkpoints and results, so
-    a run that fails must leave it as it was: it is not written when the run starts but
-    deferred (`workdir.defer_config`) until the run first writes a checkpoint, a result
-    file or an export, or ends well. A config that fails its checks, data that cannot be
+    a run that fails must leave it as it was: the run holds it (`workdir.PendingConfig`)
+    until it first writes a checkpoint, a result file or an export, or ends well. A config that fails its checks, data that cannot be
     read or give the episodes asked for, or checkpoints that cannot be restored under the
     new setting (even after config.json was deleted) therefore stop the run before it
     touches config.json; a rerun with the fix is then judged against the old one.
@@ -115,16 +114,16 @@ def _run_locked(config, workdir):
         logging.info("this worker writes to its temporary workdir %s (the chief writes %s)",
                      own, workdir)
     workdir_lib.remove_torn_writes(own)  # what a killed run's unfinished writes left
-    workdir_lib.defer_config(own, config)
     progress.plan([])  # the pipeline names its stages; none left from an earlier run
     from fewgen_tf import distribute  # late: imports TensorFlow
 
     try:
-        distribute.split_cpu(config.cpu_devices)  # before any TensorFlow op
-        distribute.set_threads(config.intra_op_threads, config.inter_op_threads)
-        result = importlib.import_module(PIPELINES[config.pipeline].module).run(config, own)
-        workdir_lib.commit_config(own)  # a run that wrote nothing else (preview, ...)
+        with workdir_lib.PendingConfig(own, config) as pending:
+            distribute.split_cpu(config.cpu_devices)  # before any TensorFlow op
+            distribute.set_threads(config.intra_op_threads, config.inter_op_threads)
+            result = importlib.import_module(PIPELINES[config.pipeline].module).run(
+                config, own)
+            pending.commit()  # a run that wrote nothing else (preview, ...)
         return result
     finally:
-        workdir_lib.discard_config(own)
         workdir_lib.remove_own_workdir(own)

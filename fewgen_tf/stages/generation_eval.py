@@ -170,6 +170,7 @@ def evaluate_fewshot_generator(generator, config, workdir, splits, name="generat
                      "classifier_steps": gen.classifier_steps, "dataset": dataset.name},
     }
     os.makedirs(workdir, exist_ok=True)
+    workdir_lib.commit_config(workdir)  # a result: the run's config.json first
     workdir_lib.write_json(os.path.join(workdir, "gen_eval.json"), result, indent=2,
                            sort_keys=True)
     save_fewshot_grid(workdir, tasks, first)

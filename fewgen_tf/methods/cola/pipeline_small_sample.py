@@ -90,6 +90,7 @@ def check_settings(config, workdir):
                               f"({shown}{more}); use a new --workdir")
         return
     os.makedirs(workdir, exist_ok=True)
+    workdir_lib.commit_config(workdir)  # a settings file: the run's config.json first
     workdir_lib.write_json(path, settings, indent=2, sort_keys=True, default=str)
 
 
@@ -194,6 +195,7 @@ def write_summary(config, workdir, runs, sizes, modes, train, test_images, test_
                                "loss": config.cola.loss}},
     }
     path = os.path.join(workdir, RESULT_FILE)
+    workdir_lib.commit_config(workdir)  # a result: the run's config.json first
     workdir_lib.write_json(path, summary, indent=2, sort_keys=True, default=float)
     return summary
 

@@ -296,7 +296,7 @@ def save_final(model, workdir):
     a re-run and `generator.from_workdir` both restore the finished model."""
     checkpoint = training.training_checkpoint(
         model, model.optimizer, tf.Variable(-np.inf, dtype=tf.float64, trainable=False))
-    workdir_lib.commit_config(workdir)  # a checkpoint of this run (workdir.defer_config)
+    workdir_lib.commit_config(workdir)  # a checkpoint of this run (workdir.PendingConfig)
     manager = tf.train.CheckpointManager(
         checkpoint, os.path.join(workdir, "checkpoints", GENERATOR_PHASE), max_to_keep=3)
     return manager.save(checkpoint_number=int(model.optimizer.iterations.numpy()))
@@ -472,6 +472,7 @@ def evaluate_class_generator(config, workdir, model, class_of_cluster, train_spl
                            "seed": int(gen.seed), "dataset": dataset.name}}
     result.update(extra or {})
     os.makedirs(workdir, exist_ok=True)
+    workdir_lib.commit_config(workdir)  # a result: the run's config.json first
     workdir_lib.write_json(os.path.join(workdir, "gen_eval.json"), result, indent=2,
                            sort_keys=True, default=float)
     return result
