@@ -21,8 +21,8 @@ import os
 import ml_collections
 
 from fewgen_tf.errors import ConfigError
-from fewgen_tf.settings import (POSITIVE, Setting, Vocabulary, boolean, check_rules,
-                                checked_by, integer, lookup, number, one_of, text)
+from fewgen_tf.settings import (POSITIVE, Setting, Vocabulary, boolean, checked_by, integer,
+                                number, one_of, text)
 
 
 DATASET_SPLITS = {  # data.name -> the data.split schemes that apply to it (data/registry.py)
@@ -89,7 +89,6 @@ BASE = Vocabulary("base", "What every run has: its pipeline and seed, the data a
     Setting("export.enabled", True, boolean(), "write SavedModels for TF Serving"),
     Setting("export.version", 1, integer(0), "export/NAME/VERSION/"),
 ])
-BASE_RULES = BASE.rules()
 
 
 def base_config() -> ml_collections.ConfigDict:
@@ -192,7 +191,6 @@ META_LEARNING = Vocabulary(
                 "bound) and evaluate it on the same test tasks (kept in "
                 "baselines/supervised/)"),
     ])
-META_RULES = META_LEARNING.rules()
 
 
 def add_meta_learning(config: ml_collections.ConfigDict,
@@ -260,7 +258,6 @@ GENERATOR = Vocabulary(
     ])
 # (generator.name is checked against the registry by pipelines.check_config, its
 # method's keys by the config module its entry names.)
-GENERATOR_RULES = GENERATOR.rules()
 
 
 def add_generator(config: ml_collections.ConfigDict,
@@ -407,7 +404,6 @@ GENERATION_EVAL = Vocabulary(
         Setting("gen_eval.classifier_steps", 500, integer(0),
                 "CAS / Mix / domain-rate classifiers' training steps"),
     ])
-GEN_EVAL_RULES = GENERATION_EVAL.rules()
 
 
 def add_generation_eval(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
@@ -426,13 +422,12 @@ def add_preview(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
 
 
 # --------------------------------------------------------------------- all of it
-SHARED_RULES = {**BASE_RULES, **META_RULES, **GENERATOR_RULES, **GEN_EVAL_RULES}
 
 
 def check_value(key: str, value):
     """`value` for the shared key `key`, or the ConfigError its rule raises: for modules
     that take a config value as an argument (one rule, wherever it is checked)."""
-    SHARED_RULES[key](key, value)
+    next(v for v in VOCABULARIES if key in v.settings).rule(key)(key, value)
     return value
 
 

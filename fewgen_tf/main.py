@@ -50,18 +50,25 @@ def _config_argument(argv):
     return None
 
 
+def _config_module(path):
+    """The config file at `path` as a module (for messages and --help only)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("fewgen_config", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def _override_problem(given, argv):
     """One line for the first `--config.PATH=VALUE` of `argv` whose PATH the config
     `given` (FILE.py[:VARIANT]) does not have, or None: a missing key (with the keys
     that section has) or a value that is not a section."""
     import difflib
-    import importlib.util
 
     path, _, variant = (given or "").partition(":")
     try:
-        spec = importlib.util.spec_from_file_location("fewgen_config", path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
+        module = _config_module(path)
         config = module.get_config(variant) if variant else module.get_config()
     except Exception:  # noqa: BLE001 (only a better message is at stake)
         return None
@@ -101,20 +108,11 @@ def _help_text():
              "Config files and their variants:"]
     root = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "configs")
     for path in sorted(glob.glob(os.path.join(root, "*.py"))):
-        variants = ""
-        with open(path) as f:
-            text = f.read()
-        if "VARIANTS" in text:
-            variants = " (variants: see its VARIANTS)"
-            try:
-                import importlib.util
-
-                spec = importlib.util.spec_from_file_location("fewgen_config", path)
-                module = importlib.util.module_from_spec(spec)
-                spec.loader.exec_module(module)
-                variants = ": " + ", ".join(module.VARIANTS)
-            except Exception:  # noqa: BLE001 (the list is a courtesy)
-                pass
+        try:
+            names = getattr(_config_module(path), "VARIANTS", ())
+            variants = ": " + ", ".join(names) if names else ""
+        except Exception:  # noqa: BLE001 (the list is a courtesy)
+            variants = ""
         lines.append(f"  configs/{os.path.basename(path)}{variants}")
     return "\n".join(lines)
 

@@ -108,28 +108,8 @@ def checked_by(check: Callable[[str, Any], None], description: str):
     return Rule(check, description)
 
 
-def integers(low=None, nonempty=True):
-    """A tuple of ints >= low."""
-    def check(key, value):
-        values = tuple(value) if isinstance(value, (tuple, list)) else None
-        if (values is None or (nonempty and not values)
-                or any(not _is_integer(v) or not _within(v, low, None, False, False)
-                       for v in values)):
-            raise ConfigError(f"{key} must be a tuple of ints{_bounds(low, None)}, "
-                              f"got {value!r}")
-    return Rule(check, f"tuple of ints{_bounds(low, None)}")
 
 
-def names(valid, nonempty=True):
-    """A tuple of names, each one of `valid`."""
-    valid = tuple(valid)
-
-    def check(key, value):
-        values = tuple(value) if isinstance(value, (tuple, list)) else None
-        if values is None or (nonempty and not values) or any(v not in valid for v in values):
-            raise ConfigError(f"{key} must be a tuple of names among {', '.join(valid)}, "
-                              f"got {value!r}")
-    return Rule(check, "tuple of " + ", ".join(f"`{v}`" for v in valid))
 
 
 # ------------------------------------------------------------------- declarations
@@ -177,9 +157,6 @@ class Vocabulary:
     def rule(self, key: str) -> Rule:
         return self.settings[key].rule
 
-    def rules(self):
-        return {key: s.rule for key, s in self.settings.items()}
-
     def check(self, config) -> None:
         """Every rule of this vocabulary on the keys `config` has."""
         for key, setting in self.settings.items():
@@ -198,12 +175,6 @@ def lookup(config, key):
     return True, node
 
 
-def check_rules(config, rules) -> None:
-    """Apply every rule of `rules` (key -> rule) to the keys `config` has."""
-    for key, rule in rules.items():
-        found, value = lookup(config, key)
-        if found:
-            rule(key, value)
 
 
 # ---------------------------------------------------------------------- reference

@@ -4,7 +4,7 @@ algorithms, generators and strategies."""
 
 import pytest
 
-from conftest import REPO_ROOT, all_configs as _all_configs, config_module as _module
+from conftest import all_configs as _all_configs, config_module as _module
 from fewgen_tf import pipelines
 from fewgen_tf.data import registry
 from fewgen_tf.generators.registry import GENERATORS

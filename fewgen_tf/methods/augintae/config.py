@@ -57,7 +57,6 @@ AUGINTAE = Vocabulary(
         Setting("augintae.interpolation_steps", 8, settings.integer(1),
                 "images per seed-to-seed path"),
     ])
-AUGINTAE_RULES = AUGINTAE.rules()
 
 
 def add_augintae(config: ml_collections.ConfigDict,

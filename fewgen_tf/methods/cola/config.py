@@ -118,7 +118,6 @@ COLA = Vocabulary(
         Setting("cola.eval_images_per_class", 100, settings.integer(1),
                 "generated per class for CAS / Frechet"),
     ])
-COLA_RULES = COLA.rules()
 
 
 def add_cola(config: ml_collections.ConfigDict, variant: str = "cola",
@@ -166,7 +165,7 @@ def use_balanced_clustering(config: ml_collections.ConfigDict) -> ml_collections
 def check_cola_value(key, value):
     """`value` of the `cola.*` key `key`, checked by its rule (for the modules that take it
     as an argument)."""
-    COLA_RULES[key](key, value)
+    COLA.rule(key)(key, value)
     return value
 
 
@@ -317,7 +316,6 @@ SMALL_SAMPLE = Vocabulary(
         Setting("small_sample.grid_images", 8, settings.integer(0),
                 "samples/spc*_real_vs_synthetic.png images per class"),
     ])
-SMALL_SAMPLE_RULES = SMALL_SAMPLE.rules()
 # Appendix B.3's recipe as section6_classifier.py's keyword defaults read it (its SGD
 # momentum is not a setting).
 SMALL_SAMPLE_RECIPE = dict(

@@ -39,7 +39,6 @@ LASIUM = Vocabulary(
                 "every task image under its own random augmentation of these ranges "
                 "(fewgen_tf.data.augment.AugmentationRanges), or none"),
     ])
-LASIUM_RULES = LASIUM.rules()
 
 
 def add_lasium(config: ml_collections.ConfigDict, generator: str = "vae",
@@ -52,7 +51,7 @@ def add_lasium(config: ml_collections.ConfigDict, generator: str = "vae",
 def check_strategy(strategy, ways: int) -> None:
     """ConfigError for a strategy LASIUM does not know, or `oc` with one class (it
     interpolates toward the task's other classes)."""
-    LASIUM_RULES["lasium.strategy"]("lasium.strategy", strategy)
+    LASIUM.rule("lasium.strategy")("lasium.strategy", strategy)
     if strategy == "oc" and ways < 2:
         raise ConfigError("strategy 'oc' interpolates toward other classes: it needs ways >= 2")
 

@@ -96,7 +96,6 @@ META_FAVAE = Vocabulary(
         Setting("meta_favae.evaluate", True, settings.boolean(),
                 "run the generation protocol (gen_eval.*)"),
     ])
-META_FAVAE_RULES = META_FAVAE.rules()
 
 
 def add_meta_favae(config: ml_collections.ConfigDict,
@@ -144,8 +143,8 @@ def check_settings(values) -> None:
     what needs the VAE. The model's
     `Settings` checks itself with this too."""
     for name, value in values.items():
-        if f"meta_favae.{name}" in META_FAVAE_RULES:
-            META_FAVAE_RULES[f"meta_favae.{name}"](f"meta_favae.{name}", value)
+        if f"meta_favae.{name}" in META_FAVAE.settings:
+            META_FAVAE.rule(f"meta_favae.{name}")(f"meta_favae.{name}", value)
     vae = values["vae"]
     if values["feedback"] and not vae:
         raise ConfigError("meta_favae.feedback needs the VAE (its blends feed the "
