@@ -3,8 +3,9 @@ r"""Lake-style 20-way one-shot runs through an EXPORTED classifier (issue 28): t
 and query drawings by distinct drawers; seeded, since Lake's run files are not in the data).
 
 The answers come from the exported SavedModel's `classify(support_images,
-support_labels, query_images)`, the signature a TF Serving user calls, so the number is
-the served model's. The model must take `--ways` classes (MAML / Reptile with
+support_labels, query_images)` (each query answered alone), or with
+`--signature=classify_task` from the task-level signature (a run's 20 queries together),
+the signatures a TF Serving user calls, so the number is the served model's. The model must take `--ways` classes (MAML / Reptile with
 `meta.head_init=auto` or `zero` take any N; ProtoNets any N). One JSON line: accuracy
 and error rate over the runs with CI95 (over runs), and per alphabet.
 
@@ -32,6 +33,8 @@ def define_flags():
     flags.DEFINE_integer("shots", 1, "support drawings per character, by distinct drawers")
     flags.DEFINE_integer("seed", 0, "seed of the runs' characters, drawers and labels")
     flags.DEFINE_integer("image_size", 0, "image size (0: the run's data.image_size)")
+    flags.DEFINE_enum("signature", "classify", ["classify", "classify_task"],
+                      "classify: each query alone; classify_task: a run's queries together")
 
 
 def saved_model_dir(workdir, export):
@@ -83,12 +86,12 @@ def main(argv):
                                    FLAGS.seed)
     except (ConfigError, DataError) as error:
         raise app.UsageError(str(error)) from None
-    classify = tf.saved_model.load(path).signatures["classify"]
+    classify = tf.saved_model.load(path).signatures[FLAGS.signature]
     start = time.time()
     scores = lake_runs.score_runs(classify, runs)
     by_alphabet = scores.pop("by_alphabet")
     line = dict(scores, accuracy=fewshot.format_accuracy(scores), runs=FLAGS.runs,
-                ways=FLAGS.ways, shots=FLAGS.shots, seed=FLAGS.seed,
+                ways=FLAGS.ways, shots=FLAGS.shots, seed=FLAGS.seed, signature=FLAGS.signature,
                 trials=FLAGS.runs * FLAGS.ways, export=path,
                 seconds=round(time.time() - start, 1),
                 by_alphabet={a: round(v, 4) for a, v in by_alphabet.items()})

@@ -171,8 +171,9 @@ META_LEARNING = Vocabulary(
         # 3 steps were chosen on validation, 10 scored the same; the cap keeps a typo from
         # tracing a graph of a billion steps.
         Setting("meta.transductive_steps", 0, integer(0, MAX_TRANSDUCTIVE_STEPS),
-                "ProtoNets at test time: soft k-means refinements of the prototypes by the "
-                "task's unlabelled queries (Ren et al. 2018 eq. 1-2; 0: inductive)"),
+                "ProtoNets, answering a whole task (classify_task, eval.json's "
+                "task_accuracy): soft k-means refinements of the prototypes by the task's "
+                "unlabelled queries (Ren et al. 2018 eq. 1-2; 0: none)"),
         Setting("train.ways", 5, integer(1), "classes a training task"),
         Setting("train.shots", 1, integer(1), "labelled images a class of a training task"),
         Setting("train.queries", 5, integer(1),

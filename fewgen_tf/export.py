@@ -142,7 +142,17 @@ def _label_checks(labels, images, ways=None):
 
 
 def export_classifier(learner, path: str) -> str:
-    """`classify(support_images, support_labels, query_images) -> {logits, predictions}`.
+    """Two signatures with the same inputs `(support_images, support_labels,
+    query_images)` and outputs `{logits, predictions}`:
+
+      classify       each query answered alone: its logits depend on the support set and
+                     that query only (BatchNorm by the support set's moments), so one
+                     query per call, unbalanced or single-class requests get the answer
+                     the query gets inside a whole task. eval.json's `accuracy`.
+      classify_task  the queries of ONE task answered together (BatchNorm by the moments
+                     of support and queries, as in training; ProtoNets also refines its
+                     prototypes with them, `meta.transductive_steps`): for callers that
+                     send a whole balanced task. eval.json's `task_accuracy`.
 
     The learner's evaluation-time adaptation runs inside the graph (MAML / Reptile:
     `eval.inner_steps` gradient steps on the support set, from a head made for the task's
@@ -150,9 +160,8 @@ def export_classifier(learner, path: str) -> str:
     served model classifies a new task from its support set alone. Labels of the
     support set are 0..N-1, every class present: any N, except N = the learner's
     `task_ways` where its head is fixed (`meta.head_init='learned'`); `logits` are
-    [num_queries, N]. BatchNorm runs in training mode (batch statistics, as in
-    training): a query's logits depend on the other queries. Inputs are checked first
-    (`checked_inputs`; the contract: export/README.md).
+    [num_queries, N]. Inputs are checked first (`checked_inputs`; the contract:
+    export/README.md).
     """
     image_shape = list(learner.image_shape)
     signature = [
@@ -161,23 +170,27 @@ def export_classifier(learner, path: str) -> str:
         tf.TensorSpec([None] + image_shape, tf.float32, name="query_images"),
     ]
 
-    def classify(support_images, support_labels, query_images):
-        support_images, support_labels, query_images = checked_inputs(
-            "classify",
-            _image_checks("support_images", support_images, image_shape, "S")
-            + _image_checks("query_images", query_images, image_shape, "Q")
-            + _label_checks(support_labels, support_images, learner.task_ways),
-            support_images, support_labels, query_images)
-        weights, non_trainable = learner.current_weights()
-        logits = learner.task_logits(weights, non_trainable, support_images, support_labels,
-                                     query_images, training=False)
-        return {"logits": logits,
-                "predictions": tf.argmax(logits, -1, output_type=tf.int32)}
+    def answer(name, transductive):
+        def classify(support_images, support_labels, query_images):
+            support_images, support_labels, query_images = checked_inputs(
+                name,
+                _image_checks("support_images", support_images, image_shape, "S")
+                + _image_checks("query_images", query_images, image_shape, "Q")
+                + _label_checks(support_labels, support_images, learner.task_ways),
+                support_images, support_labels, query_images)
+            weights, non_trainable = learner.current_weights()
+            logits = learner.task_logits(weights, non_trainable, support_images,
+                                         support_labels, query_images, training=False,
+                                         transductive=transductive)
+            return {"logits": logits,
+                    "predictions": tf.argmax(logits, -1, output_type=tf.int32)}
+        return tf.function(classify, input_signature=signature)
 
     archive = keras.export.ExportArchive()
-    archive.track(learner.net)  # the variables the signature reads
-    archive.add_endpoint("classify", tf.function(classify, input_signature=signature))
-    return _write(archive, path, "classifier with signature classify")
+    archive.track(learner.net)  # the variables the signatures read
+    archive.add_endpoint("classify", answer("classify", transductive=False))
+    archive.add_endpoint("classify_task", answer("classify_task", transductive=True))
+    return _write(archive, path, "classifier with signatures classify, classify_task")
 
 
 # The parts of TensorFlow's SavedModel fingerprint that do not depend on the process:

@@ -35,8 +35,8 @@ def _task(ways, shots=1, queries=4):
     return support, labels, _RNG.uniform(size=(queries,) + SHAPE).astype(np.float32)
 
 
-def _classify(path, support, labels, query):
-    function = tf.saved_model.load(path).signatures["classify"]
+def _classify(path, support, labels, query, signature="classify"):
+    function = tf.saved_model.load(path).signatures[signature]
     out = function(support_images=tf.constant(support), support_labels=tf.constant(labels),
                    query_images=tf.constant(query))
     return {k: v.numpy() for k, v in out.items()}
@@ -83,11 +83,12 @@ def test_a_5_way_maml_export_answers_any_number_of_ways(exported, ways, shots):
 
 
 def test_the_learned_head_gives_bitwise_todays_logits(exported):
-    """N == the trained ways: 'learned' and 'auto' are today's classify, bit for bit."""
+    """N == the trained ways: 'learned' and 'auto' answer a whole task (classify_task)
+    as classify did before head_init, bit for bit."""
     task = _task(5, shots=2, queries=6)
     today = _classify(exported["today"], *task)
     for name in ("learned", "auto"):
-        got = _classify(exported[name], *task)
+        got = _classify(exported[name], *task, signature="classify_task")
         np.testing.assert_array_equal(got["logits"], today["logits"], err_msg=name)
         np.testing.assert_array_equal(got["predictions"], today["predictions"], err_msg=name)
 
@@ -127,10 +128,11 @@ def _flatten_maml(head_init, ways=3, steps=0):
                 head_init=head_init)
 
 
-def _logits(learner, support, labels, query):
+def _logits(learner, support, labels, query, transductive=False):
     weights, non_trainable = learner.current_weights()
     return learner.task_logits(weights, non_trainable, tf.constant(support), tf.constant(labels),
-                               tf.constant(query), training=False).numpy()
+                               tf.constant(query), training=False,
+                               transductive=transductive).numpy()
 
 
 @pytest.mark.parametrize("ways", [4, 3])  # another N than the trained 3, and the same N
@@ -151,7 +153,8 @@ def test_prototype_head_before_adaptation_by_hand(ways):
 
 def test_prototype_head_of_the_conv4_backbone_before_adaptation():
     """The real network: features are conv4's flatten output, BatchNorm on the batch's
-    own statistics (support and query separately, as in adaptation.forward)."""
+    own statistics (support and query separately, as in adaptation.forward: the
+    transductive answer; the inductive one's support moments: inductive_classify_test)."""
     learner = _learner("prototypes", inner_steps=0)
     support, labels, query = _task(7, shots=2, queries=5)
     features = keras.Model(learner.net.inputs[0], learner.net.get_layer("flatten").output)
@@ -159,8 +162,8 @@ def test_prototype_head_of_the_conv4_backbone_before_adaptation():
     f_query = features(query, training=True).numpy().astype(np.float64)
     c = np.stack([f_support[labels == k].mean(0) for k in range(7)])
     by_hand = 2 * f_query @ c.T - (c ** 2).sum(-1)
-    np.testing.assert_allclose(_logits(learner, support, labels, query), by_hand,
-                               rtol=1e-5, atol=1e-4)
+    np.testing.assert_allclose(_logits(learner, support, labels, query, transductive=True),
+                               by_hand, rtol=1e-5, atol=1e-4)
 
 
 def test_zero_head_adapts_from_equal_classes():

@@ -54,9 +54,12 @@ def test_transductive_prototypes_by_hand():
     weights, non_trainable = model.current_weights()
     args = (weights, non_trainable, tf.reshape(tf.constant(support, tf.float32), (2, 1, 2, 1)),
             tf.constant(labels, tf.int32), tf.reshape(tf.constant(query, tf.float32), (2, 1, 2, 1)))
-    np.testing.assert_allclose(model.task_logits(*args, training=False).numpy(), expected,
-                               rtol=1e-5)
+    np.testing.assert_allclose(model.task_logits(*args, training=False,
+                                                 transductive=True).numpy(), expected, rtol=1e-5)
     np.testing.assert_allclose(model.task_logits(*args, training=True).numpy(), plain.numpy(),
+                               rtol=1e-6)
+    # the inductive answer (classify) never refines
+    np.testing.assert_allclose(model.task_logits(*args, training=False).numpy(), plain.numpy(),
                                rtol=1e-6)
 
 
@@ -122,9 +125,10 @@ def test_config_checks_of_transductive_steps():
         config_lib.check_config(config)
 
 
-def test_exported_classify_refines_prototypes_as_evaluation_does(tmp_path):
-    """The served classifier and the evaluation answer a task with the same logits
-    (one code path: task_logits with training=False)."""
+def test_exported_signatures_answer_as_evaluation_does(tmp_path):
+    """The served classifier and the evaluation answer a task with the same logits (one
+    code path: task_logits with training=False): `classify_task` refines the prototypes,
+    `classify` does not."""
     from fewgen_tf import export
     from fewgen_tf.config import add_meta_learning, base_config
     from fewgen_tf.meta import factory
@@ -138,13 +142,17 @@ def test_exported_classify_refines_prototypes_as_evaluation_does(tmp_path):
     labels = np.array([0, 1, 2], np.int32)
     query = r.uniform(size=(6, 28, 28, 1)).astype(np.float32)
     path = export.export_classifier(learner, str(tmp_path / "classifier"))
-    served = tf.saved_model.load(path).signatures["classify"](
-        support_images=tf.constant(support), support_labels=tf.constant(labels),
-        query_images=tf.constant(query))["logits"].numpy()
+    signatures = tf.saved_model.load(path).signatures
+    inputs = dict(support_images=tf.constant(support), support_labels=tf.constant(labels),
+                  query_images=tf.constant(query))
     weights, non_trainable = learner.current_weights()
-    direct = learner.task_logits(weights, non_trainable, support, labels, query,
-                                 training=False).numpy()
+    for name, transductive in (("classify", False), ("classify_task", True)):
+        served = signatures[name](**inputs)["logits"].numpy()
+        direct = learner.task_logits(weights, non_trainable, support, labels, query,
+                                     training=False, transductive=transductive).numpy()
+        np.testing.assert_allclose(served, direct, rtol=1e-4, atol=1e-4)
     plain = learner.task_logits(weights, non_trainable, support, labels, query,
                                 training=True).numpy()
-    np.testing.assert_allclose(served, direct, rtol=1e-4, atol=1e-4)
-    assert not np.allclose(direct, plain)  # the refinement changed the logits
+    refined = learner.task_logits(weights, non_trainable, support, labels, query,
+                                  training=False, transductive=True).numpy()
+    assert not np.allclose(refined, plain)  # the refinement changed the logits

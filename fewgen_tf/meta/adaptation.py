@@ -8,13 +8,51 @@ moving-statistics updates are discarded, so adaptation has no side effects and c
 vectorised over tasks.
 """
 
+import keras
 import tensorflow as tf
 
+from fewgen_tf.nets import layers as meta_layers
 
-def forward(net, weights, non_trainable, images):
-    """Logits or features of `net` with explicit trainable `weights`."""
-    outputs, _ = net.stateless_call(weights, non_trainable, images, training=True)
-    return outputs
+
+def forward(net, weights, non_trainable, images, statistics_rows=None):
+    """Logits or features of `net` with explicit trainable `weights`.
+
+    Every BatchNorm normalises by the moments of the whole batch `images`, or, with
+    `statistics_rows` = R, by those of its first R rows only (a task's support set
+    followed by its queries: each query's output then depends on the support set and
+    itself alone, whatever else the batch holds)."""
+    if statistics_rows is None:
+        outputs, _ = net.stateless_call(weights, non_trainable, images, training=True)
+        return outputs
+    if not isinstance(net, keras.Model):  # heads.HeadSplitNet
+        outputs, _ = net.stateless_call(weights, non_trainable, images,
+                                        statistics_rows=statistics_rows)
+        return outputs
+    return _forward_by_reference_rows(net, weights, non_trainable, images, statistics_rows)
+
+
+def _forward_by_reference_rows(net, weights, non_trainable, images, rows):
+    """`net` (a chain of layers: the backbones of nets/backbones.py and their bodies)
+    layer by layer with explicit weights; each BatchStatNorm takes its moments from the
+    first `rows` rows of its input and applies them to every row."""
+    given = {id(v): w for v, w in zip(net.trainable_variables, weights)}
+    given.update({id(v): w for v, w in zip(net.non_trainable_variables, non_trainable)})
+    x = images
+    for layer in net.layers:
+        if isinstance(layer, keras.layers.InputLayer):
+            continue
+        if isinstance(layer, meta_layers.BatchStatNorm):
+            mean, variance = meta_layers.batch_moments(x[:rows])
+            x = layer.normalise(x, mean, variance,
+                                given[id(layer.gamma)] if layer.gamma is not None else None,
+                                given[id(layer.beta)] if layer.beta is not None else None)
+            continue
+        if layer.weights and any(id(v) not in given for v in layer.weights):
+            raise ValueError(f"layer {layer.name} of {net.name} has weights that are not the "
+                             "network's own")
+        x, _ = layer.stateless_call([given[id(v)] for v in layer.trainable_variables],
+                                    [given[id(v)] for v in layer.non_trainable_variables], x)
+    return x
 
 
 def cross_entropy(logits, labels):

@@ -73,12 +73,15 @@ class HeadSplitNet:
                              "not list the network's weights in the network's order")
         self.ways = head.units
 
-    def features(self, weights, non_trainable, images):
-        """Penultimate features [B, D] with the body's weights (`weights` without the head)."""
-        return adaptation.forward(self.body, weights[:-2], non_trainable, images)
+    def features(self, weights, non_trainable, images, statistics_rows=None):
+        """Penultimate features [B, D] with the body's weights (`weights` without the
+        head); `statistics_rows` as in `adaptation.forward`."""
+        return adaptation.forward(self.body, weights[:-2], non_trainable, images,
+                                  statistics_rows)
 
-    def stateless_call(self, weights, non_trainable, images, training=True):
-        features = self.features(weights, non_trainable, images)
+    def stateless_call(self, weights, non_trainable, images, training=True,
+                       statistics_rows=None):
+        features = self.features(weights, non_trainable, images, statistics_rows)
         return tf.matmul(features, weights[-2]) + weights[-1], non_trainable
 
 

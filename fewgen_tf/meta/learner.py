@@ -1,11 +1,21 @@
 """What every meta-learner shares: a Keras model over batches of Episode dicts.
 
 A learner defines `task_logits(weights, non_trainable, support_images, support_labels,
-query_images, training)` for ONE episode, with its network's weights passed explicitly.
-From it this base class derives batched inference (vectorised over the episodes of a
-meta-batch), `test_step`, per-task accuracies for evaluation and the exported
-`classify` signature, so training, evaluation and serving run the same code.
-Subclasses write `train_step` as their paper's outer update.
+query_images, training, transductive)` for ONE episode, with its network's weights
+passed explicitly. From it this base class derives batched inference (vectorised over
+the episodes of a meta-batch), `test_step`, per-task accuracies for evaluation and the
+exported `classify` / `classify_task` signatures, so training, evaluation and serving
+run the same code. Subclasses write `train_step` as their paper's outer update.
+
+At test time a learner answers in one of two ways:
+  inductive (the default; evaluation's headline, the exported `classify`): a query's
+    logits depend on the support set and that query alone. BatchNorm normalises every
+    image by the SUPPORT set's moments, so a request of one query, of fifteen queries of
+    one class or of a whole task gives each query the same answer.
+  transductive (`transductive=True`; `classify_task`, eval.json's `task_accuracy`):
+    the queries of one task are answered together as in training, BatchNorm by the
+    moments of support and queries (the MAML / LASIUM reference code's evaluation), and
+    ProtoNets refines its prototypes with them (`meta.transductive_steps`).
 """
 
 import keras
@@ -61,7 +71,7 @@ class FewShotLearner(keras.Model):
 
     # ----------------------------------------------------------- per-algorithm maths
     def task_logits(self, weights, non_trainable, support_images, support_labels,
-                    query_images, training: bool):
+                    query_images, training: bool, transductive: bool = False):
         raise NotImplementedError
 
     # ----------------------------------------------------------------- shared pieces
@@ -69,14 +79,15 @@ class FewShotLearner(keras.Model):
         return ([v.value for v in self.net.trainable_variables],
                 [v.value for v in self.net.non_trainable_variables])
 
-    def batch_logits(self, episodes, training: bool = False):
+    def batch_logits(self, episodes, training: bool = False, transductive: bool = False):
         """Query logits [B, N*Q, ways] of a meta-batch; the episodes run as parallel
         iterations of one map (measured faster than `tf.vectorized_map` and than an
         unrolled loop for 50-step MAML adaptation on CPU, with far shorter tracing)."""
         weights, non_trainable = self.current_weights()
 
         def one(task):
-            return self.task_logits(weights, non_trainable, task[0], task[1], task[2], training)
+            return self.task_logits(weights, non_trainable, task[0], task[1], task[2], training,
+                                    transductive)
 
         return tf.map_fn(one, (episodes["support_images"], episodes["support_labels"],
                                episodes["query_images"]), fn_output_signature=tf.float32,
@@ -85,10 +96,11 @@ class FewShotLearner(keras.Model):
     def call(self, episodes, training=False):
         return self.batch_logits(episodes, training=False)
 
-    def episode_accuracies(self, episodes):
-        """Per-episode query accuracy [B] with evaluation-time adaptation."""
+    def episode_accuracies(self, episodes, transductive=False):
+        """Per-episode query accuracy [B] with evaluation-time adaptation, inductive or
+        transductive (module docstring)."""
         check_episode_batch(episodes, self.image_shape)
-        logits = self.batch_logits(episodes, training=False)
+        logits = self.batch_logits(episodes, training=False, transductive=transductive)
         correct = tf.equal(tf.argmax(logits, -1, output_type=tf.int32), episodes["query_labels"])
         return tf.reduce_mean(tf.cast(correct, tf.float32), axis=-1)
 
@@ -173,7 +185,7 @@ class AdaptingLearner(FewShotLearner):
         return self.ways if self.head_init == "learned" else None
 
     def task_logits(self, weights, non_trainable, support_images, support_labels,
-                    query_images, training):
+                    query_images, training, transductive=False):
         if training or self.head_init == "learned":
             if not training:  # a clear error rather than a label error deep in the loop
                 tf.debugging.assert_equal(
@@ -184,11 +196,26 @@ class AdaptingLearner(FewShotLearner):
             adapted = adaptation.sgd_adapt(self.net, weights, non_trainable, support_images,
                                            support_labels, steps, self.inner_lr,
                                            first_order=self.first_order or not training)
-            return adaptation.forward(self.net, adapted, non_trainable, query_images)
+            if training or transductive:
+                return adaptation.forward(self.net, adapted, non_trainable, query_images)
+            return query_logits(self.net, adapted, non_trainable, support_images, query_images)
         weights = list(weights)
         head = heads.initial_head(self.head_init, self._split, weights, non_trainable,
                                   support_images, support_labels, self.ways)
         adapted = adaptation.sgd_adapt(self._split, weights[:-2] + head, non_trainable,
                                        support_images, support_labels, self.eval_inner_steps,
                                        self.inner_lr, first_order=True)
-        return adaptation.forward(self._split, adapted, non_trainable, query_images)
+        if transductive:
+            return adaptation.forward(self._split, adapted, non_trainable, query_images)
+        return query_logits(self._split, adapted, non_trainable, support_images, query_images)
+
+
+def query_logits(net, weights, non_trainable, support_images, query_images):
+    """The inductive answer of adapted weights: the queries normalised by the support
+    set's BatchNorm moments (those the inner loop adapted with), each independently of
+    the others."""
+    n_support = tf.shape(support_images)[0]
+    outputs = adaptation.forward(net, weights, non_trainable,
+                                 tf.concat([support_images, query_images], 0),
+                                 statistics_rows=n_support)
+    return outputs[n_support:]

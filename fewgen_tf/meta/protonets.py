@@ -5,8 +5,12 @@ class prototype (the mean support embedding), SUMMED over features as in the pap
 (The LASIUM reference code takes the mean over features, which rescales the logits by
 1/dim and weakens training; that is a bug we do not copy.)
 
-At test time (evaluation, the exported `classify`) the prototypes can be refined by
-the task's own unlabelled queries (`meta.transductive_steps` > 0): soft k-means
+At test time the inductive answer (evaluation's headline, the exported `classify`)
+embeds the queries with the support set's BatchNorm moments, so each query's logits
+depend on the support set and itself alone. The transductive answer (`classify_task`,
+eval.json's `task_accuracy`) embeds support and queries with their joint moments, as
+in training, and can refine the prototypes by the task's own unlabelled queries
+(`meta.transductive_steps` > 0): soft k-means
 seeded by the support prototypes, Ren et al. 2018 ("Meta-learning for semi-supervised
 few-shot classification") eq. 1-2,
     p_c <- (sum_i h(x_i) [y_i = c] + sum_j h(q_j) w_jc) / (n_c + sum_j w_jc),
@@ -42,22 +46,24 @@ def prototype_logits(support_embeddings, support_labels, query_embeddings, num_c
 
 
 class ProtoNets(FewShotLearner):
-    """At test time only: `transductive_steps` soft k-means refinements of the prototypes
-    by the queries (0: none, the inductive classifier)."""
+    """Transductive answers only: `transductive_steps` soft k-means refinements of the
+    prototypes by the queries (0: none)."""
 
     def __init__(self, net, ways, transductive_steps=0, **kwargs):
         super().__init__(net, ways, **kwargs)
         self.transductive_steps = int(transductive_steps)
 
     def task_logits(self, weights, non_trainable, support_images, support_labels,
-                    query_images, training):
+                    query_images, training, transductive=False):
         n_support = tf.shape(support_images)[0]
+        joint = training or transductive  # BatchNorm moments of support and queries
         embeddings = adaptation.forward(self.net, weights, non_trainable,
-                                        tf.concat([support_images, query_images], 0))
+                                        tf.concat([support_images, query_images], 0),
+                                        statistics_rows=None if joint else n_support)
         num_classes = tf.reduce_max(support_labels) + 1  # any ways at test time
+        steps = self.transductive_steps if transductive and not training else 0
         return prototype_logits(embeddings[:n_support], support_labels, embeddings[n_support:],
-                                num_classes,
-                                transductive_steps=0 if training else self.transductive_steps)
+                                num_classes, transductive_steps=steps)
 
     @property
     def outer_ways(self):

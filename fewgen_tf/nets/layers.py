@@ -27,6 +27,14 @@ from keras import ops
 from fewgen_tf import config as config_lib
 
 
+def batch_moments(x):
+    """Mean and variance of `x` over every axis but the last, as plain `mean(x)` and
+    `mean((x - mean(x))^2)` (no stop_gradient: exact to every order of derivative)."""
+    axes = tuple(range(len(x.shape) - 1))
+    mean = ops.mean(x, axis=axes)
+    return mean, ops.mean(ops.square(x - mean), axis=axes)
+
+
 @keras.saving.register_keras_serializable(package="fewgen_tf")
 class BatchStatNorm(keras.layers.Layer):
     """Normalise over every axis but the last with the batch's own moments (training)
@@ -57,9 +65,7 @@ class BatchStatNorm(keras.layers.Layer):
         dtype = inputs.dtype
         x = ops.cast(inputs, "float64" if dtype == "float64" else "float32")
         if training:
-            axes = tuple(range(len(x.shape) - 1))
-            mean = ops.mean(x, axis=axes)
-            variance = ops.mean(ops.square(x - mean), axis=axes)  # no stop_gradient
+            mean, variance = batch_moments(x)
             m = self.momentum
             self.moving_mean.assign(self.moving_mean * m + ops.cast(mean, self.moving_mean.dtype)
                                     * (1.0 - m))
@@ -69,12 +75,18 @@ class BatchStatNorm(keras.layers.Layer):
         else:
             mean = ops.cast(self.moving_mean, x.dtype)
             variance = ops.cast(self.moving_variance, x.dtype)
+        return ops.cast(self.normalise(x, mean, variance, self.gamma, self.beta),
+                        self.compute_dtype)
+
+    def normalise(self, x, mean, variance, gamma, beta):
+        """(x - mean) / sqrt(variance + epsilon) * gamma + beta (gamma / beta None when
+        the layer has no scale / centre)."""
         outputs = (x - mean) * ops.rsqrt(variance + self.epsilon)
-        if self.gamma is not None:
-            outputs = outputs * ops.cast(self.gamma, x.dtype)
-        if self.beta is not None:
-            outputs = outputs + ops.cast(self.beta, x.dtype)
-        return ops.cast(outputs, self.compute_dtype)
+        if gamma is not None:
+            outputs = outputs * ops.cast(gamma, x.dtype)
+        if beta is not None:
+            outputs = outputs + ops.cast(beta, x.dtype)
+        return outputs
 
     def compute_output_shape(self, input_shape):
         return input_shape

@@ -81,9 +81,12 @@ def train_learner(config, workdir, learner, make_train_episodes, val_split):
     return learner
 
 
-def test_accuracies(config, learner, test_split, what=""):
-    """Per-task accuracies on the fixed test tasks (eval.seed, stream `test`)."""
-    return evaluation.task_accuracies(learner, test_split, config.eval, "test", what=what)
+def test_accuracies(config, learner, test_split, what="", transductive=False):
+    """Per-task accuracies on the fixed test tasks (eval.seed, stream `test`): each query
+    answered alone (`classify`), or a task's queries together (`transductive`:
+    `classify_task`)."""
+    return evaluation.task_accuracies(learner, test_split, config.eval, "test", what=what,
+                                      transductive=transductive)
 
 
 def _test_time_fields(config):
@@ -168,12 +171,17 @@ def meta_learn(config, workdir, make_train_episodes, val_split, test_split, trai
                                       f"{config.eval.queries} queries)"
                                       + (" for each compared network" if compare else "")):
         accuracies = test_accuracies(config, learner, test_split, name)
+        task_level = fewshot.accuracy_summary(test_accuracies(
+            config, learner, test_split, f"{name} (queries together)", transductive=True))
         result = fewshot.write_eval_json(
             workdir, accuracies, ways=config.eval.ways, shots=config.eval.shots,
             queries=config.eval.queries, seed=config.eval.seed, split="test",
             algorithm=config.meta.algorithm, inner_steps=config.eval.inner_steps,
-            iterations=_iterations(learner), **_test_time_fields(config))
-        logging.info("test accuracy %s", fewshot.format_accuracy(result))
+            iterations=_iterations(learner), task_accuracy=task_level,
+            **_test_time_fields(config))
+        logging.info("test accuracy %s (each query alone, as classify); %s with a task's "
+                     "queries together (classify_task)", fewshot.format_accuracy(result),
+                     fewshot.format_accuracy(task_level))
         if compare:
             compare_with_baselines(config, workdir, row, accuracies, learner, test_split,
                                    supervised)
