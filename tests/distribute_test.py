@@ -194,11 +194,18 @@ _TINY_AUGINTAE = ("--config=configs/augintae_omniglot.py",) + tiny_configs.flags
     {"generator.epochs": 2}, _MIRRORED)
 
 
-@pytest.mark.slow  # an end-to-end pipeline run
-def test_augintae_trains_under_mirrored_and_the_one_device_pipelines_refuse(tmp_path):
+_TINY_META_FAVAE = ("--config=configs/meta_favae_omniglot.py",) + tiny_configs.flags(
+    tiny_configs.GLYPHS_16, tiny_configs.GEN_EVAL, tiny_configs.META_FAVAE,
+    {"generator.iterations": 2, "meta_favae.grid_classes": 0}, _MIRRORED)
+
+
+@pytest.mark.slow  # end-to-end pipeline runs
+def test_augintae_and_meta_favae_train_under_mirrored_and_the_cola_pipelines_refuse(tmp_path):
     """AugIntAE (an adversarial autoencoder with synchronised BatchNorm and per-replica
-    augmentation seeds) trains end to end under `mirrored`; Meta-FAVAE and COLA, which
-    train on one device, stop with a message instead of silently ignoring the strategy."""
+    augmentation seeds) and Meta-FAVAE (its meta-batch of tasks spread over the replicas)
+    train end to end under `mirrored`; a meta-batch the replicas cannot share, and COLA,
+    which trains on one device, stop with a message instead of silently ignoring the
+    strategy."""
     from cli_test import _main
 
     result = _main(*_TINY_AUGINTAE, f"--config.gen_eval.feature_cache={tmp_path / 'cache'}",
@@ -206,13 +213,23 @@ def test_augintae_trains_under_mirrored_and_the_one_device_pipelines_refuse(tmp_
     assert result.returncode == 0, result.stderr[-3000:]
     assert "MirroredStrategy with 2 replica(s)" in result.stderr
     assert (tmp_path / "augintae" / "gen_eval.json").exists()
-    for config, message in (("configs/meta_favae_omniglot.py", "pipeline meta_favae trains"),
-                            ("configs/scola_mnist.py", "the COLA pipelines")):
-        result = _main(f"--config={config}", "--config.distribute=mirrored",
-                       "--config.data.name=synthetic", "--config.data.split=all",
-                       "--config.data.image_size=16", f"--workdir={tmp_path / 'refused'}")
-        assert result.returncode != 0 and message in result.stderr, result.stderr[-2000:]
-        assert "Traceback" not in result.stderr
+    result = _main(*_TINY_META_FAVAE, "--config.meta_favae.meta_batch=2",
+                   f"--config.gen_eval.feature_cache={tmp_path / 'cache'}",
+                   f"--workdir={tmp_path / 'meta_favae'}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "MirroredStrategy with 2 replica(s)" in result.stderr
+    assert (tmp_path / "meta_favae" / "gen_eval.json").exists()
+    assert (tmp_path / "meta_favae" / "checkpoints" / "generator" / "ckpt-2.index").exists()
+    result = _main(*_TINY_META_FAVAE, f"--workdir={tmp_path / 'refused_meta_favae'}")
+    assert result.returncode != 0 and ("meta_favae.meta_batch = 1 tasks a meta-iteration "
+                                       "cannot be spread over 2 replicas") in result.stderr
+    assert "Traceback" not in result.stderr
+    result = _main("--config=configs/scola_mnist.py", "--config.distribute=mirrored",
+                   "--config.data.name=synthetic", "--config.data.split=all",
+                   "--config.data.image_size=16", f"--workdir={tmp_path / 'refused'}")
+    assert result.returncode != 0 and "the COLA pipelines" in result.stderr, \
+        result.stderr[-2000:]
+    assert "Traceback" not in result.stderr
 
 
 _RESUME = ("--config=configs/quickstart.py", "--config.pipeline=supervised",
@@ -265,3 +282,50 @@ def test_checkpoints_restore_across_strategies(tmp_path):
     moved = max(np.abs(default_then_mirrored_4[n] - default_2[n]).max()
                 for n in default_2 if "trainable_variables" in n)  # the weights
     assert moved > 1e-4  # the resumed steps trained
+
+
+def _meta_favae_steps(strategy, steps=2):
+    """Two meta-iterations of a tiny Meta-FAVAE (meta-batch 4) built under `strategy`,
+    fitted as the pipeline fits it: the global batch of tasks split among replicas."""
+    import keras
+
+    from fewgen_tf.data import synthetic
+    from fewgen_tf.methods.meta_favae import model as meta_favae
+
+    glyphs = synthetic.make_synthetic(8, 4, 16, seed=0).images.reshape(8, 4, 16, 16, 1)
+    with strategy.scope():
+        keras.utils.set_random_seed(0)
+        model = meta_favae.build_meta_favae(
+            (16, 16, 1), 4, 4, 1 / 16,
+            meta_favae.default_settings(rounds=2, vae_steps=2, d_steps=1, g_steps=2), seed=3)
+        meta_favae.compile_meta_favae(model, outer_vae_lr=1e-3, outer_gan_lr=1e-3)
+        model.build_optimizers()
+    tasks = tf.data.Dataset.from_tensor_slices(glyphs.astype(np.float32)).batch(
+        4, drop_remainder=True)
+    history = model.fit(tasks, epochs=1, steps_per_epoch=steps, verbose=0)
+    return ([v.numpy() for v in model.trainable_variables],
+            {k: v[-1] for k, v in history.history.items()})
+
+
+def test_mirrored_meta_favae_steps_equal_single_device_steps(mirrored):
+    """Meta-FAVAE's meta-batch spread over 2 replicas (2 tasks each, every task seeded by
+    its global index, the replicas' shares of mean(Phi2 - Phi1) summed by the outer
+    Adams) steps like one device adapting all 4 tasks."""
+    from fewgen_tf.methods.meta_favae import model as meta_favae
+
+    single, single_logs = _meta_favae_steps(tf.distribute.get_strategy())
+    replicated, replicated_logs = _meta_favae_steps(mirrored)
+    with tf.distribute.get_strategy().scope():
+        import keras
+        keras.utils.set_random_seed(0)
+        initial = meta_favae.build_meta_favae(
+            (16, 16, 1), 4, 4, 1 / 16,
+            meta_favae.default_settings(rounds=2, vae_steps=2, d_steps=1, g_steps=2), seed=3)
+    moved = max(np.abs(a - v.numpy()).max() for a, v in zip(single, initial.trainable_variables))
+    assert moved > 1e-4
+    assert len(single) == len(replicated) == len(initial.trainable_variables)
+    for a, b in zip(replicated, single):
+        np.testing.assert_allclose(a, b, atol=1e-5, rtol=1e-4)
+    for name in single_logs:
+        np.testing.assert_allclose(replicated_logs[name], single_logs[name], rtol=1e-3,
+                                   err_msg=name)

@@ -51,7 +51,8 @@ META_FAVAE = Vocabulary(
                 settings.integer(1, note="tasks adapted a meta-iteration; 1 is the "
                                          "paper's Algorithm 1"),
                 "tasks a meta-iteration: B > 1 is batched Reptile (the mean of the B "
-                "Phi2 - Phi1)"),
+                "Phi2 - Phi1), spread over the replicas of `distribute` (a multiple of "
+                "their count)"),
         Setting("meta_favae.rounds", 10, settings.integer(0), "K"),
         Setting("meta_favae.vae_steps", 5, settings.integer(0), "n_VAE"),
         Setting("meta_favae.d_steps", 1, settings.integer(0), "n_D"),
@@ -167,15 +168,11 @@ def check_meta_favae(config) -> None:
 
 
 def check_meta_favae_pipeline(config) -> None:
-    """The pipeline `meta_favae`: one device (`meta_favae.meta_batch` tasks a
-    meta-iteration), novel evaluation classes, and meta-iterations to train unless the
-    meta-weights come from generator.from_workdir."""
+    """The pipeline `meta_favae`: novel evaluation classes, and meta-iterations to train
+    unless the meta-weights come from generator.from_workdir. (That `meta_favae.meta_batch`
+    spreads over the strategy's replicas is checked where the strategy exists.)"""
     check_meta_favae(config)
     m, g = config.meta_favae, config.generator
-    if config.distribute not in ("auto", "default"):
-        raise ConfigError(f"pipeline meta_favae trains on one device (one task per "
-                          f"meta-iteration, or meta_favae.meta_batch side by side): "
-                          f"distribute must be auto or default, got {config.distribute!r}")
     if "gen_eval" in config and m.evaluate and config.gen_eval.split == m.train_split:
         raise ConfigError(f"gen_eval.split {config.gen_eval.split!r} is the training split "
                           "(meta_favae.train_split): its classes would not be novel")

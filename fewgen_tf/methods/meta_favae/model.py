@@ -446,10 +446,14 @@ class MetaFAVAE(keras.Model):
         return tf.map_fn(one, (tasks, task_seeds), parallel_iterations=int(tasks.shape[0]),
                          fn_output_signature=(tf.nest.map_structure(spec, params), losses))
 
-    def task_seeds(self, step, count):
-        """[count, 2]: the noise seeds (model seed, step * count + b) of the `count` tasks
-        of meta-iteration `step` (one task: (model seed, step), Algorithm 1's step)."""
-        index = tf.cast(step, tf.int64) * count + tf.range(count, dtype=tf.int64)
+    def task_seeds(self, step, count, replicas=1, replica=0):
+        """[count, 2]: the noise seeds (model seed, step * B + replica * count + b) of this
+        replica's `count` tasks of meta-iteration `step`, B = count * replicas the global
+        meta-batch (tf.distribute hands replica r the r-th `count` tasks of the batch), so
+        every task meets the noise it meets on one device. One task on one device:
+        (model seed, step), Algorithm 1's step."""
+        index = (tf.cast(step, tf.int64) * count * replicas
+                 + tf.cast(replica, tf.int64) * count + tf.range(count, dtype=tf.int64))
         return tf.stack([tf.fill([count], tf.constant(self.seed, tf.int64)), index], 1)
 
     def train_step(self, tasks):
@@ -461,7 +465,12 @@ class MetaFAVAE(keras.Model):
         With a meta-batch each task is adapted from the same Phi2 and the "gradient" is
         the mean of the tasks' Phi2 - Phi1. Task b of meta-iteration i draws its noise
         from the seed (model seed, i * B + b): one task [g, ...] and a batch of one
-        [1, g, ...] are the same step."""
+        [1, g, ...] are the same step.
+
+        Under a tf.distribute strategy of R replicas each replica adapts its B / R tasks
+        and returns the sum of its tasks' Phi2 - Phi1 divided by B; the optimizers sum
+        the replicas' "gradients", so the step is the mean over all B tasks, as on one
+        device (up to the order of the float sums)."""
         if isinstance(tasks, (tuple, list)):
             tasks = tasks[0]
         tasks = tf.convert_to_tensor(tasks, tf.float32)
@@ -480,8 +489,14 @@ class MetaFAVAE(keras.Model):
             if count is None:
                 raise ValueError("a meta-batch of tasks needs a static task count "
                                  f"(batch with drop_remainder=True), got {tasks.shape}")
-            phi1, losses = self.adapt_tasks(phi2, tasks, self.task_seeds(step, count))
-            difference = {name: [a - tf.reduce_mean(b, 0)  # = mean of the Phi2 - Phi1_b
+            context = tf.distribute.get_replica_context()
+            replicas = context.num_replicas_in_sync if context is not None else 1
+            replica = context.replica_id_in_sync_group if replicas > 1 else 0
+            phi1, losses = self.adapt_tasks(phi2, tasks,
+                                            self.task_seeds(step, count, replicas, replica))
+            # = the mean of the Phi2 - Phi1_b (one replica); a 1/R share of it under R
+            difference = {name: [(a - tf.reduce_mean(b, 0)) / replicas if replicas > 1
+                                 else a - tf.reduce_mean(b, 0)
                                  for a, b in zip(phi2[name], phi1[name])] for name in phi2}
             losses = {name: tf.reduce_mean(value) for name, value in losses.items()}
         gan = difference["generator"] + difference["discriminator"]
@@ -489,7 +504,11 @@ class MetaFAVAE(keras.Model):
         if self.settings.vae:
             self.vae_optimizer.apply_gradients(
                 zip(difference["encoder"] + difference["decoder"], self._vae_variables()))
-        losses["update_norm"] = tf.linalg.global_norm(tf.nest.flatten(difference))
+        total = tf.nest.flatten(difference)
+        context = tf.distribute.get_replica_context()
+        if context is not None and context.num_replicas_in_sync > 1:  # the global step's
+            total = context.all_reduce(tf.distribute.ReduceOp.SUM, total)
+        losses["update_norm"] = tf.linalg.global_norm(total)
         for name, tracker in self.trackers.items():
             tracker.update_state(losses[name])
         return {name: t.result() for name, t in self.trackers.items()}

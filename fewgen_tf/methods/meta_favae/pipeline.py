@@ -2,7 +2,8 @@
 
   1. meta-train (Algorithm 1) on tasks of `meta_favae.task_size` images of one class of
      `meta_favae.train_split`: one task per meta-iteration (`meta_favae.meta_batch` > 1:
-     that many side by side, batched Reptile), `generator.iterations` of them,
+     that many side by side, batched Reptile, spread over the replicas of `distribute`:
+     a multiple of their count), `generator.iterations` of them,
      through `training.fit_resumable(phase="generator")` (checkpoints/generator every
      `meta_favae.steps_per_epoch` meta-iterations with resume, tensorboard/generator,
      metrics.jsonl), a grid of ADAPTED generations on fixed classes of
@@ -65,10 +66,10 @@ class Speed(keras.callbacks.Callback):
         self.workdir, self.optimizer, self.meta_batch = workdir, optimizer, meta_batch
 
     def on_epoch_begin(self, epoch, logs=None):
-        self.start_time, self.start_step = time.perf_counter(), int(self.optimizer.iterations)
+        self.start_time, self.start_step = time.perf_counter(), int(self.optimizer.iterations.numpy())
 
     def on_epoch_end(self, epoch, logs=None):
-        step = int(self.optimizer.iterations)
+        step = int(self.optimizer.iterations.numpy())
         rate = (step - self.start_step) / max(time.perf_counter() - self.start_time, 1e-9)
         logging.info("meta-iterations %d: %.3f meta-iterations/s (%.3f tasks/s)", step, rate,
                      rate * self.meta_batch)
@@ -98,23 +99,34 @@ def grid_tasks(config, splits):
 
 def meta_train(config, workdir, splits):
     """The meta-trained (or restored) model of `config` on the tasks of the train split."""
-    meta_favae_config.check_meta_favae_pipeline(config)  # (one device, novel classes, ...)
+    meta_favae_config.check_meta_favae_pipeline(config)  # (novel classes, ...)
     g, m = config.generator, config.meta_favae
     train = _split(splits, m.train_split, "meta_favae.train_split")
     episodes.check_class_request(  # (not check_episode_request: its message says "shots")
         train, (("classes", 1, 1), ("meta_favae.task_size", m.task_size, 1)), 1, m.task_size,
         f"meta_favae.task_size = {m.task_size}")
-    with distribute.make_strategy("default").scope():  # one task per meta-iteration
+    batch = int(m.meta_batch)
+    # the meta-batch's tasks are spread over the replicas, each adapting its own tasks
+    strategy = distribute.make_strategy(config.distribute if not g.from_workdir else "default")
+    replicas = strategy.num_replicas_in_sync
+    if batch % replicas and config.distribute == "auto":
+        logging.info("meta_favae.meta_batch = %d: training on one device (a multiple of the "
+                     "%d replicas 'auto' found would use them all)", batch, replicas)
+        strategy, replicas = distribute.make_strategy("default"), 1
+    if batch % replicas:
+        raise ConfigError(f"meta_favae.meta_batch = {batch} tasks a meta-iteration cannot be "
+                          f"spread over {replicas} replicas ({config.distribute!r}): set "
+                          f"it to a multiple of {replicas}, e.g. "
+                          f"--config.meta_favae.meta_batch={replicas * max(1, batch // replicas)}")
+    with strategy.scope():
         model = generator_registry.build_generator(config, train.image_shape)
     if g.from_workdir:
         return load_trained_generator(model, config)
     steps_per_epoch = max(1, min(int(m.steps_per_epoch), g.iterations))
 
-    batch = int(m.meta_batch)
-
     def make_dataset(start_step):
-        # meta-iteration i trains on tasks i*B .. i*B + B-1 of the stream; B = 1 keeps
-        # the single-task [g, H, W, C] step of Algorithm 1
+        # meta-iteration i trains on tasks i*B .. i*B + B-1 of the stream; B = 1 on one
+        # device keeps the single-task [g, H, W, C] step of Algorithm 1
         tasks = episodes.episode_dataset(train, 1, m.task_size, 0, config.seed, TASK_STREAM,
                                          start=start_step * batch,
                                          meta_batch_size=batch if batch > 1 else None)
