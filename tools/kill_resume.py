@@ -104,6 +104,12 @@ PIPELINES = {
         "configs/meta_favae_omniglot.py", tiny_configs.GLYPHS_16, tiny_configs.GEN_EVAL,
         tiny_configs.META_FAVAE, {"generator.iterations": 8}), ("gen_eval.json",),
         feature_cache=True),
+    # the meta-batch's 2 tasks spread over 2 logical CPU devices
+    "meta_favae_mirrored": Pipeline(_options(
+        "configs/meta_favae_omniglot.py", tiny_configs.GLYPHS_16, tiny_configs.GEN_EVAL,
+        tiny_configs.META_FAVAE, {"generator.iterations": 8, "meta_favae.meta_batch": 2})
+        + tiny_configs.flags({"distribute": "mirrored", "cpu_devices": 2}),
+        ("gen_eval.json",), feature_cache=True),
     "cola": Pipeline(_options(
         "configs/cola_mnist.py:cola", tiny_configs.TWO_GLYPHS, tiny_configs.COLA,
         tiny_configs.COLA_EVAL, tiny_configs.COLA_STEP_ONE, _COLA_ON_GLYPHS,

@@ -20,12 +20,14 @@ numbers); `metrics.classifier.Classifier(backbone="resnet20")` adds the Dense he
 
 `projection_resnet` is another network: any widths and blocks per stage, projection
 shortcuts (a strided 1x1 convolution and its BatchNorm) where the shape changes, Keras'
-BatchNormalization and default initialisers, as the MMDC reference code that COLA's
-step I follows (ResNet-18: widths 64-128-256-512, two blocks a stage).
+BatchNormalization (synchronised over the replicas when built under several:
+`distribute.batch_normalization`) and default initialisers, as the MMDC reference code
+that COLA's step I follows (ResNet-18: widths 64-128-256-512, two blocks a stage).
 """
 
 import keras
 
+from fewgen_tf import distribute
 from fewgen_tf.nets import layers as meta_layers
 
 BACKBONES = {"resnet20": 3, "resnet32": 5, "resnet44": 7, "resnet56": 9}
@@ -96,7 +98,7 @@ BN_MOMENTUM = 0.9
 
 
 def _momentum_batch_norm(name):
-    return keras.layers.BatchNormalization(momentum=BN_MOMENTUM, name=name)
+    return distribute.batch_normalization(momentum=BN_MOMENTUM, name=name)
 
 
 def _projection_block(x, filters, stride, name):

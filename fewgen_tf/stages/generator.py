@@ -87,8 +87,8 @@ def train_generator(config, workdir, images):
     steps_per_epoch = max(1, len(images) // batch)
     total_steps = g.epochs * steps_per_epoch if entry.budget == "epochs" else None
     if entry.budget == "pipeline" and not g.from_workdir:  # its method's stages (hook)
-        logging.info("training the %s generator in stages on %d unlabeled images (on one "
-                     "device, whatever the run's distribute)", g.name, len(images))
+        logging.info("training the %s generator in stages on %d unlabeled images",
+                     g.name, len(images))
         return entry.hook("train_unlabelled")(config, workdir, images)
     with distribute.make_strategy(config.distribute).scope():
         generator = registry.build_generator(config, images.shape[1:], total_steps)

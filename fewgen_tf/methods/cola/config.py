@@ -241,20 +241,11 @@ def check_cola(config) -> None:
 
 
 def check_cola_pipeline(config) -> None:
-    """The pipelines cola, scola and small_sample: they train generator.name 'cola', on
-    one device."""
+    """The pipelines cola, scola and small_sample: they train generator.name 'cola'."""
     check_cola(config)
     if config.generator.name != "cola":
         raise ConfigError(f"the COLA pipelines train generator.name 'cola', got "
                           f"{config.generator.name!r}")
-    if config.distribute not in ("auto", "default"):
-        # (they build their models outside any strategy: without this check a mirrored
-        # run would silently train on one device)
-        raise ConfigError(
-            f"the COLA pipelines (cola, scola, small_sample) train on one device: step "
-            f"I's assignment and step II's per-image codes are rows updated in place by "
-            f"each batch, which replicas would race on; distribute must be auto or "
-            f"default, got {config.distribute!r}")
 
 
 SMALL_SAMPLE_MODES = ("real", "synthetic", "mix")

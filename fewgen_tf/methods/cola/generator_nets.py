@@ -6,6 +6,7 @@ beta = W_b t from the code's class part t, for a one-hot t a per-class scale and
 
 import keras
 
+from fewgen_tf import distribute
 from fewgen_tf.errors import ConfigError
 from fewgen_tf.methods.cola import config as cola_config
 from fewgen_tf.nets import infogan_dcgan
@@ -21,7 +22,7 @@ class ConditionalBatchNorm(keras.layers.Layer):
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        self.norm = keras.layers.BatchNormalization(center=False, scale=False)
+        self.norm = distribute.batch_normalization(center=False, scale=False)
 
     def build(self, input_shape):
         x_shape, t_shape = input_shape
@@ -63,7 +64,7 @@ def residual_generator(image_shape, latent_dim, num_clusters, conditional=False,
     def norm(x, name):
         if conditional:
             return ConditionalBatchNorm(name=name)([x, t])
-        return keras.layers.BatchNormalization(name=name)(x)
+        return distribute.batch_normalization(name=name)(x)
 
     h = keras.layers.Reshape((start, start, filters))(
         keras.layers.Dense(start * start * filters, name="project")(z))

@@ -26,7 +26,7 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from fewgen_tf import schedules, training, visualize
+from fewgen_tf import distribute, schedules, training, visualize
 from fewgen_tf import workdir as workdir_lib
 from fewgen_tf.data import augment, registry
 from fewgen_tf.errors import ConfigError, DataError
@@ -44,15 +44,27 @@ GRID = 8
 
 
 def _indexed_dataset(images, batch, seed):
-    """make_dataset(start_step) for fit_resumable: (index, image) batches, reshuffled
-    every pass from `seed`, positioned after `start_step` batches."""
-    indices = np.arange(len(images), dtype=np.int32)
+    """make_dataset(start_step) for fit_resumable: (index, image) batches, pass p over
+    the images in the stateless order `stateless_shuffle(range(N), (seed, p))`, passes
+    back to back, positioned after `start_step` batches.
+
+    Stateless: a tf.distribute strategy re-instantiates a dataset's `shuffle` op, whose
+    order then differs from one device's (measured: other batches from the first step
+    under `mirrored`); this order is a function of (seed, pass) alone, so every strategy
+    sees one device's global batches."""
+    n = len(images)
+    images = tf.constant(images)
+
+    def one_pass(p):
+        order = tf.random.experimental.stateless_shuffle(
+            tf.range(n, dtype=tf.int32), seed=tf.stack([tf.constant(seed, tf.int64), p]))
+        return tf.data.Dataset.from_tensor_slices(order)
 
     def make(start_step):
-        data = tf.data.Dataset.from_tensor_slices((indices, images))
-        data = data.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
-        return (data.repeat().batch(batch, drop_remainder=True).skip(start_step)
-                .prefetch(tf.data.AUTOTUNE))
+        order = tf.data.Dataset.range(2 ** 62).flat_map(one_pass)
+        data = order.batch(batch, drop_remainder=True).skip(start_step)
+        return data.map(lambda index: (index, tf.gather(images, index))).prefetch(
+            tf.data.AUTOTUNE)
     return make
 
 
@@ -113,16 +125,25 @@ def cluster_images(config, workdir, images, labels=None):
     batch = min(int(c.cluster_batch_size), n)
     steps = max(1, n // batch)
     total = int(c.cluster_epochs) * steps
-    model = step1_clustering.build_clustering_model(
-        images.shape[1:], n, c.num_clusters, steps, widths=tuple(c.encoder_widths),
-        blocks=tuple(c.encoder_blocks), target_variance=float(c.target_variance),
-        ranges=augmentation_ranges(config, images.shape[1:]), flip=bool(c.flip),
-        views=int(c.views), weight_decay=float(c.weight_decay), seed=config.seed,
-        rotnet=bool(c.rotnet), refine_epoch=int(c.refine_epoch),
-        refine_method=c.refine_method, assignment_loss=c.assignment_loss)
-    model.compile(optimizer=keras.optimizers.SGD(  # B.1: halved every quarter
-        schedules.halving_schedule(float(c.cluster_lr), total, 3),
-        momentum=float(c.cluster_momentum)), jit_compile=False)  # (numpy_function, affine)
+    strategy = distribute.make_strategy(config.distribute)
+    if strategy.num_replicas_in_sync > 1 and c.rotnet:
+        logging.warning("COLA step I trains on one device: RotNet's alternating epochs "
+                        "(cola.rotnet) choose their branch in a tf.cond, inside which the "
+                        "%d replicas' sums cannot run (--config.cola.rotnet=False spreads it "
+                        "over them; steps II-III use them either way)",
+                        strategy.num_replicas_in_sync)
+        strategy = distribute.make_strategy("default")
+    with strategy.scope():
+        model = step1_clustering.build_clustering_model(
+            images.shape[1:], n, c.num_clusters, steps, widths=tuple(c.encoder_widths),
+            blocks=tuple(c.encoder_blocks), target_variance=float(c.target_variance),
+            ranges=augmentation_ranges(config, images.shape[1:]), flip=bool(c.flip),
+            views=int(c.views), weight_decay=float(c.weight_decay), seed=config.seed,
+            rotnet=bool(c.rotnet), refine_epoch=int(c.refine_epoch),
+            refine_method=c.refine_method, assignment_loss=c.assignment_loss)
+        model.compile(optimizer=keras.optimizers.SGD(  # B.1: halved every quarter
+            schedules.halving_schedule(float(c.cluster_lr), total, 3),
+            momentum=float(c.cluster_momentum)), jit_compile=False)  # (numpy_function)
     logging.info("COLA step I: %d epochs of %d steps (batch %d) on %d images, K=%d%s%s",
                  c.cluster_epochs, steps, batch, n, c.num_clusters,
                  "" if model.rotnet else ", no RotNet",
@@ -245,12 +266,13 @@ def train_codes(config, workdir, images, class_parts):
     steps = steps_per_epoch(config, n)
     total = int(g.epochs) * steps
     codes = cola_lib.initial_codes(class_parts, g.latent_dim, float(c.code_sigma), config.seed)
-    model = build_model(config, images.shape[1:], class_parts.shape[1], codes, steps)
-    model.compile(optimizer=keras.optimizers.Adam(  # B.2: halved every tenth
-                      schedules.halving_schedule(float(g.lr), total, 9)),
-                  code_optimizer=keras.optimizers.Adam(
-                      schedules.halving_schedule(float(c.code_lr), total, 9)),
-                  jit_compile=False)
+    with distribute.make_strategy(config.distribute).scope():
+        model = build_model(config, images.shape[1:], class_parts.shape[1], codes, steps)
+        model.compile(optimizer=keras.optimizers.Adam(  # B.2: halved every tenth
+                          schedules.halving_schedule(float(g.lr), total, 9)),
+                      code_optimizer=keras.optimizers.Adam(
+                          schedules.halving_schedule(float(c.code_lr), total, 9)),
+                      jit_compile=False)
     logging.info("COLA step II: %d epochs of %d steps (batch %d), %d codes in R^%d, loss %s",
                  g.epochs, steps, batch, n, model.latent_dim, c.loss)
     start = time.perf_counter()

@@ -10,7 +10,10 @@ Eq. 1 itself, whose scale does not shrink with K). With RotNet (B.1) the odd epo
 train E2 on the batch's four rotations instead. From `refine_epoch` on (MMDC's
 refinement, not the COLA paper) each assignment epoch starts by re-clustering E1 of all
 images (`refine`). The matching and the target table are non-trainable variables, so a
-checkpoint holds them. One device: the matching permutes the global batch on the host.
+checkpoint holds them. The matching permutes the GLOBAL batch on the host: under
+several replicas every replica gathers it (`_assignment_loss`); RotNet's alternating
+epochs train on one device only (their branch is a tf.cond, inside which the replicas'
+sums cannot run).
 """
 
 import keras
@@ -137,39 +140,71 @@ class ClusteringModel(keras.Model):
             images = tf.where(mirror, tf.reverse(images, [2]), images)
         return images
 
-    def _assignment_loss(self, indices, images, seed, refining):
-        batch = tf.shape(images)[0]
-        views = [self._augment(images, tf.random.experimental.stateless_fold_in(seed, v))
+    def _assignment_loss(self, indices, images, seed, refining, replicas=None):
+        """Eq. 1 on this replica's images, matched by Eq. 2 over the GLOBAL batch.
+
+        One device (`replicas` None): the batch is the global batch. Under R replicas
+        (`replicas` = (R, the replica context)): every replica gathers the global
+        batch's indices and images, draws the global batch's augmentations and solves
+        the global batch's matching on the gathered eval-mode embeddings (each replica
+        the same numbers: the host solver is deterministic), then keeps its own rows;
+        the new assignment of the whole global batch is written alike by all. Returns
+        (loss, the global batch's indices and new assignments, changed share)."""
+        own = tf.shape(images)[0]
+        all_indices, all_images, first = indices, images, 0
+        if replicas is not None:
+            count, context = replicas
+            all_indices = context.all_gather(indices, 0)
+            all_images = tf.ensure_shape(context.all_gather(images, 0),
+                                         [None] + list(images.shape[1:]))
+            first = tf.cast(context.replica_id_in_sync_group, tf.int32) * own
+        batch = tf.shape(all_images)[0]
+        views = [self._augment(all_images, tf.random.experimental.stateless_fold_in(seed, v))
                  for v in range(self.views)]
-        current = tf.gather(self.assignment, indices)           # target rows now held
+        if replicas is not None:
+            views = [view[first:first + own] for view in views]
+        current = tf.gather(self.assignment, all_indices)       # target rows now held
         targets = tf.gather(self.targets, current)
         embedded = self.embed(tf.concat(views, 0), training=True)
+        if replicas is not None:  # after the training pass, as on one device: the
+            # matching reads the moving statistics it updated; gathered outside any
+            # tf.cond, inside which a collective cannot run
+            matched_all = context.all_gather(
+                tf.stop_gradient(self.embed(images, training=False)), 0)
 
         def hungarian():  # the reference: matched on eval-mode embeddings, no gradient
-            matched = tf.stop_gradient(self.embed(images, training=False))
+            matched = (tf.stop_gradient(self.embed(images, training=False))
+                       if replicas is None else matched_all)
             cost = squared_distances(matched, targets)
             perm = tf.numpy_function(self.timer.solve, [cost], tf.int64, stateful=True)
             return tf.ensure_shape(tf.cast(perm, tf.int32), [None])
 
         perm = tf.cond(refining, lambda: tf.range(batch), hungarian)  # refined: kept
         new = tf.gather(current, perm)                          # image j gets t_pi(j)
-        assigned = tf.tile(tf.gather(targets, perm), [self.views, 1])
+        assigned = tf.gather(targets, perm)
+        if replicas is not None:
+            assigned = assigned[first:first + own]
+        assigned = tf.tile(assigned, [self.views, 1])
         squared = tf.square(embedded - assigned)
         if self.assignment_loss == "sum":  # Eq. 1: |E1(x) - t|^2 in [0, 4] whatever K
             loss = tf.reduce_mean(tf.reduce_sum(squared, -1))
         else:  # the reference's nn.MSELoss: also averaged over K (Eq. 1 / K)
             loss = tf.reduce_mean(squared)
+        if replicas is not None:  # the optimizer sums the replicas' gradients
+            loss = loss / replicas[0]
         components = self.components  # the share whose CLUSTER changed
         changed = tf.reduce_mean(tf.cast(tf.not_equal(tf.gather(components, new),
                                                       tf.gather(components, current)),
                                          tf.float32))
-        return loss, new, changed
+        return loss, all_indices, new, changed
 
-    def _rotation_loss(self, images):
+    def _rotation_loss(self, images, replicas=1):
         rotated = tf.concat([tf.image.rot90(images, k) for k in range(ROTATIONS)], 0)
         labels = tf.repeat(tf.range(ROTATIONS), tf.shape(images)[0])
         logits = self.rotation_head(self.backbone(rotated, training=True))
         loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels, logits))
+        if replicas > 1:  # the optimizer sums the replicas' gradients
+            loss = loss / replicas
         accuracy = tf.reduce_mean(tf.cast(
             tf.equal(tf.argmax(logits, -1, output_type=tf.int32), labels), tf.float32))
         return loss, accuracy
@@ -194,22 +229,32 @@ class ClusteringModel(keras.Model):
         refining = tf.logical_and(tf.constant(self.refine_epoch > 0),
                                   epoch >= self.refine_epoch)
 
+        context = tf.distribute.get_replica_context()
+        count = context.num_replicas_in_sync if context is not None else 1
+        replicas = (count, context) if count > 1 else None
+
         def assignment_branch():
             with tf.GradientTape() as tape:
-                loss, new, changed = self._assignment_loss(indices, images, seed, refining)
+                loss, all_indices, new, changed = self._assignment_loss(
+                    indices, images, seed, refining, replicas)
             self._descend(tape, loss, self.cluster_head)
             self.assignment.assign(tf.tensor_scatter_nd_update(self.assignment,
-                                                               indices[:, None], new))
-            return loss, changed, tf.constant(0.0), tf.constant(0.0)
+                                                               all_indices[:, None], new))
+            return loss * count, changed, tf.constant(0.0), tf.constant(0.0)
 
         def rotation_branch():
             with tf.GradientTape() as tape:
-                loss, accuracy = self._rotation_loss(images)
+                loss, accuracy = self._rotation_loss(images, count)
             self._descend(tape, loss, self.rotation_head)
-            return tf.constant(0.0), tf.constant(0.0), loss, accuracy
+            return tf.constant(0.0), tf.constant(0.0), loss * count, accuracy
 
-        a_loss, changed, r_loss, r_acc = tf.cond(assign_epoch, assignment_branch,
-                                                 rotation_branch)
+        if replicas is not None and not self.rotnet:
+            # (no tf.cond: the optimizer's and BatchNorm's cross-replica sums cannot run
+            # inside one; without RotNet every epoch is an assignment epoch)
+            a_loss, changed, r_loss, r_acc = assignment_branch()
+        else:
+            a_loss, changed, r_loss, r_acc = tf.cond(assign_epoch, assignment_branch,
+                                                     rotation_branch)
         on, off = tf.cast(assign_epoch, tf.float32), 1.0 - tf.cast(assign_epoch, tf.float32)
         self.trackers["assignment_loss"].update_state(a_loss, sample_weight=on)
         self.trackers["reassigned"].update_state(changed, sample_weight=on)
