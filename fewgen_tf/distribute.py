@@ -153,6 +153,24 @@ def global_batch_rows(draw, local_rows):
     return rows[start:start + local_rows]
 
 
+def gather_replicas(context, value):
+    """The replicas' `value`s [n, ...] stacked in replica order [R * n, ...] (every
+    replica the same n), the order in which tf.distribute split the global batch. Built
+    on a sum (each replica's rows at its offset, zeros elsewhere: exact), not on
+    `ReplicaContext.all_gather`, which under MultiWorkerMirroredStrategy (TF 2.21) fails
+    with "destinations can not be empty". Integers travel as float32 (exact below 2^24)."""
+    replicas = context.num_replicas_in_sync
+    dtype = value.dtype
+    rows = tf.cast(value, tf.float32) if dtype.is_integer else value
+    n = tf.shape(rows)[0]
+    start = tf.cast(context.replica_id_in_sync_group, tf.int32) * n
+    padding = tf.concat([[[start, (replicas - 1) * n - start]],
+                         tf.zeros([tf.rank(rows) - 1, 2], tf.int32)], 0)
+    gathered = context.all_reduce(tf.distribute.ReduceOp.SUM, tf.pad(rows, padding))
+    gathered = tf.ensure_shape(gathered, [None] + list(value.shape[1:]))
+    return tf.cast(tf.round(gathered), dtype) if dtype.is_integer else gathered
+
+
 def replica_seed(seed):
     """A stateless seed pair (int32 [2]) for this replica: `seed` itself under one
     replica (single-device results unchanged), `seed` folded with the replica id under

@@ -203,12 +203,11 @@ _TINY_META_FAVAE = ("--config=configs/meta_favae_omniglot.py",) + tiny_configs.f
 
 
 @pytest.mark.slow  # end-to-end pipeline runs
-def test_augintae_and_meta_favae_train_under_mirrored_and_the_cola_pipelines_refuse(tmp_path):
+def test_augintae_and_meta_favae_train_under_mirrored(tmp_path):
     """AugIntAE (an adversarial autoencoder with synchronised BatchNorm and per-replica
     augmentation seeds) and Meta-FAVAE (its meta-batch of tasks spread over the replicas)
-    train end to end under `mirrored`; a meta-batch the replicas cannot share, and COLA,
-    which trains on one device, stop with a message instead of silently ignoring the
-    strategy."""
+    train end to end under `mirrored`; a meta-batch the replicas cannot share stops with
+    a message instead of silently ignoring the strategy."""
     from cli_test import _main
 
     result = _main(*_TINY_AUGINTAE, f"--config.gen_eval.feature_cache={tmp_path / 'cache'}",
@@ -227,12 +226,35 @@ def test_augintae_and_meta_favae_train_under_mirrored_and_the_cola_pipelines_ref
     assert result.returncode != 0 and ("meta_favae.meta_batch = 1 tasks a meta-iteration "
                                        "cannot be spread over 2 replicas") in result.stderr
     assert "Traceback" not in result.stderr
-    result = _main("--config=configs/scola_mnist.py", "--config.distribute=mirrored",
-                   "--config.data.name=synthetic", "--config.data.split=all",
-                   "--config.data.image_size=16", f"--workdir={tmp_path / 'refused'}")
-    assert result.returncode != 0 and "the COLA pipelines" in result.stderr, \
-        result.stderr[-2000:]
-    assert "Traceback" not in result.stderr
+
+
+_COLA_ON_GLYPHS = {"cola.num_clusters": 2, "cola.eval_subset": ""}
+_TINY_COLA = {
+    "cola": ("--config=configs/cola_mnist.py:cola",) + tiny_configs.flags(
+        tiny_configs.TWO_GLYPHS, tiny_configs.COLA, tiny_configs.COLA_EVAL,
+        tiny_configs.COLA_STEP_ONE, _COLA_ON_GLYPHS, {"cola.rotnet": False}, _MIRRORED),
+    "scola": ("--config=configs/scola_mnist.py",) + tiny_configs.flags(
+        tiny_configs.TWO_GLYPHS, tiny_configs.COLA, tiny_configs.COLA_EVAL, _COLA_ON_GLYPHS,
+        _MIRRORED),
+    "small_sample": ("--config=configs/small_sample_mnist.py",) + tiny_configs.flags(
+        tiny_configs.SMALL_SAMPLE, {"cola.num_clusters": 2, "small_sample.spc": (2,),
+                                    "small_sample.draws": 1}, _MIRRORED),
+}
+
+
+@pytest.mark.slow  # end-to-end pipeline runs
+@pytest.mark.parametrize("pipeline", sorted(_TINY_COLA))
+def test_cola_pipelines_train_under_mirrored_through_the_cli(pipeline, tmp_path):
+    """COLA (step I's matching over the global batch), sCOLA and the small-sample
+    experiment end to end under `mirrored` on 2 logical CPUs."""
+    from cli_test import _main
+
+    result = _main(*_TINY_COLA[pipeline], f"--config.gen_eval.feature_cache={tmp_path / 'c'}",
+                   f"--workdir={tmp_path / pipeline}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "MirroredStrategy with 2 replica(s)" in result.stderr
+    done = "small_sample.json" if pipeline == "small_sample" else "gen_eval.json"
+    assert (tmp_path / pipeline / done).exists()
 
 
 _RESUME = ("--config=configs/quickstart.py", "--config.pipeline=supervised",

@@ -20,6 +20,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from fewgen_tf import distribute
 from fewgen_tf.data import augment
 from fewgen_tf.methods.cola import config as cola_config
 from fewgen_tf.methods.cola.assignment import (HungarianTimer, balanced_assignment,
@@ -154,9 +155,8 @@ class ClusteringModel(keras.Model):
         all_indices, all_images, first = indices, images, 0
         if replicas is not None:
             count, context = replicas
-            all_indices = context.all_gather(indices, 0)
-            all_images = tf.ensure_shape(context.all_gather(images, 0),
-                                         [None] + list(images.shape[1:]))
+            all_indices = distribute.gather_replicas(context, indices)
+            all_images = distribute.gather_replicas(context, images)
             first = tf.cast(context.replica_id_in_sync_group, tf.int32) * own
         batch = tf.shape(all_images)[0]
         views = [self._augment(all_images, tf.random.experimental.stateless_fold_in(seed, v))
@@ -169,8 +169,8 @@ class ClusteringModel(keras.Model):
         if replicas is not None:  # after the training pass, as on one device: the
             # matching reads the moving statistics it updated; gathered outside any
             # tf.cond, inside which a collective cannot run
-            matched_all = context.all_gather(
-                tf.stop_gradient(self.embed(images, training=False)), 0)
+            matched_all = distribute.gather_replicas(
+                context, tf.stop_gradient(self.embed(images, training=False)))
 
         def hungarian():  # the reference: matched on eval-mode embeddings, no gradient
             matched = (tf.stop_gradient(self.embed(images, training=False))
