@@ -239,21 +239,30 @@ _TINY_COLA = {
     "small_sample": ("--config=configs/small_sample_mnist.py",) + tiny_configs.flags(
         tiny_configs.SMALL_SAMPLE, {"cola.num_clusters": 2, "small_sample.spc": (2,),
                                     "small_sample.draws": 1}, _MIRRORED),
+    # LASIUM's best: COLA trained inline (its refinement included), then ProtoNets
+    "lasium_best": ("--config=configs/lasium_omniglot.py:best",) + tiny_configs.flags(
+        tiny_configs.GLYPHS_16, tiny_configs.QUICKSTART_META, tiny_configs.COLA,
+        tiny_configs.COLA_STEP_ONE,
+        {"cola.num_clusters": 8, "cola.refine_epoch": 1, "cola.mixture_rank": 2,
+         "meta.iterations": 4, "train.ways": 5, "eval.queries": 5,
+         "export.enabled": False}, _MIRRORED),
 }
 
 
 @pytest.mark.slow  # end-to-end pipeline runs
 @pytest.mark.parametrize("pipeline", sorted(_TINY_COLA))
 def test_cola_pipelines_train_under_mirrored_through_the_cli(pipeline, tmp_path):
-    """COLA (step I's matching over the global batch), sCOLA and the small-sample
-    experiment end to end under `mirrored` on 2 logical CPUs."""
+    """COLA (step I's matching over the global batch), sCOLA, the small-sample experiment
+    and LASIUM's best (COLA inline, then ProtoNets) end to end under `mirrored` on 2
+    logical CPUs."""
     from cli_test import _main
 
     result = _main(*_TINY_COLA[pipeline], f"--config.gen_eval.feature_cache={tmp_path / 'c'}",
                    f"--workdir={tmp_path / pipeline}")
     assert result.returncode == 0, result.stderr[-3000:]
     assert "MirroredStrategy with 2 replica(s)" in result.stderr
-    done = "small_sample.json" if pipeline == "small_sample" else "gen_eval.json"
+    done = {"small_sample": "small_sample.json", "lasium_best": "eval.json"}.get(
+        pipeline, "gen_eval.json")
     assert (tmp_path / pipeline / done).exists()
 
 
@@ -267,8 +276,8 @@ _STRATEGY = {"mirrored": ("--config.distribute=mirrored", "--config.cpu_devices=
              "default": ("--config.distribute=default",)}
 
 
-def _checkpoint(directory, step):
-    path = str(directory / "checkpoints" / f"ckpt-{step}")
+def _checkpoint(directory, step, phase=""):
+    path = str(directory / "checkpoints" / phase / f"ckpt-{step}")
     reader = tf.train.load_checkpoint(path)
     return {name: reader.get_tensor(name) for name, _ in tf.train.list_variables(path)
             if not name.startswith(("save_counter", "_CHECKPOINTABLE_OBJECT_GRAPH"))}
@@ -393,3 +402,48 @@ def test_mirrored_cola_steps_equal_single_device_steps(mirrored, tmp_path):
                 np.testing.assert_array_equal(a, b)
             else:
                 np.testing.assert_allclose(a, b, atol=1e-3, rtol=1e-3)
+
+
+_KILLED_META_FAVAE = _TINY_META_FAVAE + ("--config.meta_favae.meta_batch=2",
+                                         "--config.generator.iterations=8",
+                                         "--config.meta_favae.evaluate=false",
+                                         "--config.export.enabled=false")
+
+
+@pytest.mark.slow  # three CLI runs
+def test_a_killed_mirrored_run_resumes_to_the_uninterrupted_weights(tmp_path):
+    """Meta-FAVAE under `mirrored` (its meta-batch over 2 replicas), SIGKILLed once its
+    second checkpoint exists, then the same command: the final checkpoint equals an
+    uninterrupted mirrored run's, bit for bit."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from cli_test import _main
+    from conftest import REPO_ROOT
+
+    reference = _main(*_KILLED_META_FAVAE, f"--workdir={tmp_path / 'reference'}")
+    assert reference.returncode == 0, reference.stderr[-3000:]
+    workdir = tmp_path / "killed"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "fewgen_tf.main", *_KILLED_META_FAVAE, f"--workdir={workdir}"],
+        cwd=REPO_ROOT, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"),
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    second = workdir / "checkpoints" / "generator" / "ckpt-4.index"
+    deadline = time.monotonic() + 300
+    while not second.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert second.exists() and not (workdir / "checkpoints" / "generator"
+                                    / "ckpt-8.index").exists()
+    resumed = _main(*_KILLED_META_FAVAE, f"--workdir={workdir}")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert "resumed from" in resumed.stderr
+    expected = _checkpoint(tmp_path / "reference", 8, phase="generator")
+    found = _checkpoint(workdir, 8, phase="generator")
+    assert expected.keys() == found.keys()
+    for name in expected:
+        np.testing.assert_array_equal(found[name], expected[name], err_msg=name)

@@ -114,6 +114,13 @@ PIPELINES = {
         "configs/cola_mnist.py:cola", tiny_configs.TWO_GLYPHS, tiny_configs.COLA,
         tiny_configs.COLA_EVAL, tiny_configs.COLA_STEP_ONE, _COLA_ON_GLYPHS,
         {"cola.cluster_epochs": 4}), ("gen_eval.json",), feature_cache=True),
+    # step I without RotNet: its matching over the global batch of 2 logical CPU devices
+    "cola_mirrored": Pipeline(_options(
+        "configs/cola_mnist.py:cola", tiny_configs.TWO_GLYPHS, tiny_configs.COLA,
+        tiny_configs.COLA_EVAL, tiny_configs.COLA_STEP_ONE, _COLA_ON_GLYPHS,
+        {"cola.cluster_epochs": 4, "cola.rotnet": False})
+        + tiny_configs.flags({"distribute": "mirrored", "cpu_devices": 2}),
+        ("gen_eval.json",), feature_cache=True),
     "scola": Pipeline(_options(
         "configs/scola_mnist.py", tiny_configs.TWO_GLYPHS, tiny_configs.COLA,
         tiny_configs.COLA_EVAL, _COLA_ON_GLYPHS), ("gen_eval.json",), feature_cache=True),
