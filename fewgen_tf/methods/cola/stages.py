@@ -126,7 +126,13 @@ def cluster_images(config, workdir, images, labels=None):
     steps = max(1, n // batch)
     total = int(c.cluster_epochs) * steps
     strategy = distribute.make_strategy(config.distribute)
-    if strategy.num_replicas_in_sync > 1 and c.rotnet:
+    if isinstance(strategy, tf.distribute.TPUStrategy):
+        # (a TPU program cannot call back into Python: the Hungarian solver runs on the
+        # host between the encoder's passes)
+        logging.warning("COLA step I trains on the host, not the TPU: its matching (Eq. 2) "
+                        "is solved by a host function inside every step")
+        strategy = distribute.make_strategy("default")
+    elif strategy.num_replicas_in_sync > 1 and c.rotnet:
         logging.warning("COLA step I trains on one device: RotNet's alternating epochs "
                         "(cola.rotnet) choose their branch in a tf.cond, inside which the "
                         "%d replicas' sums cannot run (--config.cola.rotnet=False spreads it "
