@@ -9,8 +9,10 @@ evaluated, answers the first `--num_tasks` test episodes of `eval.seed` (the tas
 the run's own eval.json when WAYS, shots and queries are the run's), adapting
 `eval.inner_steps` steps. One JSON line per row: accuracy mean +- CI95, and the paired
 difference to the first row of the same WAYS (the same tasks: their difficulty cancels).
-ProtoNets only: tSTEPS sets `meta.transductive_steps` (test-time soft k-means
-refinements of the prototypes by the queries); absent: the run's own value.
+A row without tSTEPS answers as the exported `classify` (each query alone); ProtoNets
+only: tSTEPS answers a task's queries together as `classify_task` with
+`meta.transductive_steps` = STEPS (soft k-means refinements of the prototypes by the
+queries; t0: the joint BatchNorm moments alone).
 
   FEWGEN_DATA_DIR=../shared/data python experiments/test_time_heads.py --workdir=RUN \
       [--rows=5:learned,5:prototypes,5:zero,20:prototypes,20:zero] [--num_tasks=1000]
@@ -105,12 +107,14 @@ def main(argv):
         start = time.time()
         accuracies = evaluation.task_accuracies(learner, split, eval_config, FLAGS.split,
                                                 num_tasks=num_tasks,
-                                                what=f"{ways}-way {head_init}")
+                                                what=f"{ways}-way {head_init}",
+                                                transductive=bool(overrides))
         label = ":".join([head_init] + [f"{k}{overrides[v]}" for k, v in TEST_TIME_OPTIONS.items()
                                         if v in overrides])
         line = dict(fewshot.accuracy_summary(accuracies), ways=ways, head_init=head_init,
                     shots=eval_config.shots, queries=eval_config.queries,
                     inner_steps=eval_config.inner_steps, seed=eval_config.seed,
+                    answer="task (classify_task)" if overrides else "each query (classify)",
                     transductive_steps=config.meta.transductive_steps,
                     split=FLAGS.split, algorithm=algorithm, trained_ways=trained_ways,
                     seconds=round(time.time() - start, 1), workdir=FLAGS.workdir)
