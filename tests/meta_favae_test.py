@@ -555,8 +555,8 @@ def test_pipeline_refuses_bad_settings(synthetic_config, tmp_path):
     with pytest.raises(ConfigError, match="would not be novel"):
         pipeline.meta_train(config, str(tmp_path / "a"), splits)
     config.meta_favae.train_split = "train"
-    config.distribute = "mirrored"
-    with pytest.raises(ConfigError, match="one task per meta-iteration"):
+    config.distribute = "mirrored"  # (conftest's 2 logical CPU devices: 2 replicas)
+    with pytest.raises(ConfigError, match="cannot be spread over 2 replicas"):
         pipeline.meta_train(config, str(tmp_path / "b"), splits)
     config.distribute = "auto"
     config.meta_favae.task_size = 50
